@@ -1,0 +1,16 @@
+"""Predict test tiles and write a Kaggle submission: python infer.py ckpt=<.ckpt | run dir | multirun dir>."""
+import hydra
+
+from src.utils.config import CONFIG_DIR
+from src.utils.entry import guarded
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="infer")
+def main(cfg):
+    from src.inference.run import infer  # heavy imports after Hydra has parsed the command line
+
+    return guarded(infer, cfg)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""saltseg: U-Nets for salt segmentation on seismic images (TGS Salt Identification)."""

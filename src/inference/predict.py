@@ -1,0 +1,44 @@
+"""Probability maps from one or more networks, with horizontal-flip test-time augmentation."""
+import contextlib
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from src.data.tiles import TILE, crop_center
+
+
+def autocast(precision):
+    if precision == "bf16":
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+@torch.no_grad()
+def tile_probs(module, x, tta):
+    """Sigmoid probabilities (N, 101, 101) of one network, averaged over the identity and an hflip."""
+    probs = torch.sigmoid(module(x).float())
+    if tta:
+        probs = 0.5 * (probs + torch.sigmoid(module(x.flip(-1)).float()).flip(-1))
+    return crop_center(probs[:, 0], TILE)
+
+
+def predict_probs(members, dataset, tta=True, batch_size=32, precision="32", desc="predict"):
+    """Weighted mean of the members' probabilities over a dataset -> (N, 101, 101) float32.
+
+    members: [(module, weight)]; weights are normalised to sum 1.
+    """
+    total = sum(w for _, w in members)
+    out = np.zeros((len(dataset), TILE, TILE), dtype=np.float32)
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False)
+    with autocast(precision), tqdm(total=len(members) * len(dataset), desc=desc, unit="tile") as bar:
+        for module, weight in members:
+            module.eval()
+            start = 0
+            for batch in loader:
+                probs = tile_probs(module, batch["x"], tta).cpu().numpy()
+                out[start : start + len(probs)] += (weight / total) * probs
+                start += len(probs)
+                bar.update(len(probs))
+    return out

@@ -1,0 +1,66 @@
+"""infer.py's work: ensemble the networks behind `ckpt`, predict the tiles, post-process, write a submission."""
+import logging
+from pathlib import Path
+
+import numpy as np
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import OmegaConf
+
+from src.data.datamodule import TileDataset, load_unlabelled
+from src.inference.members import resolve_members, tuned_postproc
+from src.inference.postproc import postprocess_batch
+from src.inference.predict import predict_probs
+from src.inference.submission import write_submission
+from src.models.checkpoint import load_module
+from src.utils.atomic import atomic_path
+from src.utils.errors import UserError
+
+log = logging.getLogger(__name__)
+
+
+def choose_postproc(cfg):
+    """Tuned values from the ckpt's postproc.yaml, except keys given on the command line."""
+    chosen = OmegaConf.to_container(cfg.postproc)
+    tuned = tuned_postproc(cfg.ckpt)
+    if tuned:
+        overridden = {o.split("=")[0].lstrip("+").split(".", 1)[1]
+                      for o in HydraConfig.get().overrides.task if o.lstrip("+").startswith("postproc.")}
+        chosen.update({k: v for k, v in tuned.items() if k in chosen and k not in overridden})
+    return chosen, tuned
+
+
+def data_root(cfg, runs):
+    if cfg.data.root:
+        return Path(cfg.data.root).expanduser()
+    saved = runs[0] / ".hydra" / "config.yaml"
+    if not saved.exists():
+        raise UserError(f"no data.root given and {saved} is missing: pass data.root=PATH (a folder with "
+                        "test/images and depths.csv)")
+    return Path(OmegaConf.load(saved).data.root)
+
+
+def infer(cfg):
+    paths, runs = resolve_members(cfg.ckpt, cfg.snapshots)
+    members = [(load_module(p), w) for p, w in paths]
+    preprocess = {m.preprocess for m, _ in members}
+    root = data_root(cfg, runs)
+    ids, images, depths = load_unlabelled(root, cfg.data.images)
+    params, tuned = choose_postproc(cfg)
+    log.info("ensembling %d networks from %d run(s), TTA %s; post-processing %s%s", len(members), len(runs),
+             cfg.tta, params, " (tuned on out-of-fold predictions)" if tuned else "")
+    if tuned and "oof_map" in tuned:
+        log.info("out-of-fold estimate of the score: %.4f", tuned["oof_map"])
+    probs = np.zeros((len(ids), 101, 101), np.float32)
+    for pre in preprocess:  # networks sharing preprocessing share one dataset
+        group = [(m, w) for m, w in members if m.preprocess == pre]
+        probs += sum(w for _, w in group) * predict_probs(
+            group, TileDataset(images, depths, pre), tta=cfg.tta == "hflip", batch_size=cfg.batch_size,
+            precision=cfg.precision, desc=f"predict {root.name}")
+    masks = postprocess_batch(probs, **params)
+    out = write_submission(ids, masks, Path(cfg.out))
+    if cfg.save_probs:
+        with atomic_path(Path(cfg.out).with_suffix(".probs.npy")) as tmp:
+            with open(tmp, "wb") as handle:
+                np.save(handle, probs)
+    log.info("wrote %s: %d tiles, %d with salt", out, len(ids), int(masks.any(axis=(1, 2)).sum()))
+    return str(out)

@@ -1,0 +1,87 @@
+"""The LightningModule: network, scheduled loss, Adam + per-step LR schedule, competition metric on the crop."""
+import logging
+
+import pytorch_lightning as pl
+import torch
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+
+from src.data.preprocess import Preprocess
+from src.data.tiles import TILE, crop_center
+from src.losses.losses import ScheduledLoss, deep_supervision_loss
+from src.metrics.kaggle_map import KaggleMAP
+from src.models.factory import build_model
+
+log = logging.getLogger(__name__)
+MARKER = "saltseg"
+
+
+class SaltModule(pl.LightningModule):
+    """All arguments are plain dicts (the composed config), saved in every checkpoint so it rebuilds alone."""
+
+    def __init__(self, model, encoder, loss, optimizer, lr_scheduler, preprocess, val_threshold=0.5,
+                 channels_last=False, saltseg=1):
+        super().__init__()
+        self.save_hyperparameters()
+        self.preprocess = Preprocess.from_dict(preprocess)
+        self.net = build_model(OmegaConf.create(model), OmegaConf.create(encoder), self.preprocess.in_channels,
+                               self.preprocess.input_size)
+        if channels_last:
+            self.net = self.net.to(memory_format=torch.channels_last)
+        self.criterion = ScheduledLoss(loss["first"], loss.get("second"), loss.get("switch_epoch"))
+        self.val_map = KaggleMAP(val_threshold)
+        self._phase = None
+
+    def forward(self, x):
+        """Logits (N, 1, S, S) of the padded input; the caller crops."""
+        if self.hparams.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        out = self.net(x)
+        return out if torch.is_tensor(out) else out["logits"]
+
+    def _step_loss(self, out, y):
+        logits = out if torch.is_tensor(out) else out["logits"]
+        target = crop_center(y, TILE)
+        loss = self.criterion(crop_center(logits, TILE), target, self.current_epoch)
+        if not torch.is_tensor(out):
+            ds = self.hparams.model["deep_supervision_weights"]
+            loss = loss + deep_supervision_loss([crop_center(a, TILE) for a in out["aux"]], out["cls"], target,
+                                                ds["aux"], ds["cls"])
+        return logits, loss
+
+    def on_train_epoch_start(self):
+        phase = self.criterion.phase(self.current_epoch)
+        if phase != self._phase:
+            if self._phase is not None or phase:
+                log.info("epoch %d: loss phase %d (%s)", self.current_epoch, phase,
+                         self.hparams.loss.get("second") if phase else self.hparams.loss["first"])
+            self._phase = phase
+        self.log("train/loss_phase", float(phase), on_epoch=True, on_step=False)
+
+    def training_step(self, batch, batch_idx):
+        x = batch["x"].contiguous(memory_format=torch.channels_last) if self.hparams.channels_last else batch["x"]
+        _, loss = self._step_loss(self.net(x), batch["y"])
+        if not torch.isfinite(loss):
+            raise FloatingPointError(
+                f"loss became {loss.item()} at epoch {self.current_epoch}, step {self.global_step}: training "
+                "stopped; the last good checkpoints are kept. Lower the learning rate or check the inputs")
+        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(batch["x"]))
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        logits, loss = self._step_loss(self(batch["x"]), batch["y"])
+        probs = torch.sigmoid(crop_center(logits, TILE).float())
+        self.val_map.update(probs, crop_center(batch["y"], TILE))
+        self.log("val/loss", loss, on_epoch=True, prog_bar=False, batch_size=len(batch["x"]))
+        self.log("val/map", self.val_map, on_epoch=True, prog_bar=True)
+
+    def configure_optimizers(self):
+        optimizer = instantiate(self.hparams.optimizer)(params=self.parameters())
+        sched = self.hparams.lr_scheduler
+        if not sched:
+            return optimizer
+        spec = dict(sched["scheduler"])
+        if spec.get("total_steps") == "auto":
+            spec["total_steps"] = self.trainer.estimated_stepping_batches
+        scheduler = instantiate(spec)(optimizer=optimizer)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": sched["interval"]}}

@@ -1,0 +1,95 @@
+"""train.py's work: data, module, callbacks and trainer from the config; fit; then out-of-fold evaluation."""
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytorch_lightning as pl
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from pytorch_lightning.loggers import CSVLogger
+
+from src.callbacks.snapshots import read_ensemble, save_weight_average, weight_average
+from src.data.datamodule import TGSDataModule
+from src.data.roots import resolve_root
+from src.inference.predict import predict_probs
+from src.metrics.kaggle_map import kaggle_map
+from src.models.checkpoint import load_module
+from src.models.module import SaltModule
+from src.utils.atomic import atomic_path
+from src.utils.config import to_plain
+from src.utils.plots import save_tile_grid
+
+log = logging.getLogger(__name__)
+
+
+def build_datamodule(cfg, run_dir):
+    d = cfg.data
+    return TGSDataModule(resolve_root(d), cfg.fold, d.n_folds, cfg.seed, d.channels, d.input_size,
+                         cfg.batch_size, d.num_workers, aug=cfg.aug, split_file=d.split_file, run_dir=run_dir,
+                         subset=d.subset)
+
+
+def build_module(cfg, preprocess):
+    return SaltModule(model=to_plain(cfg.model), encoder=to_plain(cfg.encoder), loss=to_plain(cfg.loss),
+                      optimizer=to_plain(cfg.optimizer), lr_scheduler=to_plain(cfg.scheduler),
+                      preprocess=preprocess.to_dict(),
+                      val_threshold=cfg.val_threshold, channels_last=cfg.trainer.accelerator != "cpu")
+
+
+def train(cfg):
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    pl.seed_everything(cfg.seed, workers=True)
+    datamodule = build_datamodule(cfg, run_dir)
+    datamodule.setup()
+    module = build_module(cfg, datamodule.preprocess)
+    callbacks = [instantiate(c) for c in cfg.callbacks.values()]
+    logger = CSVLogger(run_dir, name="logs", version="")
+    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=logger)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.resume)
+    if not trainer.is_global_zero:
+        return None
+    return evaluate_out_of_fold(cfg, run_dir, datamodule)
+
+
+def out_of_fold_members(cfg, run_dir, datamodule):
+    """(best single snapshot, ensemble members) as [(module, weight)] lists, from the run's ensemble.yaml."""
+    spec = read_ensemble(run_dir)
+    if spec is None:  # no validation happened: fall back on the last weights
+        return None, None
+    mode, members = spec
+    modules = [(load_module(path), weight) for path, weight in members]
+    best = [modules[0]]
+    if mode == "weights":
+        loader = datamodule.train_dataloader()
+        averaged = weight_average([m for m, _ in modules], [w for _, w in modules], loader)
+        save_weight_average(averaged, run_dir / "checkpoints" / "weight_average.ckpt")
+        return [(load_module(members[0][0]), 1.0)], [(averaged, 1.0)]
+    return best, modules
+
+
+def evaluate_out_of_fold(cfg, run_dir, datamodule):
+    """Predict the validation fold with the best snapshot and the ensemble; write oof.npz and a picture."""
+    best, ensemble = out_of_fold_members(cfg, run_dir, datamodule)
+    if best is None:
+        log.warning("no validation snapshot was saved: skipping out-of-fold evaluation")
+        return None
+    dataset = datamodule.subset(datamodule.val_idx)
+    truth = datamodule.masks[datamodule.val_idx]
+    precision = "bf16" if "bf16" in str(cfg.trainer.precision) else "32"
+    kwargs = dict(tta=cfg.oof.tta, batch_size=cfg.oof.batch_size, precision=precision)
+    best_probs = predict_probs(best, dataset, desc="oof best", **kwargs)
+    probs = predict_probs(ensemble, dataset, desc="oof ensemble", **kwargs) if len(ensemble) > 1 else best_probs
+    map_best, map_ensemble = kaggle_map(best_probs > 0.5, truth), kaggle_map(probs > 0.5, truth)
+    log.info("fold %d out-of-fold val/map at 0.5: best snapshot %.4f, ensemble of %d %.4f",
+             cfg.fold, map_best, len(ensemble), map_ensemble)
+    ids = np.array(datamodule.ids)[datamodule.val_idx]
+    with atomic_path(run_dir / "oof.npz") as tmp:
+        with open(tmp, "wb") as handle:
+            np.savez_compressed(handle, ids=ids, probs=probs.astype(np.float16), truth=truth, fold=cfg.fold,
+                                map_best=map_best, map_ensemble=map_ensemble, n_snapshots=len(ensemble))
+    n = min(cfg.oof.grid_tiles, len(ids))
+    pick = np.argsort(-truth.reshape(len(truth), -1).mean(1))[np.linspace(0, len(ids) - 1, n).astype(int)]
+    save_tile_grid(run_dir / "validation.png",
+                   [datamodule.images[datamodule.val_idx][pick], truth[pick], probs[pick], probs[pick] > 0.5],
+                   ["image", "truth", "probability", "prediction"], row_labels=list(ids[pick]))
+    return map_ensemble

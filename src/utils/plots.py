@@ -1,0 +1,47 @@
+"""Pictures for people: tile grids (image / truth / prediction) and training curves, saved as PNG."""
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from src.utils.atomic import atomic_path  # noqa: E402
+
+
+def save_figure(fig, path):
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=80, bbox_inches="tight")
+    plt.close(fig)
+
+
+def save_tile_grid(path, columns, titles, row_labels=None):
+    """One row per tile, one column per array in `columns` (each (N, H, W)), titled `titles`."""
+    n = len(columns[0])
+    fig, axes = plt.subplots(n, len(columns), figsize=(1.6 * len(columns), 1.6 * n), squeeze=False)
+    for r in range(n):
+        for c, (array, title) in enumerate(zip(columns, titles)):
+            ax = axes[r, c]
+            ax.imshow(array[r], cmap="gray", vmin=float(np.min(array[r])) if array[r].dtype != bool else 0,
+                      vmax=float(np.max(array[r])) if array[r].dtype != bool else 1)
+            ax.set_xticks([]), ax.set_yticks([])
+            if r == 0:
+                ax.set_title(title, fontsize=8)
+            if c == 0 and row_labels is not None:
+                ax.set_ylabel(row_labels[r], fontsize=7)
+    save_figure(fig, path)
+
+
+def save_curves(metrics_csv, path):
+    """Loss and val/map per epoch from Lightning's CSVLogger metrics.csv."""
+    frame = pd.read_csv(metrics_csv)
+    panels = [("loss", ["train/loss_epoch", "val/loss"]), ("val/map", ["val/map"]), ("lr", ["lr-Adam"])]
+    panels = [(t, [c for c in cols if c in frame]) for t, cols in panels]
+    panels = [(t, cols) for t, cols in panels if cols]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.2), squeeze=False)
+    for ax, (title, cols) in zip(axes[0], panels):
+        for col in cols:
+            rows = frame[["epoch" if col != "lr-Adam" else "step", col]].dropna()
+            ax.plot(rows.iloc[:, 0], rows[col], marker="." if len(rows) < 30 else None, label=col)
+        ax.set_title(title), ax.set_xlabel("step" if title == "lr" else "epoch"), ax.legend(fontsize=7)
+    save_figure(fig, path)

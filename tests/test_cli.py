@@ -1,0 +1,93 @@
+"""train.py and infer.py end to end, in subprocesses, as a user runs them."""
+import shutil
+
+import pandas as pd
+import pytest
+import torch
+
+from conftest import TINY, run_cli
+
+
+def last_line(result):
+    lines = result.stderr.strip().splitlines()
+    return lines[-1] if lines else ""
+
+
+def test_train_writes_checkpoints_oof_pictures_and_folds(trained_run):
+    for name in ("checkpoints/last.ckpt", "ensemble.yaml", "oof.npz", "folds.csv", "validation.png",
+                 "augmentations.png", "curves.png", "logs/metrics.csv", ".hydra/config.yaml"):
+        assert (trained_run / name).exists(), name
+    import numpy as np
+
+    oof = np.load(trained_run / "oof.npz")
+    folds = pd.read_csv(trained_run / "folds.csv", dtype={"id": str})
+    assert sorted(oof["ids"]) == sorted(folds.loc[folds.fold == 0, "id"])
+    assert oof["probs"].shape == (len(oof["ids"]), 101, 101)
+
+
+def test_infer_writes_a_submission_for_every_test_id(trained_run, synthetic_root, tmp_path):
+    out = tmp_path / "submission.csv"
+    result = run_cli("infer.py", f"ckpt={trained_run}", f"out={out}", f"hydra.run.dir={tmp_path / 'infer'}",
+                     "save_probs=true")
+    assert result.returncode == 0, result.stderr[-3000:]
+    sub = pd.read_csv(out, dtype={"id": str}, keep_default_na=False)
+    expected = pd.read_csv(synthetic_root / "sample_submission.csv", dtype={"id": str})
+    assert list(sub.columns) == ["id", "rle_mask"] and sorted(sub.id) == sorted(expected.id)
+    assert (tmp_path / "submission.probs.npy").exists()
+
+
+def test_train_and_infer_on_real_tgs(shared_tgs, tmp_path):
+    run_dir = tmp_path / "run"
+    result = run_cli("train.py", f"data.root={shared_tgs}", "data.subset=120", *TINY, f"hydra.run.dir={run_dir}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (run_dir / "checkpoints" / "last.ckpt").exists() and (run_dir / "oof.npz").exists()
+    # inference needs only test/images and depths.csv
+    test_root = tmp_path / "test_only"
+    (test_root / "test" / "images").mkdir(parents=True)
+    test_ids = sorted(p.stem for p in (shared_tgs / "test" / "images").glob("*.png"))[:16]
+    for tile_id in test_ids:
+        shutil.copy(shared_tgs / "test" / "images" / f"{tile_id}.png", test_root / "test" / "images")
+    shutil.copy(shared_tgs / "depths.csv", test_root)
+    out = tmp_path / "sub.csv"
+    result = run_cli("infer.py", f"ckpt={run_dir / 'checkpoints' / 'last.ckpt'}", f"data.root={test_root}",
+                     f"out={out}", f"hydra.run.dir={tmp_path / 'infer'}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert sorted(pd.read_csv(out, dtype={"id": str}).id) == test_ids
+
+
+def test_resume_continues_on_the_second_loss_phase(trained_run, synthetic_root, tmp_path):
+    run_dir = tmp_path / "resumed"
+    result = run_cli("train.py", f"data.root={synthetic_root}", *TINY, "trainer.max_epochs=2", "loss=seed",
+                     "loss.switch_epoch=1", f"resume={trained_run / 'checkpoints' / 'last.ckpt'}",
+                     f"hydra.run.dir={run_dir}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = pd.read_csv(run_dir / "logs" / "metrics.csv")
+    phases = metrics.dropna(subset=["train/loss_phase"])
+    assert phases.epoch.tolist() == [1] and phases["train/loss_phase"].tolist() == [1.0]
+    assert "loss phase 1" in (run_dir / "train.log").read_text()
+
+
+@pytest.mark.parametrize("make_ckpt, message", [
+    (lambda p: None, "not found"),
+    (lambda p: p.write_bytes(b"not a checkpoint"), "cannot be read"),
+    (lambda p: torch.save({"state_dict": {}}, p), "not written by this project"),
+])
+def test_bad_checkpoint_is_one_clear_line(tmp_path, synthetic_root, make_ckpt, message):
+    ckpt = tmp_path / "model.ckpt"
+    make_ckpt(ckpt)
+    out = tmp_path / "sub.csv"
+    result = run_cli("infer.py", f"ckpt={ckpt}", f"data.root={synthetic_root}", f"out={out}",
+                     f"hydra.run.dir={tmp_path / 'infer'}")
+    assert result.returncode == 1 and message in last_line(result) and last_line(result).startswith("error:")
+    assert not out.exists()
+
+
+def test_missing_data_folder_is_one_clear_line(tmp_path):
+    result = run_cli("train.py", f"data.root={tmp_path / 'nowhere'}", *TINY, f"hydra.run.dir={tmp_path / 'run'}")
+    assert result.returncode == 1
+    assert last_line(result).startswith("error: data folder") and "nowhere" in last_line(result)
+
+
+def test_fold_out_of_range_is_one_clear_line(tmp_path, synthetic_root):
+    result = run_cli("train.py", f"data.root={synthetic_root}", "fold=7", *TINY, f"hydra.run.dir={tmp_path}")
+    assert result.returncode == 1 and "fold=7 is out of range" in last_line(result)

@@ -1,0 +1,31 @@
+from hydra import compose, initialize_config_dir
+
+from src.utils.config import CONFIG_DIR
+
+
+def compose_train(*overrides):
+    with initialize_config_dir(CONFIG_DIR, version_base="1.3"):
+        return compose("train", overrides=list(overrides), return_hydra_config=True)
+
+
+def test_experiment_seed_composes_to_the_recipe():
+    cfg = compose_train("experiment=seed")
+    assert cfg.encoder.name == "se_resnext50_32x4d" and cfg.encoder.weights is None
+    assert cfg.model.name == "seed_unet" and cfg.model.stem == "seed" and cfg.model.filters == 32
+    assert cfg.batch_size == 20 and cfg.optimizer._target_ == "torch.optim.Adam" and cfg.optimizer.lr == 1e-4
+    s = cfg.scheduler.scheduler
+    assert (s._target_, s.mode, s.base_lr, s.max_lr, s.step_size_up, s.cycle_momentum) == (
+        "torch.optim.lr_scheduler.CyclicLR", "triangular2", 1e-4, 3e-4, 1500, False)
+    assert cfg.scheduler.interval == "step"
+    assert dict(cfg.loss.first) == {"bce": 1.0} and dict(cfg.loss.second) == {"bce": 0.1, "lovasz": 0.9}
+    assert cfg.loss.switch_epoch == 80 and cfg.trainer.max_epochs == 500
+    assert cfg.callbacks.early_stopping.monitor == "val/map" and cfg.ensemble.top_k == 10
+    assert cfg.callbacks.snapshots.save_top_k == 10
+    assert "vflip" not in cfg.aug.transforms and "hflip" in cfg.aug.transforms
+    assert list(cfg.data.channels) == ["image", "depth", "coord"] and cfg.data.n_folds == 5
+
+
+def test_default_is_the_seed_recipe():
+    default, seed = compose_train(), compose_train("experiment=seed")
+    for key in ("encoder", "model", "loss", "optimizer", "scheduler", "batch_size", "aug"):
+        assert default[key] == seed[key], key

@@ -1,0 +1,74 @@
+import pytest
+import torch
+from segmentation_models_pytorch.base.modules import SCSEModule
+from torch import nn
+
+from src.models.encoders import feature_sizes
+from src.models.seed_unet import SeedUnet
+
+
+def seed_unet(stem="seed", encoder="resnet18", deep_supervision=False, in_channels=3, upsample="bilinear"):
+    return SeedUnet(encoder, None, in_channels, stem, 8, upsample, 4, deep_supervision, 128)
+
+
+@pytest.mark.parametrize("stem, sizes", [("seed", [64, 64, 32, 16, 8]), ("no_pool", [128, 128, 64, 32, 16]),
+                                         ("standard", [64, 32, 16, 8, 4])])
+def test_stems_give_feature_sizes_and_full_size_logits(stem, sizes):
+    model = seed_unet(stem).eval()
+    assert feature_sizes(model.encoder, 3, 128) == sizes
+    with torch.no_grad():
+        assert model(torch.randn(2, 3, 128, 128)).shape == (2, 1, 128, 128)
+
+
+def test_seed_stem_on_se_resnext50_default_encoder():
+    model = SeedUnet("se_resnext50_32x4d", None, 3, "seed", 32, "transposed", 16, False, 128)
+    assert feature_sizes(model.encoder, 3, 128) == [64, 64, 32, 16, 8]
+    assert model.encoder.stem.conv1.stride == (1, 1) and model.encoder.stem.conv1.kernel_size == (7, 7)
+
+
+@pytest.mark.parametrize("in_channels, size", [(1, 96), (2, 160), (3, 128)])
+def test_any_channel_count_and_size_divisible_by_32(in_channels, size):
+    model = seed_unet(in_channels=in_channels, upsample="transposed").eval()
+    with torch.no_grad():
+        assert model(torch.randn(1, in_channels, size, size)).shape == (1, 1, size, size)
+
+
+def test_scse_after_every_encoder_stage_and_decoder_block_and_no_dropout():
+    model = seed_unet()
+    assert all(isinstance(m, SCSEModule) for m in model.encoder_scse) and len(model.encoder_scse) == 5
+    assert all(isinstance(block.scse, SCSEModule) for block in model.decoder) and len(model.decoder) == 5
+    assert not any(isinstance(m, nn.modules.dropout._DropoutNd) for m in model.modules())
+
+
+def test_hypercolumn_fuses_every_scale():
+    model = seed_unet().eval()
+    x = torch.randn(1, 3, 128, 128)
+    with torch.no_grad():
+        base = model(x)
+        for block in [model.center] + list(model.decoder):  # perturb each scale's output in turn
+            handle = block.register_forward_hook(lambda mod, inp, out: out + 1.0)
+            assert not torch.allclose(model(x), base), f"{type(block).__name__} does not reach the logits"
+            handle.remove()
+
+
+def test_deep_supervision_outputs_in_training_only():
+    model = seed_unet(deep_supervision=True)
+    out = model(torch.randn(2, 3, 128, 128))
+    assert out["logits"].shape == (2, 1, 128, 128) and out["cls"].shape == (2, 1)
+    assert len(out["aux"]) == 6 and all(a.shape == (2, 1, 128, 128) for a in out["aux"])
+    assert torch.is_tensor(model.eval()(torch.randn(1, 3, 128, 128)))
+
+
+def test_a_few_steps_lower_the_loss_on_a_tiny_batch():
+    torch.manual_seed(0)
+    model = seed_unet("standard")
+    x = torch.randn(4, 3, 128, 128)
+    y = torch.zeros(4, 1, 128, 128)
+    y[:, :, 40:90, 30:100] = 1
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    losses = []
+    for _ in range(8):
+        loss = nn.functional.binary_cross_entropy_with_logits(model(x), y)
+        opt.zero_grad(), loss.backward(), opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.7 * losses[0]

@@ -1,0 +1,16 @@
+"""Train a salt-segmentation U-Net: python train.py [data=synthetic] [fold=K] [experiment=...]; -m for sweeps."""
+import hydra
+
+from src.utils.config import CONFIG_DIR
+from src.utils.entry import guarded
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
+def main(cfg):
+    from src.training import train  # heavy imports after Hydra has parsed the command line
+
+    return guarded(train, cfg)
+
+
+if __name__ == "__main__":
+    main()
