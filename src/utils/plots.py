@@ -16,14 +16,15 @@ def save_figure(fig, path):
 
 
 def save_tile_grid(path, columns, titles, row_labels=None):
-    """One row per tile, one column per array in `columns` (each (N, H, W)), titled `titles`."""
+    """One row per tile, one column per array in `columns` (each (N, H, W)), titled `titles`. Images are
+    shown in their own grey range; masks and probabilities (values within [0, 1]) on a fixed 0..1 scale."""
     n = len(columns[0])
     fig, axes = plt.subplots(n, len(columns), figsize=(1.6 * len(columns), 1.6 * n), squeeze=False)
     for r in range(n):
         for c, (array, title) in enumerate(zip(columns, titles)):
             ax = axes[r, c]
-            ax.imshow(array[r], cmap="gray", vmin=float(np.min(array[r])) if array[r].dtype != bool else 0,
-                      vmax=float(np.max(array[r])) if array[r].dtype != bool else 1)
+            unit = array.dtype == bool or (array.min() >= 0 and array.max() <= 1)
+            ax.imshow(array[r], cmap="gray", vmin=0 if unit else None, vmax=1 if unit else None)
             ax.set_xticks([]), ax.set_yticks([])
             if r == 0:
                 ax.set_title(title, fontsize=8)

@@ -1,0 +1,60 @@
+"""Post-processing search on out-of-fold predictions, vectorised over images and mask-size cut-offs."""
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from src.inference.members import is_run_dir
+from src.inference.postproc import fill_small_holes, remove_small_components
+from src.metrics.kaggle_map import score_from_iou
+from src.utils.errors import UserError
+
+
+def gather_oof(run):
+    """(ids, probs, truth) of every fold's oof.npz under a run or multirun dir; each id exactly once."""
+    run = Path(run).expanduser()
+    runs = [run] if is_run_dir(run) else sorted(p for p in run.glob("*") if p.is_dir() and is_run_dir(p))
+    files = [r / "oof.npz" for r in runs if (r / "oof.npz").exists()]
+    if not files:
+        raise UserError(f"no oof.npz under {run}: pass a run or multirun dir whose training finished")
+    parts = [np.load(f) for f in files]
+    ids = np.concatenate([p["ids"] for p in parts])
+    unique, counts = np.unique(ids, return_counts=True)
+    if (counts > 1).any():
+        raise UserError(f"tile {unique[counts > 1][0]} is in the out-of-fold predictions of two runs under "
+                        f"{run}: tune one fold split at a time (one multirun over fold=...)")
+    probs = np.concatenate([p["probs"] for p in parts]).astype(np.float32)
+    truth = np.concatenate([p["truth"] for p in parts]).astype(bool)
+    return ids, probs, truth
+
+
+def _overlaps(masks, truth):
+    flat_m, flat_t = masks.reshape(len(masks), -1), truth.reshape(len(truth), -1)
+    return (np.count_nonzero(flat_m & flat_t, axis=1), np.count_nonzero(flat_m, axis=1),
+            np.count_nonzero(flat_t, axis=1))
+
+
+def scores_for_min_masks(inter, pred_area, truth_area, min_masks):
+    """Mean competition score for each min_mask cut-off, given per-image overlaps of the un-cut masks."""
+    out = []
+    for min_mask in min_masks:
+        kept = pred_area >= min_mask
+        i, p = np.where(kept, inter, 0), np.where(kept, pred_area, 0)
+        union = p + truth_area - i
+        iou = np.where(union == 0, 1.0, i / np.maximum(union, 1))
+        out.append(score_from_iou(iou).mean())
+    return out
+
+
+def grid_search(probs, truth, thresholds, min_components, min_masks, fill_holes=0):
+    """A DataFrame with one row per (threshold, min_component, min_mask) and its mean score, best first."""
+    rows = []
+    for threshold in thresholds:
+        binary = probs > threshold
+        for min_component in min_components:
+            masks = np.stack([fill_small_holes(remove_small_components(m, min_component), fill_holes)
+                              for m in binary])
+            scores = scores_for_min_masks(*_overlaps(masks, truth), min_masks)
+            rows += [(float(threshold), int(min_component), int(m), float(s)) for m, s in zip(min_masks, scores)]
+    frame = pd.DataFrame(rows, columns=["threshold", "min_component", "min_mask", "map"])
+    return frame.sort_values("map", ascending=False, kind="stable").reset_index(drop=True)

@@ -1,0 +1,59 @@
+"""tune.py's work: the built-in grid search (single run) or one setting of a Hydra sweep (multirun)."""
+import logging
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import yaml  # noqa: E402
+from hydra.core.hydra_config import HydraConfig  # noqa: E402
+from hydra.types import RunMode  # noqa: E402
+from omegaconf import OmegaConf  # noqa: E402
+
+from src.inference.members import POSTPROC_FILE  # noqa: E402
+from src.inference.postproc import postprocess_batch  # noqa: E402
+from src.inference.tuning import gather_oof, grid_search  # noqa: E402
+from src.metrics.kaggle_map import kaggle_map  # noqa: E402
+from src.utils.atomic import write_text  # noqa: E402
+from src.utils.plots import save_figure  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+
+def save_threshold_plot(table, path):
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    best = table.groupby("threshold")["map"].max()
+    plain = table[(table.min_component == 0) & (table.min_mask == 0)].set_index("threshold")["map"].sort_index()
+    ax.plot(best.index, best.values, marker=".", label="best min sizes")
+    ax.plot(plain.index, plain.values, marker=".", label="no post-processing")
+    ax.set_xlabel("threshold"), ax.set_ylabel("OOF mAP"), ax.legend(fontsize=7)
+    save_figure(fig, path)
+
+
+def tune(cfg):
+    ids, probs, truth = gather_oof(cfg.run)
+    if HydraConfig.get().mode == RunMode.MULTIRUN:
+        params = OmegaConf.to_container(cfg.postproc)
+        score = kaggle_map(postprocess_batch(probs, **params), truth)
+        write_text(Path(HydraConfig.get().runtime.output_dir) / "result.yaml", yaml.safe_dump({**params, "map": score}))
+        log.info("%s -> OOF mAP %.4f on %d tiles", params, score, len(ids))
+        return score
+    start = time.perf_counter()
+    table = grid_search(probs, truth, cfg.grid.threshold, cfg.grid.min_component, cfg.grid.min_mask,
+                        cfg.postproc.fill_holes)
+    best = table.iloc[0]
+    default = kaggle_map(probs > 0.5, truth)
+    print(f"{len(table)} settings on {len(ids)} out-of-fold tiles in {time.perf_counter() - start:.1f} s")
+    print(table.head(cfg.top).to_string(index=False))
+    print(f"OOF mAP: threshold 0.5 alone {default:.4f} -> tuned {best['map']:.4f}")
+    chosen = {"threshold": float(best.threshold), "min_component": int(best.min_component),
+              "min_mask": int(best.min_mask), "fill_holes": int(cfg.postproc.fill_holes),
+              "oof_map": float(best["map"]), "oof_map_threshold_0.5": float(default), "n_tiles": int(len(ids))}
+    run = Path(cfg.run).expanduser()
+    write_text(run / POSTPROC_FILE, yaml.safe_dump(chosen))
+    save_threshold_plot(table, run / "tuning.png")
+    log.info("saved %s and tuning.png in %s (infer.py uses them by default)", POSTPROC_FILE, run)
+    return float(best["map"])
