@@ -72,3 +72,24 @@ def test_hflip_tta_averages_the_flipped_prediction_back():
     probs = predict_probs([(LeftBright(), 1.0)], [{"x": x}], tta=True, batch_size=1)[0]
     assert probs[:, 0] == pytest.approx(torch.sigmoid(torch.tensor(10.0)).item(), abs=1e-5)  # flip undone
     assert probs[:, -1] == pytest.approx(0.5, abs=1e-5)
+
+
+def test_callback_writes_the_kept_snapshots_best_first_with_decaying_weights(tmp_path):
+    from types import SimpleNamespace
+
+    import yaml
+    from pytorch_lightning.callbacks import ModelCheckpoint
+
+    from src.callbacks.snapshots import SnapshotEnsemble, read_ensemble
+
+    keeper = ModelCheckpoint(dirpath=tmp_path / "checkpoints", monitor="val/map", mode="max", save_top_k=3)
+    keeper.best_k_models = {str(tmp_path / "checkpoints" / f"s{k}.ckpt"): torch.tensor(v)
+                            for k, v in enumerate([0.61, 0.75, 0.70])}
+    last = ModelCheckpoint(dirpath=tmp_path / "checkpoints", save_last=True, save_top_k=0)
+    trainer = SimpleNamespace(checkpoint_callbacks=[last, keeper], is_global_zero=True, default_root_dir=tmp_path)
+    SnapshotEnsemble(decay=0.5).on_fit_end(trainer, None)
+    spec = yaml.safe_load((tmp_path / "ensemble.yaml").read_text())
+    assert [m["ckpt"] for m in spec["members"]] == ["s1.ckpt", "s2.ckpt", "s0.ckpt"]
+    assert np.allclose([m["weight"] for m in spec["members"]], np.array([1, 0.5, 0.25]) / 1.75)
+    mode, members = read_ensemble(tmp_path)
+    assert mode == "predictions" and members[0][0] == tmp_path / "checkpoints" / "s1.ckpt"

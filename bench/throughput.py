@@ -1,0 +1,126 @@
+"""Training images/s of our pipeline (DataModule with augmentation, LightningModule, logging, checkpointing)
+against a raw PyTorch loop over the same network, batch, precision and steps; and inference tiles/s.
+
+python bench/throughput.py [--quick] [--encoders resnet34 se_resnext50_32x4d] [--steps N] [--experiment E]
+Final line: train_ratio=<ours/raw> infer_img_s=<n>
+"""
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
+from pytorch_lightning.loggers import CSVLogger
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.record import record  # noqa: E402
+from src.data.datamodule import TileDataset  # noqa: E402
+from src.inference.predict import predict_probs  # noqa: E402
+from src.training import build_datamodule, build_module  # noqa: E402
+from src.utils.config import CONFIG_DIR  # noqa: E402
+
+WARMUP = 2
+
+
+class StepTimer(pl.Callback):
+    """Wall time of each training step and the time spent waiting for its batch."""
+
+    def __init__(self):
+        self.starts, self.ends = [], []
+
+    def on_train_batch_start(self, trainer, module, batch, batch_idx):
+        self.starts.append(time.perf_counter())
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx):
+        self.ends.append(time.perf_counter())
+
+
+def config(encoder, experiment, data_root, steps, out_dir):
+    with initialize_config_dir(CONFIG_DIR, version_base="1.3"):
+        return compose("train", overrides=[
+            f"experiment={experiment}", f"encoder.name={encoder}", f"data.root={data_root}",
+            f"trainer.max_steps={steps}", "++trainer.limit_val_batches=0", f"trainer.default_root_dir={out_dir}",
+            f"callbacks.snapshots.dirpath={out_dir}/ckpt", f"callbacks.last.dirpath={out_dir}/ckpt",
+            "~callbacks.augmentation_preview", "~callbacks.curves", "~callbacks.snapshot_ensemble"])
+
+
+def ours(cfg, out_dir):
+    datamodule = build_datamodule(cfg, out_dir)
+    datamodule.setup()
+    module = build_module(cfg, datamodule.preprocess)
+    timer = StepTimer()
+    callbacks = [instantiate(c) for c in cfg.callbacks.values()] + [timer]
+    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=CSVLogger(out_dir), enable_progress_bar=False)
+    trainer.fit(module, datamodule=datamodule)
+    starts, ends = np.array(timer.starts[WARMUP:]), np.array(timer.ends[WARMUP:])
+    step_s = (ends[-1] - starts[0]) / len(starts)
+    wait = (starts[1:] - ends[:-1]).sum() / (ends[-1] - starts[0])
+    return cfg.batch_size / step_s, wait, datamodule, module
+
+
+def raw(cfg, datamodule, module, steps):
+    """The same network and loss, a plain loop over pre-made tensors: no DataLoader, no framework."""
+    net, criterion = module.net.train(), module.criterion
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-4)
+    items = [datamodule.subset(datamodule.train_idx)[k] for k in range(cfg.batch_size)]
+    x, y = torch.stack([i["x"] for i in items]), torch.stack([i["y"] for i in items])
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        out = net(x)
+        logits = out if torch.is_tensor(out) else out["logits"]
+        loss = criterion(logits[..., 13:114, 13:114], y[..., 13:114, 13:114], 0)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        times.append(time.perf_counter() - start)
+    return cfg.batch_size / np.mean(times[WARMUP:])
+
+
+def inference(module, datamodule, n_tiles, tta):
+    idx = np.resize(datamodule.val_idx, n_tiles)
+    dataset = TileDataset(datamodule.images[idx], datamodule.depths[idx], datamodule.preprocess)
+    start = time.perf_counter()
+    predict_probs([(module.eval(), 1.0)], dataset, tta=tta, batch_size=64, desc=f"infer tta={tta}")
+    return n_tiles / (time.perf_counter() - start)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="resnet34 only, few steps (< 60 s)")
+    parser.add_argument("--encoders", nargs="+", default=["resnet34", "se_resnext50_32x4d"])
+    parser.add_argument("--experiment", default="cpu_fast")
+    parser.add_argument("--steps", type=int, default=12)
+    parser.add_argument("--infer-tiles", type=int, default=1000)
+    parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "tgs"))
+    args = parser.parse_args()
+    if args.quick:
+        args.encoders, args.steps, args.infer_tiles = ["resnet34"], 5, 100
+    torch.manual_seed(0)
+    lines = [f"experiment={args.experiment}, {args.steps} steps (first {WARMUP} not timed), data {args.data}",
+             f"{'encoder':22s} {'ours img/s':>10s} {'raw img/s':>10s} {'ratio':>6s} {'data wait':>9s} "
+             f"{'infer tiles/s (TTA)':>20s} {'(no TTA)':>9s}"]
+    ratios, infer_rates = [], []
+    for encoder in args.encoders:
+        with tempfile.TemporaryDirectory() as out_dir:
+            cfg = config(encoder, args.experiment, args.data, args.steps, out_dir)
+            ours_rate, wait, datamodule, module = ours(cfg, out_dir)
+            raw_rate = raw(cfg, datamodule, module, args.steps)
+            tta_rate = inference(module, datamodule, args.infer_tiles, True)
+            plain_rate = inference(module, datamodule, args.infer_tiles, False)
+        ratios.append(ours_rate / raw_rate)
+        infer_rates.append(tta_rate)
+        lines.append(f"{encoder:22s} {ours_rate:10.2f} {raw_rate:10.2f} {ours_rate / raw_rate:6.3f} "
+                     f"{wait:9.1%} {tta_rate:20.1f} {plain_rate:9.1f}")
+    lines.append(f"train_ratio={min(ratios):.3f} infer_img_s={infer_rates[0]:.1f}")
+    record("Training and inference throughput", "\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
