@@ -39,7 +39,7 @@ def evaluate_run(run_dir, tta):
     dataset, truth = dm.subset(dm.val_idx), dm.masks[dm.val_idx]
     single = predict_probs(modules[:1], dataset, tta=tta, desc="best snapshot")
     by_prediction = predict_probs(modules, dataset, tta=tta, desc="snapshot ensemble")
-    averaged = weight_average([load_module(p) for p, _ in members], [w for _, w in members], dm.train_dataloader())
+    averaged = weight_average([load_module(p) for p, _ in members], [w for _, w in members], dm.labelled_train_loader())
     by_weights = predict_probs([(averaged, 1.0)], dataset, tta=tta, desc="weight average")
     return truth, {"best snapshot": single, f"ensemble of {len(members)} (predictions)": by_prediction,
                    f"ensemble of {len(members)} (weights)": by_weights}

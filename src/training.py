@@ -9,14 +9,16 @@ from hydra.utils import instantiate
 from pytorch_lightning.loggers import CSVLogger
 
 from src.callbacks.snapshots import read_ensemble, save_weight_average, weight_average
-from src.data.datamodule import TGSDataModule
+from src.data.datamodule import TGSDataModule, load_unlabelled
 from src.data.roots import resolve_root
 from src.inference.predict import predict_probs
 from src.metrics.kaggle_map import kaggle_map
 from src.models.checkpoint import load_module
 from src.models.module import SaltModule
+from src.ssl.pseudo import pseudo_labels
 from src.utils.atomic import atomic_path
 from src.utils.config import to_plain
+from src.utils.errors import UserError
 from src.utils.plots import save_tile_grid
 
 log = logging.getLogger(__name__)
@@ -33,7 +35,22 @@ def build_module(cfg, preprocess):
     return SaltModule(model=to_plain(cfg.model), encoder=to_plain(cfg.encoder), loss=to_plain(cfg.loss),
                       optimizer=to_plain(cfg.optimizer), lr_scheduler=to_plain(cfg.scheduler),
                       preprocess=preprocess.to_dict(),
-                      val_threshold=cfg.val_threshold, channels_last=cfg.trainer.accelerator != "cpu")
+                      val_threshold=cfg.val_threshold, channels_last=cfg.trainer.accelerator != "cpu",
+                      ssl=to_plain(cfg.ssl) if cfg.ssl.mode else None)
+
+
+def attach_unlabelled(cfg, datamodule):
+    """Semi-supervised data: pseudo-labelled tiles mixed into training, or unlabelled tiles for the mean
+    teacher. Validation stays on the labelled fold either way."""
+    if cfg.ssl.mode == "pseudo":
+        images, depths, masks, _ = pseudo_labels(cfg.ssl, datamodule.root, cfg.ssl.cache_dir)
+        datamodule.pseudo, datamodule.pseudo_ratio = (images, depths, masks), cfg.ssl.ratio
+    elif cfg.ssl.mode == "mean_teacher":
+        _, images, depths = load_unlabelled(datamodule.root, cfg.ssl.unlabelled)
+        datamodule.unlabelled = (images, depths)
+        datamodule.unlabelled_batch_size = cfg.ssl.unlabelled_batch_size
+    elif cfg.ssl.mode is not None:
+        raise UserError(f"ssl.mode={cfg.ssl.mode} is not one of pseudo, mean_teacher (or ssl=none)")
 
 
 def train(cfg):
@@ -41,6 +58,7 @@ def train(cfg):
     pl.seed_everything(cfg.seed, workers=True)
     datamodule = build_datamodule(cfg, run_dir)
     datamodule.setup()
+    attach_unlabelled(cfg, datamodule)
     module = build_module(cfg, datamodule.preprocess)
     callbacks = [instantiate(c) for c in cfg.callbacks.values()]
     logger = CSVLogger(run_dir, name="logs", version="")
@@ -60,7 +78,7 @@ def out_of_fold_members(cfg, run_dir, datamodule):
     modules = [(load_module(path), weight) for path, weight in members]
     best = [modules[0]]
     if mode == "weights":
-        loader = datamodule.train_dataloader()
+        loader = datamodule.labelled_train_loader()
         averaged = weight_average([m for m, _ in modules], [w for _, w in modules], loader)
         save_weight_average(averaged, run_dir / "checkpoints" / "weight_average.ckpt")
         return [(load_module(members[0][0]), 1.0)], [(averaged, 1.0)]

@@ -11,6 +11,7 @@ from src.data.tiles import TILE, crop_center
 from src.losses.losses import ScheduledLoss, deep_supervision_loss
 from src.metrics.kaggle_map import KaggleMAP
 from src.models.factory import build_model
+from src.ssl.mean_teacher import MeanTeacher, logits_of, sigmoid_rampup
 
 log = logging.getLogger(__name__)
 MARKER = "saltseg"
@@ -20,7 +21,7 @@ class SaltModule(pl.LightningModule):
     """All arguments are plain dicts (the composed config), saved in every checkpoint so it rebuilds alone."""
 
     def __init__(self, model, encoder, loss, optimizer, lr_scheduler, preprocess, val_threshold=0.5,
-                 channels_last=False, saltseg=1):
+                 channels_last=False, ssl=None, saltseg=1):
         super().__init__()
         self.save_hyperparameters()
         self.preprocess = Preprocess.from_dict(preprocess)
@@ -31,13 +32,20 @@ class SaltModule(pl.LightningModule):
         self.criterion = ScheduledLoss(loss["first"], loss.get("second"), loss.get("switch_epoch"))
         self.val_map = KaggleMAP(val_threshold)
         self._phase = None
+        self.mean_teacher = None
+        if ssl and ssl.get("mode") == "mean_teacher":
+            self.mean_teacher = MeanTeacher(self.net, ssl["decay"], ssl["noise_std"])
+
+    @property
+    def inference_net(self):
+        """The network that is validated, saved for inference and exported: the EMA teacher when there is one."""
+        return self.mean_teacher.teacher if self.mean_teacher is not None else self.net
 
     def forward(self, x):
         """Logits (N, 1, S, S) of the padded input; the caller crops."""
         if self.hparams.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        out = self.net(x)
-        return out if torch.is_tensor(out) else out["logits"]
+        return logits_of(self.inference_net(x))
 
     def _step_loss(self, out, y):
         logits = out if torch.is_tensor(out) else out["logits"]
@@ -59,14 +67,26 @@ class SaltModule(pl.LightningModule):
         self.log("train/loss_phase", float(phase), on_epoch=True, on_step=False)
 
     def training_step(self, batch, batch_idx):
+        unlabelled = batch.get("unlabelled")
+        batch = batch.get("labelled", batch)
         x = batch["x"].contiguous(memory_format=torch.channels_last) if self.hparams.channels_last else batch["x"]
         _, loss = self._step_loss(self.net(x), batch["y"])
+        if self.mean_teacher is not None and unlabelled is not None:
+            ssl = self.hparams.ssl
+            weight = ssl["consistency_weight"] * sigmoid_rampup(self.global_step, ssl["rampup_steps"])
+            consistency = self.mean_teacher.consistency(self.net, unlabelled["x"])
+            self.log("train/consistency", consistency, on_step=True, on_epoch=True, batch_size=len(unlabelled["x"]))
+            loss = loss + weight * consistency
         if not torch.isfinite(loss):
             raise FloatingPointError(
                 f"loss became {loss.item()} at epoch {self.current_epoch}, step {self.global_step}: training "
                 "stopped; the last good checkpoints are kept. Lower the learning rate or check the inputs")
         self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(batch["x"]))
         return loss
+
+    def on_train_batch_end(self, outputs, batch, batch_idx):
+        if self.mean_teacher is not None:
+            self.mean_teacher.update(self.net)
 
     def validation_step(self, batch, batch_idx):
         logits, loss = self._step_loss(self(batch["x"]), batch["y"])
