@@ -29,3 +29,17 @@ def test_default_is_the_seed_recipe():
     default, seed = compose_train(), compose_train("experiment=seed")
     for key in ("encoder", "model", "loss", "optimizer", "scheduler", "batch_size", "aug"):
         assert default[key] == seed[key], key
+
+
+def test_scale_out_configs_compose():
+    ddp = compose_train("trainer=ddp")
+    assert ddp.trainer.strategy == "ddp" and ddp.trainer.accelerator == "gpu"
+    for launcher in ("joblib", "submitit_slurm"):
+        cfg = compose_train(f"hydra/launcher={launcher}")
+        assert launcher.split("_")[0] in cfg.hydra.launcher._target_.lower()
+
+
+def test_cpu_fast_composes_and_differs_from_the_seed_only_where_meant():
+    cfg = compose_train("experiment=cpu_fast")
+    assert cfg.encoder.name == "resnet34" and cfg.model.stem == "standard" and cfg.model.filters == 16
+    assert cfg.scheduler.scheduler._target_.endswith("OneCycleLR") and cfg.batch_size == 20

@@ -9,9 +9,16 @@ from tqdm import tqdm
 from src.data.tiles import TILE, crop_center
 
 
-def autocast(precision):
+def pick_device(name="auto"):
+    """'auto' -> the GPU when there is one, else the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def autocast(precision, device=torch.device("cpu")):
     if precision == "bf16":
-        return torch.autocast("cpu", dtype=torch.bfloat16)
+        return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 
@@ -24,20 +31,21 @@ def tile_probs(module, x, tta):
     return crop_center(probs[:, 0], TILE)
 
 
-def predict_probs(members, dataset, tta=True, batch_size=32, precision="32", desc="predict"):
+def predict_probs(members, dataset, tta=True, batch_size=32, precision="32", desc="predict", device="auto"):
     """Weighted mean of the members' probabilities over a dataset -> (N, 101, 101) float32.
 
-    members: [(module, weight)]; weights are normalised to sum 1.
+    members: [(module, weight)]; weights are normalised to sum 1. Runs on the GPU when there is one.
     """
+    device = pick_device(device)
     total = sum(w for _, w in members)
     out = np.zeros((len(dataset), TILE, TILE), dtype=np.float32)
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False)
-    with autocast(precision), tqdm(total=len(members) * len(dataset), desc=desc, unit="tile") as bar:
+    with autocast(precision, device), tqdm(total=len(members) * len(dataset), desc=desc, unit="tile") as bar:
         for module, weight in members:
-            module.eval()
+            module.eval().to(device)
             start = 0
             for batch in loader:
-                probs = tile_probs(module, batch["x"], tta).cpu().numpy()
+                probs = tile_probs(module, batch["x"].to(device), tta).float().cpu().numpy()
                 out[start : start + len(probs)] += (weight / total) * probs
                 start += len(probs)
                 bar.update(len(probs))

@@ -1,0 +1,86 @@
+"""Honest semi-supervised measurement: labelled tiles that neither teacher nor students ever saw.
+
+A seeded share of ../shared/tgs's labelled tiles is held out; the supervised baseline (also the pseudo-label
+teacher) and the pseudo-label and mean-teacher students train on the rest for the same wall-clock budget,
+then each is scored on the held-out tiles (best snapshot, hflip TTA, threshold 0.5).
+
+python bench/ssl.py --minutes M [--holdout 0.2] [--experiment cpu_fast]
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+PROJECT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT))
+
+from bench.record import record  # noqa: E402
+from src.callbacks.snapshots import read_ensemble  # noqa: E402
+from src.data import io  # noqa: E402
+from src.data.datamodule import TileDataset  # noqa: E402
+from src.inference.predict import predict_probs  # noqa: E402
+from src.metrics.kaggle_map import kaggle_map  # noqa: E402
+from src.models.checkpoint import load_module  # noqa: E402
+
+
+def split_root(shared, work, holdout, seed):
+    """A data root without the held-out labels (images linked, not copied); returns it and the held-out ids."""
+    labels = pd.read_csv(shared / "train.csv", dtype={"id": str})
+    held = labels.sample(frac=holdout, random_state=seed)
+    root = work / "tgs_without_holdout"
+    root.mkdir()
+    labels.drop(held.index).to_csv(root / "train.csv", index=False)
+    for name in ("depths.csv", "train", "test"):
+        os.symlink(shared / name, root / name)
+    return root, held.id.tolist()
+
+
+def train(name, root, work, minutes, experiment, *extra):
+    run_dir = work / name
+    cmd = [sys.executable, "train.py", f"experiment={experiment}", f"data.root={root}",
+           f"trainer.max_time=00:00:{minutes:02d}:00", "oof.tta=false", f"hydra.run.dir={run_dir}", *extra]
+    print("$", " ".join(cmd), flush=True)
+    subprocess.run(cmd, cwd=PROJECT, check=True)
+    return run_dir
+
+
+def score(run_dir, shared, ids):
+    _, members = read_ensemble(run_dir)
+    module = load_module(members[0][0])
+    images = io.read_images(shared / "train" / "images", ids)
+    truth = io.read_masks(shared / "train" / "masks", ids)
+    depths = io.depths_for(ids, io.read_depths(shared), shared)
+    probs = predict_probs([(module, 1.0)], TileDataset(images, depths, module.preprocess), desc=run_dir.name)
+    return kaggle_map(probs > 0.5, truth)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=int, required=True, help="training budget of each model")
+    parser.add_argument("--holdout", type=float, default=0.2)
+    parser.add_argument("--experiment", default="cpu_fast")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data", type=Path, default=PROJECT.parent / "shared" / "tgs")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        root, held = split_root(args.data.resolve(), work, args.holdout, args.seed)
+        baseline = train("baseline", root, work, args.minutes, args.experiment)
+        pseudo = train("pseudo", root, work, args.minutes, args.experiment, "ssl=pseudo",
+                       f"ssl.teacher={baseline}", f"ssl.cache_dir={work / 'cache'}")
+        teacher = train("mean_teacher", root, work, args.minutes, args.experiment, "ssl=mean_teacher")
+        scores = {name: score(run, args.data, held) for name, run in
+                  [("baseline (supervised; also the teacher)", baseline), ("pseudo-labels", pseudo),
+                   ("mean teacher", teacher)]}
+    lines = [f"{len(held)} held-out labelled tiles, {args.minutes} min per model, experiment={args.experiment}"]
+    lines += [f"{name:42s} mAP {value:.4f}" for name, value in scores.items()]
+    record("Semi-supervised training on held-out tiles", "\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
