@@ -45,9 +45,10 @@ def config(encoder, experiment, data_root, steps, out_dir):
     with initialize_config_dir(CONFIG_DIR, version_base="1.3"):
         return compose("train", overrides=[
             f"experiment={experiment}", f"encoder.name={encoder}", f"data.root={data_root}",
-            f"trainer.max_steps={steps}", "++trainer.limit_val_batches=0", f"trainer.default_root_dir={out_dir}",
-            f"callbacks.snapshots.dirpath={out_dir}/ckpt", f"callbacks.last.dirpath={out_dir}/ckpt",
-            "~callbacks.augmentation_preview", "~callbacks.curves", "~callbacks.snapshot_ensemble"])
+            f"++trainer.max_steps={steps}", "++trainer.limit_val_batches=0", f"trainer.default_root_dir={out_dir}",
+            f"callbacks.last.dirpath={out_dir}/ckpt",
+            "~callbacks.augmentation_preview", "~callbacks.curves", "~callbacks.snapshot_ensemble",
+            "~callbacks.early_stopping", "~callbacks.snapshots"])  # no validation in this benchmark
 
 
 def ours(cfg, out_dir):

@@ -35,7 +35,7 @@ def build_module(cfg, preprocess):
     return SaltModule(model=to_plain(cfg.model), encoder=to_plain(cfg.encoder), loss=to_plain(cfg.loss),
                       optimizer=to_plain(cfg.optimizer), lr_scheduler=to_plain(cfg.scheduler),
                       preprocess=preprocess.to_dict(),
-                      val_threshold=cfg.val_threshold, channels_last=cfg.trainer.accelerator != "cpu",
+                      val_threshold=cfg.val_threshold, channels_last=cfg.channels_last,
                       ssl=to_plain(cfg.ssl) if cfg.ssl.mode else None)
 
 

@@ -4,7 +4,8 @@ A seeded share of ../shared/tgs's labelled tiles is held out; the supervised bas
 teacher) and the pseudo-label and mean-teacher students train on the rest for the same wall-clock budget,
 then each is scored on the held-out tiles (best snapshot, hflip TTA, threshold 0.5).
 
-python bench/ssl.py --minutes M [--holdout 0.2] [--experiment cpu_fast]
+python bench/semi_supervised.py --minutes M [--holdout 0.2] [--experiment cpu_fast]
+(Not bench/ssl.py: a script of that name beside the others would shadow the standard library ssl module.)
 """
 import argparse
 import os
