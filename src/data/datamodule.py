@@ -1,0 +1,126 @@
+"""In-memory TGS tiles served to Lightning: folds, augmentation, channels, padding."""
+from pathlib import Path
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import ConcatDataset, DataLoader, Dataset, WeightedRandomSampler
+
+from src.data import io
+from src.data.augment import build_augment
+from src.data.folds import coverage_class, load_folds, save_folds, stratified_folds
+from src.data.preprocess import Preprocess
+from src.data.tiles import reflect_pad
+from src.utils.errors import UserError
+
+
+class TileDataset(Dataset):
+    """Grey uint8 tiles (N, 101, 101) with depths, optional bool masks and an optional augmentation."""
+
+    def __init__(self, images, depths, preprocess, masks=None, augment=None):
+        self.images, self.depths, self.masks = images, depths, masks
+        self.preprocess, self.augment = preprocess, augment
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, index):
+        image = self.images[index]
+        mask = None if self.masks is None else self.masks[index].astype(np.uint8)
+        if self.augment is not None:
+            out = self.augment(image=image, mask=mask) if mask is not None else self.augment(image=image)
+            image, mask = out["image"], out.get("mask", mask)
+        item = {"x": torch.from_numpy(self.preprocess(image, self.depths[index])), "index": index}
+        if mask is not None:
+            item["y"] = torch.from_numpy(reflect_pad(mask[None].astype(np.float32), self.preprocess.input_size))
+        return item
+
+
+def load_labelled(root, subset=None):
+    """(ids, images uint8, masks bool, depths) of the labelled tiles under a Kaggle-layout root
+    (only the first `subset` ids of train.csv when given, for quick experiments)."""
+    root = io.require(root, "data folder", "download the Kaggle data (see README) or use data=synthetic")
+    ids = io.read_train_ids(root)[:subset]
+    depths = io.read_depths(root)
+    images = io.read_images(io.require(root / "train" / "images", "image folder", "it comes with the Kaggle data"), ids)
+    masks = io.read_masks(root / "train" / "masks", ids)
+    return ids, images, masks, io.depths_for(ids, depths, root), depths
+
+
+def load_unlabelled(root, folder="test/images"):
+    """(ids, images uint8, depths) of the tiles in `folder`; needs only the images and depths.csv."""
+    root = Path(root)
+    ids = io.list_images(root / folder)
+    depths = io.read_depths(root)
+    return ids, io.read_images(root / folder, ids), io.depths_for(ids, depths, root)
+
+
+class TGSDataModule(pl.LightningDataModule):
+    def __init__(self, root, fold, n_folds, seed, channels, input_size, batch_size, num_workers,
+                 aug=None, split_file=None, run_dir=None, subset=None):
+        super().__init__()
+        if not 0 <= fold < n_folds:
+            raise UserError(f"fold={fold} is out of range: use 0..{n_folds - 1} (data.n_folds={n_folds})")
+        self.root, self.fold, self.n_folds, self.seed = Path(root), fold, n_folds, seed
+        self.channels, self.input_size = list(channels), input_size
+        self.batch_size, self.num_workers = batch_size, num_workers
+        self.augment = build_augment(aug)
+        self.split_file, self.run_dir, self.max_tiles = split_file, run_dir, subset
+        self.preprocess = None
+        self.pseudo = None       # (images, depths, masks) of pseudo-labelled tiles, mixed in at pseudo_ratio
+        self.pseudo_ratio = 0.0
+        self.unlabelled = None   # (images, depths) served beside the labelled batches (mean teacher)
+        self.unlabelled_batch_size = batch_size
+
+    def setup(self, stage=None):
+        if self.preprocess is not None:
+            return
+        self.ids, self.images, self.masks, self.depths, all_depths = load_labelled(self.root, self.max_tiles)
+        if self.split_file:
+            assignment = load_folds(self.split_file, self.ids, self.n_folds)
+        else:
+            assignment = stratified_folds(self.ids, coverage_class(self.masks), self.n_folds, self.seed)
+        if self.run_dir is not None:
+            save_folds(assignment, Path(self.run_dir) / "folds.csv")
+        folds = np.array([assignment[i] for i in self.ids])
+        self.val_idx = np.flatnonzero(folds == self.fold)
+        self.train_idx = np.flatnonzero(folds != self.fold)
+        self.preprocess = Preprocess.fit(self.images, all_depths.values(), self.channels, self.input_size)
+
+    def subset(self, indices, augment=None):
+        return TileDataset(self.images[indices], self.depths[indices], self.preprocess,
+                           masks=self.masks[indices], augment=augment)
+
+    def _loader(self, dataset, shuffle):
+        return DataLoader(dataset, batch_size=self.batch_size, shuffle=shuffle, drop_last=shuffle,
+                          num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
+
+    def labelled_train_loader(self):
+        return self._loader(self.subset(self.train_idx, self.augment), shuffle=True)
+
+    def train_dataloader(self):
+        if self.pseudo is None:
+            loader = self.labelled_train_loader()
+        else:
+            loader = self._mixed_loader(self.subset(self.train_idx, self.augment))
+        if self.unlabelled is None:
+            return loader
+        images, depths = self.unlabelled
+        unlabelled = DataLoader(TileDataset(images, depths, self.preprocess, augment=self.augment),
+                                batch_size=self.unlabelled_batch_size, shuffle=True, drop_last=True,
+                                num_workers=self.num_workers)
+        return {"labelled": loader, "unlabelled": unlabelled}  # Lightning cycles the shorter one
+
+    def _mixed_loader(self, labelled):
+        """Labelled and pseudo-labelled tiles, sampled so that pseudo ones make `pseudo_ratio` of each epoch."""
+        images, depths, masks = self.pseudo
+        pseudo = TileDataset(images, depths, self.preprocess, masks=masks, augment=self.augment)
+        n_lab, n_pseudo = len(labelled), len(pseudo)
+        weights = torch.cat([torch.full((n_lab,), (1 - self.pseudo_ratio) / n_lab),
+                             torch.full((n_pseudo,), self.pseudo_ratio / max(n_pseudo, 1))])
+        sampler = WeightedRandomSampler(weights, num_samples=int(round(n_lab / (1 - self.pseudo_ratio))))
+        return DataLoader(ConcatDataset([labelled, pseudo]), batch_size=self.batch_size, sampler=sampler,
+                          drop_last=True, num_workers=self.num_workers)
+
+    def val_dataloader(self):
+        return self._loader(self.subset(self.val_idx), shuffle=False)

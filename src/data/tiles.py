@@ -1,0 +1,52 @@
+"""Pure tile geometry and channel construction: reflect padding to the network size and the input channels."""
+import numpy as np
+
+TILE = 101
+
+
+def pad_amounts(size, target):
+    """(before, after) so that size + before + after == target; 101 -> 128 gives (13, 14)."""
+    total = target - size
+    if total < 0:
+        raise ValueError(f"cannot pad size {size} to smaller target {target}")
+    return total // 2, total - total // 2
+
+
+def reflect_pad(array, target=128):
+    """Reflect-pad the last two axes of `array` (..., H, W) to (target, target)."""
+    (top, bottom), (left, right) = pad_amounts(array.shape[-2], target), pad_amounts(array.shape[-1], target)
+    widths = [(0, 0)] * (array.ndim - 2) + [(top, bottom), (left, right)]
+    return np.pad(array, widths, mode="reflect")
+
+
+def crop_center(array, size=TILE):
+    """Inverse of reflect_pad: crop the last two axes of an array or tensor back to (size, size)."""
+    top, _ = pad_amounts(size, array.shape[-2])
+    left, _ = pad_amounts(size, array.shape[-1])
+    return array[..., top : top + size, left : left + size]
+
+
+def relative_depth(z, zmin, zmax):
+    """The seed's depth feature (z - zmin) / (zmax - zmin)."""
+    return (np.asarray(z, dtype=np.float32) - zmin) / max(zmax - zmin, 1e-6)
+
+
+def build_channels(image_u8, depth, channels, mean, std):
+    """Stack the configured input channels for one grey tile (H, W) uint8 -> (C, H, W) float32.
+
+    image: (x/255 - mean) / std; depth: a constant plane of the relative depth; coord: the seed's CoordConv
+    variant, the [0, 1] image times a top-to-bottom ramp.
+    """
+    image = image_u8.astype(np.float32) / 255.0
+    planes = []
+    for name in channels:
+        if name == "image":
+            planes.append((image - mean) / std)
+        elif name == "depth":
+            planes.append(np.full_like(image, depth))
+        elif name == "coord":
+            ramp = np.linspace(0.0, 1.0, image.shape[0], dtype=np.float32)[:, None]
+            planes.append(image * ramp)
+        else:
+            raise ValueError(f"unknown input channel {name!r}: use image, depth or coord")
+    return np.stack(planes)
