@@ -91,3 +91,26 @@ def test_missing_data_folder_is_one_clear_line(tmp_path):
 def test_fold_out_of_range_is_one_clear_line(tmp_path, synthetic_root):
     result = run_cli("train.py", f"data.root={synthetic_root}", "fold=7", *TINY, f"hydra.run.dir={tmp_path}")
     assert result.returncode == 1 and "fold=7 is out of range" in last_line(result)
+
+
+def test_weight_averaged_ensemble_is_trained_evaluated_and_used_by_infer(synthetic_root, tmp_path):
+    run_dir = tmp_path / "run"
+    result = run_cli("train.py", f"data.root={synthetic_root}", *TINY, "trainer.max_epochs=2",
+                     "ensemble.mode=weights", f"hydra.run.dir={run_dir}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (run_dir / "checkpoints" / "weight_average.ckpt").exists()
+    import numpy as np
+
+    assert int(np.load(run_dir / "oof.npz")["n_snapshots"]) == 1  # one averaged network
+    out = tmp_path / "sub.csv"
+    result = run_cli("infer.py", f"ckpt={run_dir}", f"out={out}", f"hydra.run.dir={tmp_path / 'infer'}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "ensembling 1 networks" in result.stdout + result.stderr and out.exists()
+
+
+def test_infer_from_a_checkpoint_file_finds_its_run_data_root(trained_run, synthetic_root, tmp_path):
+    out = tmp_path / "sub.csv"
+    result = run_cli("infer.py", f"ckpt={trained_run / 'checkpoints' / 'last.ckpt'}", f"out={out}", "tta=none",
+                     f"hydra.run.dir={tmp_path / 'infer'}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(pd.read_csv(out)) == 12

@@ -32,8 +32,8 @@ def fold_members(run_dir, top_k=None):
 def resolve_members(ckpt, top_k=None):
     """[(ckpt path, weight)] over all folds, weights summing to 1, and the dirs holding them."""
     path = Path(ckpt).expanduser()
-    if path.is_file():
-        return [(path, 1.0)], [path.parent]
+    if path.is_file():  # its run dir (the folder above checkpoints/) holds the training config
+        return [(path, 1.0)], [path.parent.parent if path.parent.name == "checkpoints" else path.parent]
     if not path.is_dir():
         raise UserError(f"ckpt={ckpt} not found: pass a .ckpt, a run dir or a multirun dir from train.py")
     runs = [path] if is_run_dir(path) else sorted(p for p in path.iterdir() if p.is_dir() and is_run_dir(p))
