@@ -119,3 +119,20 @@ def test_onnx_export_matches_pytorch(trained_run, predictor, tmp_path, synthetic
     onnx_probs = OnnxPredictor(onnx_path, tta=True)(images[:6], depths[:6])
     torch_probs = predictor(images[:6], depths[:6])
     assert np.abs(onnx_probs - torch_probs).max() < 1e-3
+
+
+def test_onnx_export_has_dynamic_batch_and_spatial_axes(trained_run, tmp_path):
+    import torch
+
+    from src.exporting import export_onnx
+    from src.models.checkpoint import load_module
+    from src.sections.predictors import OnnxPredictor
+
+    ckpt = trained_run / "checkpoints" / "last.ckpt"
+    onnx_model = OnnxPredictor(export_onnx(ckpt, tmp_path / "m.onnx"), tta=False)
+    module = load_module(ckpt)
+    for batch, size in [(1, 128), (3, 160), (2, 224)]:
+        x = torch.randn(batch, 3, size, size)
+        with torch.no_grad():
+            expected = torch.sigmoid(module(x)).numpy()
+        assert np.abs(onnx_model.run(x.numpy()) - expected).max() < 1e-3
