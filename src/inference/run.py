@@ -6,10 +6,10 @@ import numpy as np
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf
 
-from src.data.datamodule import TileDataset, load_unlabelled
+from src.data.datamodule import load_unlabelled
 from src.inference.members import resolve_members, tuned_postproc
 from src.inference.postproc import postprocess_batch
-from src.inference.predict import predict_probs
+from src.inference.predict import predict_tiles
 from src.inference.submission import write_submission
 from src.models.checkpoint import load_module
 from src.utils.atomic import atomic_path
@@ -42,7 +42,6 @@ def data_root(cfg, runs):
 def infer(cfg):
     paths, runs = resolve_members(cfg.ckpt, cfg.snapshots)
     members = [(load_module(p), w) for p, w in paths]
-    preprocess = {m.preprocess for m, _ in members}
     root = data_root(cfg, runs)
     ids, images, depths = load_unlabelled(root, cfg.data.images)
     params, tuned = choose_postproc(cfg)
@@ -50,12 +49,8 @@ def infer(cfg):
              cfg.tta, params, " (tuned on out-of-fold predictions)" if tuned else "")
     if tuned and "oof_map" in tuned:
         log.info("out-of-fold estimate of the score: %.4f", tuned["oof_map"])
-    probs = np.zeros((len(ids), 101, 101), np.float32)
-    for pre in preprocess:  # networks sharing preprocessing share one dataset
-        group = [(m, w) for m, w in members if m.preprocess == pre]
-        probs += sum(w for _, w in group) * predict_probs(
-            group, TileDataset(images, depths, pre), tta=cfg.tta == "hflip", batch_size=cfg.batch_size,
-            precision=cfg.precision, desc=f"predict {root.name}")
+    probs = predict_tiles(members, images, depths, tta=cfg.tta == "hflip", batch_size=cfg.batch_size,
+                          precision=cfg.precision, desc=f"predict {root.name}")
     masks = postprocess_batch(probs, **params)
     out = write_submission(ids, masks, Path(cfg.out))
     if cfg.save_probs:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from src.data.datamodule import TileDataset, load_unlabelled
+from src.data.datamodule import load_unlabelled
 from src.inference.members import resolve_members
-from src.inference.predict import predict_probs
+from src.inference.predict import predict_tiles
 from src.models.checkpoint import load_module
 from src.utils.atomic import atomic_path
 
@@ -47,11 +47,7 @@ def pseudo_labels(ssl_cfg, root, cache_dir):
         probs = None
     else:
         members = [(load_module(p), w) for p, w in paths]
-        probs = np.zeros((len(ids), 101, 101), np.float32)
-        for pre in {m.preprocess for m, _ in members}:
-            group = [(m, w) for m, w in members if m.preprocess == pre]
-            probs += sum(w for _, w in group) * predict_probs(group, TileDataset(images, depths, pre),
-                                                              tta=ssl_cfg.tta, desc="teacher")
+        probs = predict_tiles(members, images, depths, tta=ssl_cfg.tta, desc="teacher")
         keep = confident_tiles(probs, ssl_cfg.low, ssl_cfg.high, ssl_cfg.confident_fraction)
         with atomic_path(cache) as tmp:
             with open(tmp, "wb") as handle:
