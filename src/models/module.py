@@ -41,14 +41,15 @@ class SaltModule(pl.LightningModule):
         """The network that is validated, saved for inference and exported: the EMA teacher when there is one."""
         return self.mean_teacher.teacher if self.mean_teacher is not None else self.net
 
+    def _layout(self, x):
+        return x.contiguous(memory_format=torch.channels_last) if self.hparams.channels_last else x
+
     def forward(self, x):
         """Logits (N, 1, S, S) of the padded input; the caller crops."""
-        if self.hparams.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        return logits_of(self.inference_net(x))
+        return logits_of(self.inference_net(self._layout(x)))
 
     def _step_loss(self, out, y):
-        logits = out if torch.is_tensor(out) else out["logits"]
+        logits = logits_of(out)
         target = crop_center(y, TILE)
         loss = self.criterion(crop_center(logits, TILE), target, self.current_epoch)
         if not torch.is_tensor(out):
@@ -69,8 +70,7 @@ class SaltModule(pl.LightningModule):
     def training_step(self, batch, batch_idx):
         unlabelled = batch.get("unlabelled")
         batch = batch.get("labelled", batch)
-        x = batch["x"].contiguous(memory_format=torch.channels_last) if self.hparams.channels_last else batch["x"]
-        _, loss = self._step_loss(self.net(x), batch["y"])
+        _, loss = self._step_loss(self.net(self._layout(batch["x"])), batch["y"])
         if self.mean_teacher is not None and unlabelled is not None:
             ssl = self.hparams.ssl
             weight = ssl["consistency_weight"] * sigmoid_rampup(self.global_step, ssl["rampup_steps"])
