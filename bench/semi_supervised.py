@@ -2,31 +2,23 @@
 
 A seeded share of ../shared/tgs's labelled tiles is held out; the supervised baseline (also the pseudo-label
 teacher) and the pseudo-label and mean-teacher students train on the rest for the same wall-clock budget,
-then each is scored on the held-out tiles (best snapshot, hflip TTA, threshold 0.5).
+then each is scored on the held-out tiles (its ensemble as infer.py builds it, hflip TTA, threshold 0.5).
 
 python bench/semi_supervised.py --minutes M [--holdout 0.2] [--experiment cpu_fast]
 (Not bench/ssl.py: a script of that name beside the others would shadow the standard library ssl module.)
 """
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-PROJECT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(PROJECT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.record import record  # noqa: E402
-from src.callbacks.snapshots import read_ensemble  # noqa: E402
-from src.data import io  # noqa: E402
-from src.data.datamodule import TileDataset  # noqa: E402
-from src.inference.predict import predict_probs  # noqa: E402
-from src.metrics.kaggle_map import kaggle_map  # noqa: E402
-from src.models.checkpoint import load_module  # noqa: E402
+from bench.runs import PROJECT, score, train  # noqa: E402
 
 
 def split_root(shared, work, holdout, seed):
@@ -41,25 +33,6 @@ def split_root(shared, work, holdout, seed):
     return root, held.id.tolist()
 
 
-def train(name, root, work, minutes, experiment, *extra):
-    run_dir = work / name
-    cmd = [sys.executable, "train.py", f"experiment={experiment}", f"data.root={root}",
-           f"trainer.max_time=00:00:{minutes:02d}:00", "oof.tta=false", f"hydra.run.dir={run_dir}", *extra]
-    print("$", " ".join(cmd), flush=True)
-    subprocess.run(cmd, cwd=PROJECT, check=True)
-    return run_dir
-
-
-def score(run_dir, shared, ids):
-    _, members = read_ensemble(run_dir)
-    module = load_module(members[0][0])
-    images = io.read_images(shared / "train" / "images", ids)
-    truth = io.read_masks(shared / "train" / "masks", ids)
-    depths = io.depths_for(ids, io.read_depths(shared), shared)
-    probs = predict_probs([(module, 1.0)], TileDataset(images, depths, module.preprocess), desc=run_dir.name)
-    return kaggle_map(probs > 0.5, truth)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=int, required=True, help="training budget of each model")
@@ -71,10 +44,11 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         root, held = split_root(args.data.resolve(), work, args.holdout, args.seed)
-        baseline = train("baseline", root, work, args.minutes, args.experiment)
-        pseudo = train("pseudo", root, work, args.minutes, args.experiment, "ssl=pseudo",
+        data = f"data.root={root}"
+        baseline = train(work / "baseline", args.minutes, args.experiment, data)
+        pseudo = train(work / "pseudo", args.minutes, args.experiment, data, "ssl=pseudo",
                        f"ssl.teacher={baseline}", f"ssl.cache_dir={work / 'cache'}")
-        teacher = train("mean_teacher", root, work, args.minutes, args.experiment, "ssl=mean_teacher")
+        teacher = train(work / "mean_teacher", args.minutes, args.experiment, data, "ssl=mean_teacher")
         scores = {name: score(run, args.data, held) for name, run in
                   [("baseline (supervised; also the teacher)", baseline), ("pseudo-labels", pseudo),
                    ("mean teacher", teacher)]}

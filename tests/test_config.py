@@ -43,3 +43,13 @@ def test_cpu_fast_composes_and_differs_from_the_seed_only_where_meant():
     cfg = compose_train("experiment=cpu_fast")
     assert cfg.encoder.name == "resnet34" and cfg.model.stem == "standard" and cfg.model.filters == 16
     assert cfg.scheduler.scheduler._target_.endswith("OneCycleLR") and cfg.batch_size == 20
+
+
+def test_a_wall_clock_budget_reaches_the_trainer():
+    from hydra.utils import instantiate
+    from pytorch_lightning.callbacks import Timer
+
+    cfg = compose_train("trainer.max_time=00:00:30:00", "trainer.default_root_dir=.")
+    timers = [c for c in instantiate(cfg.trainer).callbacks if isinstance(c, Timer)]
+    assert len(timers) == 1 and timers[0].time_remaining() == 30 * 60
+    assert not any(isinstance(c, Timer) for c in instantiate(compose_train("trainer.default_root_dir=.").trainer).callbacks)

@@ -1,0 +1,38 @@
+"""Helpers shared by the benchmarks that train through train.py and score on labelled tiles."""
+import subprocess
+import sys
+from pathlib import Path
+
+from src.data import io
+from src.inference.members import resolve_members
+from src.inference.predict import predict_tiles
+from src.metrics.kaggle_map import kaggle_map
+from src.models.checkpoint import load_module
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+def train(run_dir, minutes, experiment, *overrides):
+    """Run train.py for a wall-clock budget of `minutes` into `run_dir`; returns run_dir."""
+    cmd = [sys.executable, "train.py", f"experiment={experiment}", f"trainer.max_time=00:00:{minutes:02d}:00",
+           "oof.tta=false", f"hydra.run.dir={run_dir}", *overrides]
+    print("$", " ".join(cmd), flush=True)
+    subprocess.run(cmd, cwd=PROJECT, check=True)
+    return Path(run_dir)
+
+
+def read_tiles(root, ids):
+    """(images uint8, masks bool, depths) of labelled tiles of a Kaggle-layout root."""
+    root = Path(root)
+    images = io.read_images(root / "train" / "images", ids)
+    masks = io.read_masks(root / "train" / "masks", ids)
+    return images, masks, io.depths_for(ids, io.read_depths(root), root)
+
+
+def score(run_dir, root, ids, tta=True, threshold=0.5):
+    """Competition mAP on labelled `ids` of the run's ensemble (as infer.py builds it), hflip TTA, no post-processing."""
+    members, _ = resolve_members(run_dir)
+    modules = [(load_module(path), weight) for path, weight in members]
+    images, truth, depths = read_tiles(root, ids)
+    probs = predict_tiles(modules, images, depths, tta=tta, desc=Path(run_dir).name)
+    return kaggle_map(probs > threshold, truth)
