@@ -78,8 +78,8 @@ def main():
     args = parser.parse_args()
     data = args.data.resolve()
     with tempfile.TemporaryDirectory() as tmp:
-        run = train(Path(tmp) / "ours", args.minutes, args.experiment, f"data.root={data}", "fold=0",
-                    f"seed={args.seed}")
+        run = train(Path(tmp) / "ours", args.minutes, f"experiment={args.experiment}", f"data.root={data}",
+                    "fold=0", f"seed={args.seed}")
         folds = pd.read_csv(run / "folds.csv", dtype={"id": str})
         ours = score(run, data, folds.id[folds.fold == 0].tolist())
         train_images, train_masks, _ = read_tiles(data, folds.id[folds.fold != 0].tolist())

@@ -12,9 +12,9 @@ from src.models.checkpoint import load_module
 PROJECT = Path(__file__).resolve().parents[1]
 
 
-def train(run_dir, minutes, experiment, *overrides):
-    """Run train.py for a wall-clock budget of `minutes` into `run_dir`; returns run_dir."""
-    cmd = [sys.executable, "train.py", f"experiment={experiment}", f"trainer.max_time=00:00:{minutes:02d}:00",
+def train(run_dir, minutes, *overrides):
+    """Run train.py with `overrides` for a wall-clock budget of `minutes` into `run_dir`; returns run_dir."""
+    cmd = [sys.executable, "train.py", f"trainer.max_time=00:00:{minutes:02d}:00",
            "oof.tta=false", f"hydra.run.dir={run_dir}", *overrides]
     print("$", " ".join(cmd), flush=True)
     subprocess.run(cmd, cwd=PROJECT, check=True)
@@ -30,7 +30,7 @@ def read_tiles(root, ids):
 
 
 def score(run_dir, root, ids, tta=True, threshold=0.5):
-    """Competition mAP on labelled `ids` of the run's ensemble (as infer.py builds it), hflip TTA, no post-processing."""
+    """Competition mAP on labelled `ids` of the run's ensemble as infer.py builds it (hflip TTA, no post-processing)."""
     members, _ = resolve_members(run_dir)
     modules = [(load_module(path), weight) for path, weight in members]
     images, truth, depths = read_tiles(root, ids)

@@ -44,11 +44,11 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         root, held = split_root(args.data.resolve(), work, args.holdout, args.seed)
-        data = f"data.root={root}"
-        baseline = train(work / "baseline", args.minutes, args.experiment, data)
-        pseudo = train(work / "pseudo", args.minutes, args.experiment, data, "ssl=pseudo",
+        base = f"experiment={args.experiment}", f"data.root={root}"
+        baseline = train(work / "baseline", args.minutes, *base)
+        pseudo = train(work / "pseudo", args.minutes, *base, "ssl=pseudo",
                        f"ssl.teacher={baseline}", f"ssl.cache_dir={work / 'cache'}")
-        teacher = train(work / "mean_teacher", args.minutes, args.experiment, data, "ssl=mean_teacher")
+        teacher = train(work / "mean_teacher", args.minutes, *base, "ssl=mean_teacher")
         scores = {name: score(run, args.data, held) for name, run in
                   [("baseline (supervised; also the teacher)", baseline), ("pseudo-labels", pseudo),
                    ("mean teacher", teacher)]}

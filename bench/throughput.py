@@ -99,10 +99,12 @@ def main():
     parser.add_argument("--experiment", default="cpu_fast")
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--infer-tiles", type=int, default=1000)
+    parser.add_argument("--scale-tiles", type=int, default=4000,
+                        help="also time this many tiles (hflip TTA, first encoder) to check linear scaling; 0 skips")
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "tgs"))
     args = parser.parse_args()
     if args.quick:
-        args.encoders, args.steps, args.infer_tiles = ["resnet34"], 5, 100
+        args.encoders, args.steps, args.infer_tiles, args.scale_tiles = ["resnet34"], 5, 100, 0
     torch.manual_seed(0)
     lines = [f"experiment={args.experiment}, {args.steps} steps (first {WARMUP} not timed), data {args.data}",
              f"{'encoder':22s} {'ours img/s':>10s} {'raw img/s':>10s} {'ratio':>6s} {'data wait':>9s} "
@@ -115,10 +117,17 @@ def main():
             raw_rate = raw(cfg, datamodule, module, args.steps)
             tta_rate = inference(module, datamodule, args.infer_tiles, True)
             plain_rate = inference(module, datamodule, args.infer_tiles, False)
+            if args.scale_tiles and not infer_rates:
+                scaled = inference(module, datamodule, args.scale_tiles, True)
+                scaling = (f"inference scaling ({encoder}, hflip TTA): "
+                           f"{args.infer_tiles} tiles {tta_rate:.1f} tiles/s, {args.scale_tiles} tiles "
+                           f"{scaled:.1f} tiles/s (ratio {scaled / tta_rate:.3f}; 1 = linear)")
         ratios.append(ours_rate / raw_rate)
         infer_rates.append(tta_rate)
         lines.append(f"{encoder:22s} {ours_rate:10.2f} {raw_rate:10.2f} {ours_rate / raw_rate:6.3f} "
                      f"{wait:9.1%} {tta_rate:20.1f} {plain_rate:9.1f}")
+    if args.scale_tiles:
+        lines.append(scaling)
     lines.append(f"train_ratio={min(ratios):.3f} infer_img_s={infer_rates[0]:.1f}")
     record("Training and inference throughput", "\n".join(lines))
 

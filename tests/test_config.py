@@ -52,4 +52,5 @@ def test_a_wall_clock_budget_reaches_the_trainer():
     cfg = compose_train("trainer.max_time=00:00:30:00", "trainer.default_root_dir=.")
     timers = [c for c in instantiate(cfg.trainer).callbacks if isinstance(c, Timer)]
     assert len(timers) == 1 and timers[0].time_remaining() == 30 * 60
-    assert not any(isinstance(c, Timer) for c in instantiate(compose_train("trainer.default_root_dir=.").trainer).callbacks)
+    unlimited = instantiate(compose_train("trainer.default_root_dir=.").trainer)
+    assert not any(isinstance(c, Timer) for c in unlimited.callbacks)
