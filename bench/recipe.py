@@ -1,8 +1,8 @@
 """Recipes side by side for the same wall-clock budget on fold 0 (issue #4: the seed's model vs a plain U-Net).
 
 Each arm is a list of train.py overrides; each trains for M minutes (trainer.max_time) on fold 0, then reports
-the training images/s within its budget (steps x batch / budget, validation included), its epochs, the best
-val/map it logged and the mAP of its ensemble as infer.py predicts it (hflip TTA, threshold 0.5).
+the training images/s (steps x batch / the training time Lightning's Timer measured, validation included), its
+epochs, the best val/map it logged and the mAP of its ensemble as infer.py predicts it (hflip TTA, threshold 0.5).
 
 python bench/recipe.py --minutes M [--arm NAME "override ..."]...  (default arms: seed vs plain, resnet34)
 """
@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
+import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -27,6 +28,12 @@ def logged(run_dir):
     """(epochs started, optimizer steps, best val/map) from the run's CSV log."""
     log = pd.read_csv(Path(run_dir) / "logs" / "metrics.csv")
     return int(log.epoch.max()) + 1, int(log.step.max()) + 1, float(log["val/map"].max())
+
+
+def training_seconds(run_dir):
+    """Seconds of training (validation included) that Lightning's Timer had counted at the last checkpoint."""
+    state = torch.load(Path(run_dir) / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    return state["callbacks"]["Timer"]["time_elapsed"]["train"]
 
 
 def main():
@@ -47,7 +54,7 @@ def main():
             folds = pd.read_csv(run / "folds.csv", dtype={"id": str})
             mAP = score(run, data, folds.id[folds.fold == 0].tolist())
             epochs, steps, best = logged(run)
-            rate = steps * args.batch_size / (60 * args.minutes)
+            rate = steps * args.batch_size / training_seconds(run)
             lines.append(f"{name:8s} {rate:6.2f} {epochs:6d} {best:12.4f} {mAP:16.4f}  {overrides}")
     record(f"Recipes for the same budget ({args.minutes} min each)", "\n".join(lines))
 
