@@ -1,7 +1,10 @@
 """Helpers shared by the benchmarks that train through train.py and score on labelled tiles."""
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pandas as pd
 
 from src.data import io
 from src.inference.members import resolve_members
@@ -12,10 +15,12 @@ from src.models.checkpoint import load_module
 PROJECT = Path(__file__).resolve().parents[1]
 
 
-def train(run_dir, minutes, *overrides):
-    """Run train.py with `overrides` for a wall-clock budget of `minutes` into `run_dir`; returns run_dir."""
-    cmd = [sys.executable, "train.py", f"trainer.max_time=00:00:{minutes:02d}:00",
-           "oof.tta=false", f"hydra.run.dir={run_dir}", *overrides]
+def train(run_dir, minutes, *overrides, multirun=False):
+    """Run train.py with `overrides` for a wall-clock budget of `minutes` (per job) into `run_dir`; returns it.
+    multirun: a Hydra sweep (e.g. over fold=0,1,2,3,4) whose jobs land in subfolders of `run_dir`."""
+    where = ["-m", f"hydra.sweep.dir={run_dir}"] if multirun else [f"hydra.run.dir={run_dir}"]
+    cmd = [sys.executable, "train.py", *where, f"trainer.max_time=00:00:{minutes:02d}:00", "oof.tta=false",
+           *overrides]
     print("$", " ".join(cmd), flush=True)
     subprocess.run(cmd, cwd=PROJECT, check=True)
     return Path(run_dir)
@@ -36,3 +41,15 @@ def score(run_dir, root, ids, tta=True, threshold=0.5):
     images, truth, depths = read_tiles(root, ids)
     probs = predict_tiles(modules, images, depths, tta=tta, desc=Path(run_dir).name)
     return kaggle_map(probs > threshold, truth)
+
+
+def split_root(shared, work, holdout, seed):
+    """A data root without the held-out labels (images linked, not copied); returns it and the held-out ids."""
+    labels = pd.read_csv(shared / "train.csv", dtype={"id": str})
+    held = labels.sample(frac=holdout, random_state=seed)
+    root = work / "tgs_without_holdout"
+    root.mkdir()
+    labels.drop(held.index).to_csv(root / "train.csv", index=False)
+    for name in ("depths.csv", "train", "test"):
+        os.symlink(shared / name, root / name)
+    return root, held.id.tolist()

@@ -8,29 +8,14 @@ python bench/semi_supervised.py --minutes M [--holdout 0.2] [--experiment cpu_fa
 (Not bench/ssl.py: a script of that name beside the others would shadow the standard library ssl module.)
 """
 import argparse
-import os
 import sys
 import tempfile
 from pathlib import Path
 
-import pandas as pd
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.record import record  # noqa: E402
-from bench.runs import PROJECT, score, train  # noqa: E402
-
-
-def split_root(shared, work, holdout, seed):
-    """A data root without the held-out labels (images linked, not copied); returns it and the held-out ids."""
-    labels = pd.read_csv(shared / "train.csv", dtype={"id": str})
-    held = labels.sample(frac=holdout, random_state=seed)
-    root = work / "tgs_without_holdout"
-    root.mkdir()
-    labels.drop(held.index).to_csv(root / "train.csv", index=False)
-    for name in ("depths.csv", "train", "test"):
-        os.symlink(shared / name, root / name)
-    return root, held.id.tolist()
+from bench.runs import PROJECT, score, split_root, train  # noqa: E402
 
 
 def main():
