@@ -1,21 +1,24 @@
-"""Quality per CPU minute: our default recipe against a plain hand-written smp U-Net loop, same budget and fold.
+"""Quality per CPU minute: our default recipe against hand-written smp U-Net loops, same budget and fold.
 
 Ours: `train.py experiment=<E>` on fold 0 with trainer.max_time=M minutes, scored as infer.py predicts (its
-ensemble, hflip TTA, threshold 0.5, no post-processing). Plain: smp.Unet(resnet34, random init) on the image
-channel reflect-padded to 128, BCE + Dice, Adam 1e-3, random hflip, batch 20, trained for the same M minutes of
-wall clock, scored at threshold 0.5 on the crop. Both on the validation fold that train.py wrote to folds.csv.
+ensemble, hflip TTA, threshold 0.5, no post-processing). Hand-written loops, each trained for the same M minutes
+of wall clock, smp.Unet(resnet34, random init), Adam, random hflip, batch 20, inputs reflect-padded to 128:
+- plain: the image channel, BCE + Dice, lr 1e-3; scored at threshold 0.5 on the crop.
+- better: scSE decoder, image + depth + image-times-row-ramp channels, cosine LR from 1e-3 over the budget,
+  BCE + Dice for 60% of it then per-image Lovasz hinge; scored with hflip TTA, masks under 100 px emptied.
+All on the same validation fold (the stratified split train.py makes with this seed).
 
-python bench/budget.py --minutes M [--experiment cpu_fast] [--data ../shared/tgs]
-Final line: ours=<map> plain=<map> delta=<d>
+python bench/budget.py --minutes M [--arms ours,plain,better] [--experiment cpu_fast] [--data ../shared/tgs]
+Final line: ours=<map> plain=<map> delta=<d> (and better=<map> when that arm ran)
 """
 import argparse
+import math
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import segmentation_models_pytorch as smp
 import torch
 from tqdm import tqdm
@@ -23,7 +26,9 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.record import record  # noqa: E402
-from bench.runs import PROJECT, read_tiles, score, train  # noqa: E402
+from bench.runs import PROJECT, score, train  # noqa: E402
+from src.data.datamodule import load_labelled  # noqa: E402
+from src.data.folds import coverage_class, save_folds, stratified_folds  # noqa: E402
 from src.data.tiles import TILE, crop_center, reflect_pad  # noqa: E402
 from src.metrics.kaggle_map import kaggle_map  # noqa: E402
 
@@ -35,63 +40,115 @@ def as_input(images):
     return torch.from_numpy(reflect_pad(images[:, None].astype(np.float32) / 255.0))
 
 
-def plain_loop(train_images, train_masks, minutes, seed):
-    """A hand-written loop as a user would write it; trains until the wall-clock budget is spent."""
+def better_input(images, depths, depth_range):
+    """uint8 tiles -> (N, 3, 128, 128): image, relative depth (a constant plane), image times a 0..1 row ramp."""
+    image = as_input(images)
+    low, high = depth_range
+    depth = torch.from_numpy(((depths - low) / (high - low)).astype(np.float32))[:, None, None, None]
+    ramp = torch.linspace(0, 1, image.shape[-2])[:, None]
+    return torch.cat([image, depth.expand_as(image), image * ramp], dim=1)
+
+
+def hand_loop(net, x_all, y_all, minutes, seed, schedule, desc):
+    """Train `net` on (x, y) with random hflips until `minutes` of wall clock are spent; schedule(fraction of
+    the budget spent) -> (loss function, learning rate) for the next step."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    net = smp.Unet("resnet34", encoder_weights=None, in_channels=1, classes=1)
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
-    bce, dice = torch.nn.BCEWithLogitsLoss(), smp.losses.DiceLoss("binary")
-    x_all, y_all = as_input(train_images), as_input(train_masks.astype(np.uint8) * 255)
-    deadline, steps = time.monotonic() + 60 * minutes, 0
+    start, budget, steps = time.monotonic(), 60 * minutes, 0
     net.train()
-    with tqdm(desc="plain loop", unit="step") as bar:
-        while time.monotonic() < deadline:
+    with tqdm(desc=desc, unit="step") as bar:
+        while time.monotonic() - start < budget:
             for batch in np.array_split(rng.permutation(len(x_all)), len(x_all) // BATCH):
+                criterion, lr = schedule((time.monotonic() - start) / budget)
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
                 x, y = x_all[batch], y_all[batch]
                 flip = torch.from_numpy(rng.random(len(batch)) < 0.5)
                 x[flip], y[flip] = x[flip].flip(-1), y[flip].flip(-1)
-                logits = net(x)
-                loss = bce(logits, y) + dice(logits, y)
+                loss = criterion(net(x), y)
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
                 steps += 1
                 bar.update()
-                if time.monotonic() >= deadline:
+                if time.monotonic() - start >= budget:
                     break
     return net.eval(), steps
 
 
+def bce_dice():
+    bce, dice = torch.nn.BCEWithLogitsLoss(), smp.losses.DiceLoss("binary")
+    return lambda logits, y: bce(logits, y) + dice(logits, y)
+
+
+def plain_schedule():
+    loss = bce_dice()
+    return lambda fraction: (loss, 1e-3)
+
+
+def better_schedule():
+    first, second = bce_dice(), smp.losses.LovaszLoss("binary", per_image=True)
+    return lambda fraction: (first if fraction < 0.6 else second, 0.5e-3 * (1 + math.cos(math.pi * min(fraction, 1))))
+
+
 @torch.no_grad()
-def plain_score(net, images, masks):
-    probs = torch.cat([torch.sigmoid(net(as_input(images[k : k + 64]))) for k in range(0, len(images), 64)])
-    return kaggle_map(crop_center(probs[:, 0], TILE).numpy() > 0.5, masks)
+def hand_score(net, x_all, masks, tta=False, min_mask=0):
+    probs = []
+    for k in range(0, len(x_all), 64):
+        x = x_all[k : k + 64]
+        p = torch.sigmoid(net(x))
+        if tta:
+            p = 0.5 * (p + torch.sigmoid(net(x.flip(-1))).flip(-1))
+        probs.append(crop_center(p[:, 0], TILE).numpy())
+    pred = np.concatenate(probs) > 0.5
+    pred[pred.reshape(len(pred), -1).sum(axis=1) < min_mask] = False
+    return kaggle_map(pred, masks)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=int, required=True, help="training budget of each model")
+    parser.add_argument("--arms", default="ours,plain,better", help="which of ours,plain,better to run")
     parser.add_argument("--experiment", default="cpu_fast")
     parser.add_argument("--data", type=Path, default=PROJECT.parent / "shared" / "tgs")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    data = args.data.resolve()
-    with tempfile.TemporaryDirectory() as tmp:
-        run = train(Path(tmp) / "ours", args.minutes, f"experiment={args.experiment}", f"data.root={data}",
-                    "fold=0", f"seed={args.seed}")
-        folds = pd.read_csv(run / "folds.csv", dtype={"id": str})
-        ours = score(run, data, folds.id[folds.fold == 0].tolist())
-        train_images, train_masks, _ = read_tiles(data, folds.id[folds.fold != 0].tolist())
-        val_images, val_masks, _ = read_tiles(data, folds.id[folds.fold == 0].tolist())
-        net, steps = plain_loop(train_images, train_masks, args.minutes, args.seed)
-        plain = plain_score(net, val_images, val_masks)
-    lines = [f"fold 0 of {data.name}: {len(train_images)} training / {len(val_images)} validation tiles, "
-             f"{args.minutes} min each",
-             f"ours  experiment={args.experiment} (ensemble, hflip TTA, threshold 0.5)  mAP {ours:.4f}",
-             f"plain smp.Unet resnet34, BCE+Dice, Adam 1e-3, hflip, {steps} steps     mAP {plain:.4f}",
-             f"ours={ours:.4f} plain={plain:.4f} delta={ours - plain:+.4f}"]
-    record(f"Quality per CPU minute ({args.minutes} min each)", "\n".join(lines))
+    arms, data = args.arms.split(","), args.data.resolve()
+    ids, images, masks, depths, all_depths = load_labelled(data)
+    assignment = stratified_folds(ids, coverage_class(masks), 5, args.seed)
+    val = np.array([assignment[i] == 0 for i in ids])
+    depth_range = min(all_depths.values()), max(all_depths.values())
+    scores, lines = {}, [f"fold 0 of {data.name}: {(~val).sum()} training / {val.sum()} validation tiles, "
+                         f"{args.minutes} min each"]
+    if "ours" in arms:
+        with tempfile.TemporaryDirectory() as tmp:
+            save_folds(assignment, Path(tmp) / "folds.csv")
+            run = train(Path(tmp) / "ours", args.minutes, f"experiment={args.experiment}", f"data.root={data}",
+                        "fold=0", f"seed={args.seed}", f"data.split_file={Path(tmp) / 'folds.csv'}")
+            scores["ours"] = score(run, data, [i for i, v in zip(ids, val) if v])
+        lines.append(f"ours    experiment={args.experiment} (ensemble, hflip TTA, threshold 0.5)       "
+                     f"mAP {scores['ours']:.4f}")
+    y_train = as_input(masks[~val].astype(np.uint8) * 255)
+    if "plain" in arms:
+        net = smp.Unet("resnet34", encoder_weights=None, in_channels=1, classes=1)
+        net, steps = hand_loop(net, as_input(images[~val]), y_train, args.minutes, args.seed, plain_schedule(),
+                               "plain loop")
+        scores["plain"] = hand_score(net, as_input(images[val]), masks[val])
+        lines.append(f"plain   BCE+Dice, Adam 1e-3, hflip, {steps} steps                           "
+                     f"mAP {scores['plain']:.4f}")
+    if "better" in arms:
+        net = smp.Unet("resnet34", encoder_weights=None, in_channels=3, classes=1, decoder_attention_type="scse")
+        net, steps = hand_loop(net, better_input(images[~val], depths[~val], depth_range), y_train, args.minutes,
+                               args.seed, better_schedule(), "better loop")
+        scores["better"] = hand_score(net, better_input(images[val], depths[val], depth_range), masks[val],
+                                      tta=True, min_mask=100)
+        lines.append(f"better  scSE, 3 channels, cosine, BCE+Dice then Lovasz, TTA, min mask 100, {steps} steps "
+                     f"mAP {scores['better']:.4f}")
+    summary = " ".join(f"{name}={value:.4f}" for name, value in scores.items())
+    if {"ours", "plain"} <= scores.keys():
+        summary += f" delta={scores['ours'] - scores['plain']:+.4f}"
+    record(f"Quality per CPU minute ({args.minutes} min each)", "\n".join(lines + [summary]))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 """train.py's work: data, module, callbacks and trainer from the config; fit; then out-of-fold evaluation."""
 import logging
+import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +24,7 @@ from src.utils.errors import UserError
 from src.utils.plots import save_tile_grid
 
 log = logging.getLogger(__name__)
+MAX_TIME = re.compile(r"\d+:\d{1,2}:\d{1,2}:\d{1,2}")
 
 
 def build_datamodule(cfg, run_dir):
@@ -53,7 +56,16 @@ def attach_unlabelled(cfg, datamodule):
         raise UserError(f"ssl.mode={cfg.ssl.mode} is not one of pseudo, mean_teacher (or ssl=none)")
 
 
+def check_max_time(value):
+    """A string trainer.max_time must be Lightning's "DD:HH:MM:SS"; say so before any work starts. (Lightning
+    also takes a mapping such as {hours: 1}, passed on as it is.)"""
+    if value is not None and not isinstance(value, Mapping) and not MAX_TIME.fullmatch(str(value).strip()):
+        raise UserError(f"trainer.max_time={value} is not a wall-clock budget: write DD:HH:MM:SS, "
+                        "e.g. trainer.max_time=00:00:30:00 for 30 minutes (null for none)")
+
+
 def train(cfg):
+    check_max_time(cfg.trainer.get("max_time"))
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     pl.seed_everything(cfg.seed, workers=True)
     datamodule = build_datamodule(cfg, run_dir)

@@ -93,6 +93,14 @@ def test_fold_out_of_range_is_one_clear_line(tmp_path, synthetic_root):
     assert result.returncode == 1 and "fold=7 is out of range" in last_line(result)
 
 
+@pytest.mark.parametrize("budget", ["30min", "30", "00:30:00:00:00"])
+def test_malformed_time_budget_is_one_clear_line(tmp_path, synthetic_root, budget):
+    result = run_cli("train.py", f"data.root={synthetic_root}", f"trainer.max_time={budget}", *TINY,
+                     f"hydra.run.dir={tmp_path}")
+    assert result.returncode == 1
+    assert last_line(result).startswith(f"error: trainer.max_time={budget} is not") and "DD:HH:MM:SS" in last_line(result)
+
+
 def test_weight_averaged_ensemble_is_trained_evaluated_and_used_by_infer(synthetic_root, tmp_path):
     run_dir = tmp_path / "run"
     result = run_cli("train.py", f"data.root={synthetic_root}", *TINY, "trainer.max_epochs=2",
