@@ -82,19 +82,19 @@ def train(cfg):
 
 
 def out_of_fold_members(cfg, run_dir, datamodule):
-    """(best single snapshot, ensemble members) as [(module, weight)] lists, from the run's ensemble.yaml."""
+    """(best single snapshot, ensemble) as [(module, weight)] lists from the run's ensemble.yaml; the ensemble
+    is None when it is the best snapshot alone."""
     spec = read_ensemble(run_dir)
     if spec is None:  # no validation happened: fall back on the last weights
         return None, None
     mode, members = spec
     modules = [(load_module(path), weight) for path, weight in members]
-    best = [modules[0]]
     if mode == "weights":
         loader = datamodule.labelled_train_loader()
         averaged = weight_average([m for m, _ in modules], [w for _, w in modules], loader)
         save_weight_average(averaged, run_dir / "checkpoints" / "weight_average.ckpt")
         return [(load_module(members[0][0]), 1.0)], [(averaged, 1.0)]
-    return best, modules
+    return modules[:1], (modules if len(modules) > 1 else None)
 
 
 def evaluate_out_of_fold(cfg, run_dir, datamodule):
@@ -108,15 +108,16 @@ def evaluate_out_of_fold(cfg, run_dir, datamodule):
     precision = "bf16" if "bf16" in str(cfg.trainer.precision) else "32"
     kwargs = dict(tta=cfg.oof.tta, batch_size=cfg.oof.batch_size, precision=precision)
     best_probs = predict_probs(best, dataset, desc="oof best", **kwargs)
-    probs = predict_probs(ensemble, dataset, desc="oof ensemble", **kwargs) if len(ensemble) > 1 else best_probs
+    probs = best_probs if ensemble is None else predict_probs(ensemble, dataset, desc="oof ensemble", **kwargs)
+    n_snapshots = len(ensemble or best)
     map_best, map_ensemble = kaggle_map(best_probs > 0.5, truth), kaggle_map(probs > 0.5, truth)
     log.info("fold %d out-of-fold val/map at 0.5: best snapshot %.4f, ensemble of %d %.4f",
-             cfg.fold, map_best, len(ensemble), map_ensemble)
+             cfg.fold, map_best, n_snapshots, map_ensemble)
     ids = np.array(datamodule.ids)[datamodule.val_idx]
     with atomic_path(run_dir / "oof.npz") as tmp:
         with open(tmp, "wb") as handle:
             np.savez_compressed(handle, ids=ids, probs=probs.astype(np.float16), truth=truth, fold=cfg.fold,
-                                map_best=map_best, map_ensemble=map_ensemble, n_snapshots=len(ensemble))
+                                map_best=map_best, map_ensemble=map_ensemble, n_snapshots=n_snapshots)
     n = min(cfg.oof.grid_tiles, len(ids))
     pick = np.argsort(-truth.reshape(len(truth), -1).mean(1))[np.linspace(0, len(ids) - 1, n).astype(int)]
     save_tile_grid(run_dir / "validation.png",

@@ -1,11 +1,16 @@
 """train.py and infer.py end to end, in subprocesses, as a user runs them."""
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
 
 from conftest import TINY, run_cli
+from src.data import io
+from src.data.datamodule import TileDataset
+from src.inference.predict import predict_probs
+from src.models.checkpoint import load_module
 
 
 def last_line(result):
@@ -17,7 +22,6 @@ def test_train_writes_checkpoints_oof_pictures_and_folds(trained_run):
     for name in ("checkpoints/last.ckpt", "ensemble.yaml", "oof.npz", "folds.csv", "validation.png",
                  "augmentations.png", "curves.png", "logs/metrics.csv", ".hydra/config.yaml"):
         assert (trained_run / name).exists(), name
-    import numpy as np
 
     oof = np.load(trained_run / "oof.npz")
     folds = pd.read_csv(trained_run / "folds.csv", dtype={"id": str})
@@ -106,10 +110,14 @@ def test_weight_averaged_ensemble_is_trained_evaluated_and_used_by_infer(synthet
     result = run_cli("train.py", f"data.root={synthetic_root}", *TINY, "trainer.max_epochs=2",
                      "ensemble.mode=weights", f"hydra.run.dir={run_dir}")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert (run_dir / "checkpoints" / "weight_average.ckpt").exists()
-    import numpy as np
-
-    assert int(np.load(run_dir / "oof.npz")["n_snapshots"]) == 1  # one averaged network
+    averaged = load_module(run_dir / "checkpoints" / "weight_average.ckpt")
+    oof = np.load(run_dir / "oof.npz")
+    assert int(oof["n_snapshots"]) == 1  # one averaged network
+    ids = list(oof["ids"])  # the out-of-fold predictions are the averaged network's, not the best snapshot's
+    images = io.read_images(synthetic_root / "train" / "images", ids)
+    depths = io.depths_for(ids, io.read_depths(synthetic_root), synthetic_root)
+    probs = predict_probs([(averaged, 1.0)], TileDataset(images, depths, averaged.preprocess), tta=False)
+    np.testing.assert_allclose(oof["probs"].astype(np.float32), probs, atol=2e-3)
     out = tmp_path / "sub.csv"
     result = run_cli("infer.py", f"ckpt={run_dir}", f"out={out}", f"hydra.run.dir={tmp_path / 'infer'}")
     assert result.returncode == 0, result.stderr[-3000:]

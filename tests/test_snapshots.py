@@ -87,9 +87,19 @@ def test_callback_writes_the_kept_snapshots_best_first_with_decaying_weights(tmp
                             for k, v in enumerate([0.61, 0.75, 0.70])}
     last = ModelCheckpoint(dirpath=tmp_path / "checkpoints", save_last=True, save_top_k=0)
     trainer = SimpleNamespace(checkpoint_callbacks=[last, keeper], is_global_zero=True, default_root_dir=tmp_path)
-    SnapshotEnsemble(decay=0.5).on_fit_end(trainer, None)
+    SnapshotEnsemble(decay=0.5, mode="predictions").on_fit_end(trainer, None)
     spec = yaml.safe_load((tmp_path / "ensemble.yaml").read_text())
     assert [m["ckpt"] for m in spec["members"]] == ["s1.ckpt", "s2.ckpt", "s0.ckpt"]
     assert np.allclose([m["weight"] for m in spec["members"]], np.array([1, 0.5, 0.25]) / 1.75)
     mode, members = read_ensemble(tmp_path)
     assert mode == "predictions" and members[0][0] == tmp_path / "checkpoints" / "s1.ckpt"
+
+
+def test_a_single_snapshot_is_used_as_it_is_even_in_weights_mode(tmp_path):
+    from src.callbacks.snapshots import read_ensemble, write_ensemble
+
+    write_ensemble(tmp_path, [(str(tmp_path / "checkpoints" / "s0.ckpt"), 0.7)], 0.8, "weights")
+    assert read_ensemble(tmp_path) == ("predictions", [(tmp_path / "checkpoints" / "s0.ckpt", 1.0)])
+    write_ensemble(tmp_path, [(str(tmp_path / "checkpoints" / f"s{k}.ckpt"), 0.7 - k / 10) for k in range(2)], 0.8,
+                   "weights")
+    assert read_ensemble(tmp_path)[0] == "weights"

@@ -40,6 +40,8 @@ def average_state_dicts(state_dicts, weights):
 
 
 def write_ensemble(run_dir, ranked, decay, mode):
+    """ensemble.yaml in the run dir; a single snapshot is used as it is (nothing to average, BN kept)."""
+    mode = mode if len(ranked) > 1 else "predictions"
     weights = snapshot_weights(len(ranked), decay)
     members = [{"ckpt": Path(p).name, "val_map": s, "weight": w} for (p, s), w in zip(ranked, weights)]
     write_text(Path(run_dir) / ENSEMBLE_FILE, yaml.safe_dump({"mode": mode, "decay": decay, "members": members}))
@@ -73,7 +75,7 @@ class SnapshotEnsemble(pl.Callback):
     """At fit end, rank the snapshots kept by the ModelCheckpoint that monitors `monitor` and write
     ensemble.yaml (checkpoint, val score, weight decay^i) in the run dir, for evaluation and infer.py."""
 
-    def __init__(self, decay=0.8, mode="predictions", monitor="val/map"):
+    def __init__(self, decay=0.8, mode="weights", monitor="val/map"):
         self.decay, self.mode, self.monitor = decay, mode, monitor
 
     def on_fit_end(self, trainer, pl_module):
