@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.ensembles import fold_datamodule  # noqa: E402
 from bench.record import record  # noqa: E402
 from bench.runs import PROJECT, read_tiles, split_root, train  # noqa: E402
-from src.callbacks.snapshots import weight_average  # noqa: E402
-from src.inference.members import fold_members, is_run_dir  # noqa: E402
+from src.callbacks.snapshots import read_ensemble, weight_average  # noqa: E402
+from src.inference.members import is_run_dir  # noqa: E402
 from src.inference.postproc import postprocess_batch  # noqa: E402
 from src.inference.predict import predict_probs, predict_tiles  # noqa: E402
 from src.inference.tuning import grid_search  # noqa: E402
@@ -38,17 +38,18 @@ def weighted(parts, weights):
 
 
 def fold_predictions(run_dir, held_images, held_depths):
-    """{variant: (oof probs, held-out probs)} of one fold run, and its OOF truth."""
+    """{variant: (oof probs, held-out probs)} of one fold run, and its OOF truth. The snapshots come from
+    ensemble.yaml whatever ensemble.mode the run used; their weight average is recomputed here."""
     dm = fold_datamodule(run_dir)
     oof_set, truth = dm.subset(dm.val_idx), dm.masks[dm.val_idx]
-    members = fold_members(run_dir)
+    _, members = read_ensemble(run_dir)
+    snapshots, weights = [load_module(path) for path, _ in members], [w for _, w in members]
     oof, held = [], []
-    for k, (path, _) in enumerate(members):
-        net = [(load_module(path), 1.0)]
+    for k, snapshot in enumerate(snapshots):
+        net = [(snapshot, 1.0)]
         oof.append(predict_probs(net, oof_set, desc=f"{run_dir.name} snapshot {k} OOF"))
         held.append(predict_tiles(net, held_images, held_depths, desc=f"{run_dir.name} snapshot {k} held-out"))
-    weights = [w for _, w in members]
-    averaged = [(weight_average([load_module(p) for p, _ in members], weights, dm.labelled_train_loader()), 1.0)]
+    averaged = [(weight_average(snapshots, weights, dm.labelled_train_loader()), 1.0)]  # overwrites snapshots[0]
     variants = {
         "best snapshot": (oof[0], held[0]),
         f"snapshot ensemble (predictions, {len(members)})": (weighted(oof, weights), weighted(held, weights)),
