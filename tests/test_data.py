@@ -51,6 +51,10 @@ def test_synthetic_set_is_kaggle_layout_and_deterministic(synthetic_root, tmp_pa
     other = generate(tmp_path / "again", n_train=40, n_test=12, seed=3)
     for name in ("train.csv", "depths.csv", "sample_submission.csv"):
         assert (other / name).read_text() == (synthetic_root / name).read_text()
+    first = sorted((synthetic_root / "train" / "images").iterdir())[0].name
+    assert (other / "train" / "images" / first).read_bytes() == (synthetic_root / "train" / "images" / first).read_bytes()
+    reseeded = generate(tmp_path / "reseeded", n_train=40, n_test=12, seed=4)
+    assert (reseeded / "depths.csv").read_text() != (synthetic_root / "depths.csv").read_text()
     ids, images, depths = load_unlabelled(synthetic_root)
     assert len(ids) == 12 and images.shape == (12, 101, 101)
     dm = datamodule(synthetic_root)
@@ -66,8 +70,14 @@ def broken(tmp_path, synthetic_root):
     return root
 
 
-def first_id(root):
-    return (root / "train.csv").read_text().splitlines()[1].split(",")[0]
+def first_id(root, csv="train.csv"):
+    return (root / csv).read_text().splitlines()[1].split(",")[0]
+
+
+def set_depth(root, tile_id, value):
+    lines = (root / "depths.csv").read_text().splitlines()
+    (root / "depths.csv").write_text("\n".join(f"{tile_id},{value}" if line.startswith(f"{tile_id},") else line
+                                               for line in lines) + "\n")
 
 
 @pytest.mark.parametrize("damage, message", [
@@ -79,11 +89,22 @@ def first_id(root):
     (lambda r: cv2.imwrite(str(r / "train/images" / f"{first_id(r)}.png"), np.zeros((64, 80), np.uint8)),
      "is 64x80, expected 101x101"),
     (lambda r: (r / "train/masks" / f"{first_id(r)}.png").unlink(), "mask .* not found"),
+    (lambda r: set_depth(r, first_id(r), ""), "depths.csv has no usable depth for tile .*z is ''"),
+    (lambda r: set_depth(r, first_id(r), "NaN"), "depths.csv has no usable depth for tile"),
+    (lambda r: set_depth(r, first_id(r), "deep"), "z is 'deep'"),
 ])
 def test_bad_input_gives_a_clear_error(broken, damage, message):
     damage(broken)
     with pytest.raises(UserError, match=message):
         datamodule(broken).setup()
+
+
+@pytest.mark.parametrize("value", ["", "nan", "inf"])
+def test_a_test_tile_without_a_usable_depth_is_named(broken, value):
+    tile_id = first_id(broken, "sample_submission.csv")
+    set_depth(broken, tile_id, value)
+    with pytest.raises(UserError, match=f"depths.csv has no usable depth for tile {tile_id} "):
+        load_unlabelled(broken)
 
 
 def test_fold_out_of_range(synthetic_root):

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+from src.inference.tuning import grid_search
 from src.metrics.kaggle_map import KaggleMAP, image_scores, kaggle_map
 
 
@@ -46,6 +47,38 @@ def test_mean_over_images():
     truth = np.stack([np.zeros((10, 10), bool), square((10, 10))])
     pred = np.stack([np.zeros((10, 10), bool), square((10, 8))])
     assert kaggle_map(pred, truth) == pytest.approx((1.0 + 0.6) / 2)
+
+
+def tie(truth_size, pred_size):
+    """A truth rectangle and a prediction rectangle inside it, both anchored top-left: IoU = pred / truth."""
+    truth = np.zeros((1, 20, 20), bool)
+    truth[0, :truth_size[0], :truth_size[1]] = True
+    pred = np.zeros_like(truth)
+    pred[0, :pred_size[0], :pred_size[1]] = True
+    return pred, truth
+
+
+# IoUs exactly on a threshold (not above it): float32 division rounds 4/5, 3/5, 11/20, 17/20 upwards.
+EXACT_TIES = [((10, 10), (10, 8), 0.6),    # IoU 4/5: above 0.50..0.75
+              ((10, 10), (10, 6), 0.2),    # IoU 3/5: above 0.50, 0.55
+              ((20, 10), (11, 10), 0.1),   # IoU 11/20: above 0.50 only
+              ((20, 10), (17, 10), 0.7)]   # IoU 17/20: above 0.50..0.80
+
+
+@pytest.mark.parametrize("truth_size, pred_size, expected", EXACT_TIES)
+def test_exact_ties_are_not_above_the_threshold_in_numpy_and_torch(truth_size, pred_size, expected):
+    pred, truth = tie(truth_size, pred_size)
+    assert kaggle_map(pred, truth) == expected
+    metric = KaggleMAP(threshold=0.5)
+    metric.update(torch.from_numpy(pred[:, None]).float(), torch.from_numpy(truth[:, None]).float())
+    assert metric.compute().item() == pytest.approx(expected, abs=1e-7)
+
+
+def test_tuning_scores_ties_like_the_metric():
+    pred, truth = np.concatenate([tie(t, p)[0] for t, p, _ in EXACT_TIES]), np.concatenate(
+        [tie(t, p)[1] for t, p, _ in EXACT_TIES])
+    table = grid_search(pred.astype(np.float32), truth, [0.5], [0], [0])
+    assert table["map"].item() == pytest.approx(np.mean([e for *_, e in EXACT_TIES]), abs=1e-12)
 
 
 def test_torchmetric_matches_numpy_over_batches():

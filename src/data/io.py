@@ -48,10 +48,15 @@ def read_mask(path):
 
 def read_depths(root):
     path = require(Path(root) / "depths.csv", "depth file", "it comes with the Kaggle data (see README)")
-    frame = pd.read_csv(path, dtype={"id": str})
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     if not {"id", "z"} <= set(frame.columns):
         raise UserError(f"{path} must have columns id,z; found {list(frame.columns)}")
-    return dict(zip(frame["id"], frame["z"].astype(float)))
+    z = pd.to_numeric(frame["z"], errors="coerce")
+    bad = frame["id"][~np.isfinite(z)]
+    if len(bad):
+        raise UserError(f"{path} has no usable depth for tile {bad.iloc[0]} (z is {frame['z'][bad.index[0]]!r}; "
+                        f"{len(bad)} such rows): put its depth in the z column or remove the row")
+    return dict(zip(frame["id"], z.astype(float)))
 
 
 def depths_for(ids, depths, root):

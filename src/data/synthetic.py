@@ -3,8 +3,7 @@
 Tiles show dipping, folded reflectors with noise; salt bodies are smooth blobs of weak, chaotic amplitude
 with a bright top reflector, of varied size, and about a third of the tiles hold no salt.
 """
-import shutil
-import tempfile
+import json
 from pathlib import Path
 
 import cv2
@@ -13,6 +12,10 @@ import pandas as pd
 
 from src.data.tiles import TILE
 from src.inference.rle import rle_encode
+from src.utils.atomic import atomic_folder
+from src.utils.errors import UserError
+
+SPEC_FILE = "synthetic.json"  # the settings the set was generated with
 
 
 def _reflectors(rng, depth_frac):
@@ -53,11 +56,8 @@ def make_tile(rng, depth_frac, with_salt):
 
 def generate(root, n_train=240, n_test=80, seed=0):
     """Write the data set into `root` (atomically: built in a temp folder, then renamed)."""
-    root = Path(root)
     rng = np.random.default_rng(seed)
-    root.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}."))
-    try:
+    with atomic_folder(root) as work:
         for sub in ("train/images", "train/masks", "test/images"):
             (work / sub).mkdir(parents=True)
         ids = [f"{k:010x}" for k in rng.choice(16**10, size=n_train + n_test, replace=False)]
@@ -80,18 +80,19 @@ def generate(root, n_train=240, n_test=80, seed=0):
         test_ids = ids[n_train:]
         pd.DataFrame({"id": test_ids, "rle_mask": ["1 1"] * len(test_ids)}).to_csv(
             work / "sample_submission.csv", index=False)
-        if root.exists():
-            shutil.rmtree(root)
-        work.rename(root)
-    finally:
-        if work.exists():
-            shutil.rmtree(work)
-    return root
+        (work / SPEC_FILE).write_text(json.dumps({"n_train": n_train, "n_test": n_test, "seed": seed}))
+    return Path(root)
 
 
 def ensure(root, n_train, n_test, seed):
-    """Generate the data set into `root` unless it is already there."""
+    """Generate the data set into `root` unless it is already there; a set generated with other settings is
+    never used in their place."""
     root = Path(root)
+    spec = {"n_train": int(n_train), "n_test": int(n_test), "seed": int(seed)}
     if not (root / "depths.csv").exists():
-        generate(root, n_train=n_train, n_test=n_test, seed=seed)
+        generate(root, **spec)
+    found = json.loads((root / SPEC_FILE).read_text()) if (root / SPEC_FILE).exists() else None
+    if found != spec:
+        raise UserError(f"{root} holds data generated with {found or 'unknown settings'}, not {spec}: point "
+                        "data.root at another folder, or delete this one to generate it again")
     return root

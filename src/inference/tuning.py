@@ -6,7 +6,7 @@ import pandas as pd
 
 from src.inference.members import is_run_dir
 from src.inference.postproc import fill_small_holes, remove_small_components
-from src.metrics.kaggle_map import score_from_iou
+from src.metrics.kaggle_map import scores_from_counts
 from src.utils.errors import UserError
 
 
@@ -40,9 +40,7 @@ def scores_for_min_masks(inter, pred_area, truth_area, min_masks):
     for min_mask in min_masks:
         kept = pred_area >= min_mask
         i, p = np.where(kept, inter, 0), np.where(kept, pred_area, 0)
-        union = p + truth_area - i
-        iou = np.where(union == 0, 1.0, i / np.maximum(union, 1))
-        out.append(score_from_iou(iou).mean())
+        out.append(scores_from_counts(i, p + truth_area - i).mean())
     return out
 
 

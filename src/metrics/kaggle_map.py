@@ -2,32 +2,40 @@
 
 Each tile holds at most one object (the whole salt mask), so per image the precision at threshold t is
 1 when IoU(pred, truth) > t and 0 otherwise; an empty truth scores 1 only for an empty prediction.
+
+IoU = intersection / union is compared with t = k / 100 in integers (100 * intersection > k * union), never
+as a float division: IoUs such as 4/5 or 11/20 sit exactly on a threshold, and float32 rounding would count
+them as above it. The numpy and torch paths share this one rule.
 """
 import numpy as np
 import torch
 from torchmetrics import Metric
 
-IOU_THRESHOLDS = np.round(0.5 + 0.05 * np.arange(10), 2)  # exactly 0.50, 0.55, ..., 0.95
+THRESHOLD_PERCENTS = np.arange(50, 100, 5)  # IoU thresholds 0.50, 0.55, ..., 0.95 as whole percents
 
 
-def iou_per_image(pred, truth):
-    """IoU of boolean masks (N, H, W) -> (N,); images where both are empty get IoU 1."""
+def overlap_counts(pred, truth):
+    """(intersection, union) pixel counts of boolean masks (N, H, W) -> two int64 arrays (N,)."""
     pred = np.asarray(pred, dtype=bool).reshape(len(pred), -1)
     truth = np.asarray(truth, dtype=bool).reshape(len(truth), -1)
-    inter = np.count_nonzero(pred & truth, axis=1)
-    union = np.count_nonzero(pred | truth, axis=1)
-    return np.where(union == 0, 1.0, inter / np.maximum(union, 1))
+    return np.count_nonzero(pred & truth, axis=1), np.count_nonzero(pred | truth, axis=1)
 
 
-def score_from_iou(iou):
-    """Per-image precision averaged over the IoU thresholds, (N,) -> (N,)."""
-    iou = np.asarray(iou, dtype=np.float64)
-    return (iou[:, None] > IOU_THRESHOLDS[None, :]).mean(axis=1)
+def scores_from_counts(inter, union):
+    """Per-image precision averaged over the thresholds from integer counts (numpy or torch, (N,) -> (N,));
+    an image whose prediction and truth are both empty (union 0) scores 1."""
+    if torch.is_tensor(inter):
+        percents = torch.as_tensor(THRESHOLD_PERCENTS, device=inter.device)
+        hits = (100 * inter.long())[:, None] > percents[None, :] * union.long()[:, None]
+        return torch.where(union == 0, 1.0, hits.double().mean(1))
+    inter, union = np.asarray(inter, dtype=np.int64), np.asarray(union, dtype=np.int64)
+    hits = (100 * inter)[:, None] > THRESHOLD_PERCENTS[None, :] * union[:, None]
+    return np.where(union == 0, 1.0, hits.mean(axis=1))
 
 
 def image_scores(pred, truth):
     """Per-image competition score for boolean masks (N, H, W)."""
-    return score_from_iou(iou_per_image(pred, truth))
+    return scores_from_counts(*overlap_counts(pred, truth))
 
 
 def kaggle_map(pred, truth):
@@ -36,7 +44,7 @@ def kaggle_map(pred, truth):
 
 
 class KaggleMAP(Metric):
-    """torchmetrics wrapper: update with probabilities or logits-turned-probabilities (N, 1|-, H, W)."""
+    """torchmetrics wrapper: update with probabilities (N, 1|-, H, W) and targets; the same integer rule."""
 
     higher_is_better = True
     full_state_update = False
@@ -50,12 +58,9 @@ class KaggleMAP(Metric):
     def update(self, probs, target):
         pred = (probs > self.threshold).reshape(len(probs), -1)
         truth = (target > 0.5).reshape(len(target), -1)
-        inter = (pred & truth).sum(1)
-        union = (pred | truth).sum(1)
-        iou = torch.where(union == 0, 1.0, inter / union.clamp(min=1)).double()
-        thresholds = torch.as_tensor(IOU_THRESHOLDS, device=iou.device)
-        self.score_sum += (iou[:, None] > thresholds[None, :]).double().mean(1).sum()
-        self.count += len(iou)
+        scores = scores_from_counts((pred & truth).sum(1), (pred | truth).sum(1))
+        self.score_sum += scores.sum()
+        self.count += len(scores)
 
     def compute(self):
         return (self.score_sum / self.count.clamp(min=1)).float()
