@@ -25,7 +25,7 @@ def build_predictor(cfg):
     if cfg.backend != "torch":
         raise UserError(f"backend={cfg.backend} is not supported: use torch or onnx")
     paths, _ = resolve_members(cfg.ckpt, cfg.snapshots)
-    return TorchPredictor([(load_module(p), w) for p, w in paths], tta=tta, precision=cfg.precision)
+    return TorchPredictor([(load_module(p), w) for p, w in paths], tta=tta)
 
 
 def depth_function(predictor, p):

@@ -105,8 +105,7 @@ def evaluate_out_of_fold(cfg, run_dir, datamodule):
         return None
     dataset = datamodule.subset(datamodule.val_idx)
     truth = datamodule.masks[datamodule.val_idx]
-    precision = "bf16" if "bf16" in str(cfg.trainer.precision) else "32"
-    kwargs = dict(tta=cfg.oof.tta, batch_size=cfg.oof.batch_size, precision=precision)
+    kwargs = dict(tta=cfg.oof.tta, batch_size=cfg.oof.batch_size)
     best_probs = predict_probs(best, dataset, desc="oof best", **kwargs)
     probs = best_probs if ensemble is None else predict_probs(ensemble, dataset, desc="oof ensemble", **kwargs)
     n_snapshots = len(ensemble or best)
@@ -116,7 +115,7 @@ def evaluate_out_of_fold(cfg, run_dir, datamodule):
     ids = np.array(datamodule.ids)[datamodule.val_idx]
     with atomic_path(run_dir / "oof.npz") as tmp:
         with open(tmp, "wb") as handle:
-            np.savez_compressed(handle, ids=ids, probs=probs.astype(np.float16), truth=truth, fold=cfg.fold,
+            np.savez_compressed(handle, ids=ids, probs=probs, truth=truth, fold=cfg.fold,
                                 map_best=map_best, map_ensemble=map_ensemble, n_snapshots=n_snapshots)
     n = min(cfg.oof.grid_tiles, len(ids))
     pick = np.argsort(-truth.reshape(len(truth), -1).mean(1))[np.linspace(0, len(ids) - 1, n).astype(int)]

@@ -1,5 +1,7 @@
 """Pure tile geometry and channel construction: reflect padding to the network size and the input channels."""
 import numpy as np
+import torch
+import torch.nn.functional as F
 
 TILE = 101
 
@@ -24,6 +26,14 @@ def crop_center(array, size=TILE):
     top, _ = pad_amounts(size, array.shape[-2])
     left, _ = pad_amounts(size, array.shape[-1])
     return array[..., top : top + size, left : left + size]
+
+
+def mirror_padded(x, size=TILE):
+    """The horizontal mirror of padded tiles (..., S, S) tensor, built as training builds an hflipped tile:
+    the tile flipped, then reflect-padded. Flipping the padded tensor itself would shift the tile one pixel
+    (101 -> 128 pads 13 left and 14 right, a flip swaps them). Every input channel commutes with a column flip."""
+    (top, bottom), (left, right) = pad_amounts(size, x.shape[-2]), pad_amounts(size, x.shape[-1])
+    return F.pad(crop_center(x, size).flip(-1), (left, right, top, bottom), mode="reflect")
 
 
 def relative_depth(z, zmin, zmax):

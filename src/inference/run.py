@@ -50,7 +50,7 @@ def infer(cfg):
     if tuned and "oof_map" in tuned:
         log.info("out-of-fold estimate of the score: %.4f", tuned["oof_map"])
     probs = predict_tiles(members, images, depths, tta=cfg.tta == "hflip", batch_size=cfg.batch_size,
-                          precision=cfg.precision, desc=f"predict {root.name}")
+                          desc=f"predict {root.name}")
     masks = postprocess_batch(probs, **params)
     out = write_submission(ids, masks, Path(cfg.out))
     if cfg.save_probs:

@@ -6,8 +6,8 @@ import numpy as np
 import torch
 
 from src.data.preprocess import Preprocess
-from src.data.tiles import TILE, crop_center
-from src.inference.predict import autocast, tile_probs
+from src.data.tiles import TILE, crop_center, mirror_padded
+from src.inference.predict import tile_probs
 from src.utils.errors import UserError
 
 ONNX_PREPROCESS_KEY = "saltseg_preprocess"
@@ -18,20 +18,19 @@ def needs_depth(preprocess):
 
 
 class TorchPredictor:
-    def __init__(self, members, tta=True, precision="32"):
+    def __init__(self, members, tta=True):
         total = sum(w for _, w in members)
         self.members = [(m.eval(), w / total) for m, w in members]
         self.preprocesses = {m.preprocess for m, _ in members}
-        self.tta, self.precision = tta, precision
+        self.tta = tta
 
     @torch.no_grad()
     def __call__(self, tiles, depths):
         inputs = {pre: torch.from_numpy(np.stack([pre(t, z) for t, z in zip(tiles, depths)]))
                   for pre in self.preprocesses}
         out = torch.zeros(len(tiles), TILE, TILE)
-        with autocast(self.precision):
-            for module, weight in self.members:
-                out += weight * tile_probs(module, inputs[module.preprocess], self.tta)
+        for module, weight in self.members:
+            out += weight * tile_probs(module, inputs[module.preprocess], self.tta)
         return out.numpy()
 
 
@@ -61,6 +60,8 @@ class OnnxPredictor:
     def __call__(self, tiles, depths):
         x = np.stack([self.preprocess(t, z) for t, z in zip(tiles, depths)])
         probs = self.run(x)
+        probs = crop_center(probs[:, 0], TILE)
         if self.tta:
-            probs = 0.5 * (probs + self.run(x[..., ::-1])[..., ::-1])
-        return crop_center(probs[:, 0], TILE)
+            mirrored = self.run(mirror_padded(torch.from_numpy(x)).numpy())
+            probs = 0.5 * (probs + crop_center(mirrored[:, 0], TILE)[..., ::-1])
+        return probs

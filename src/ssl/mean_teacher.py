@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from src.data.tiles import TILE, crop_center, mirror_padded
+
 
 def sigmoid_rampup(step, length):
     """exp(-5 (1 - t)^2) for t = step / length in [0, 1] (Laine & Aila; Tarvainen & Valpola)."""
@@ -43,10 +45,11 @@ class MeanTeacher(nn.Module):
         ema_update(self.teacher, student, self.decay)
 
     def consistency(self, student, x):
-        """MSE between the student's probabilities on a noisy hflipped view and the teacher's on another."""
+        """MSE, on the tile, between the student's probabilities on a noisy mirrored view (mirrored back) and the
+        teacher's on another noisy view."""
         with torch.no_grad():
             self.teacher.train(student.training)
             target = torch.sigmoid(logits_of(self.teacher(x + self.noise_std * torch.randn_like(x))))
-        view = (x + self.noise_std * torch.randn_like(x)).flip(-1)
-        pred = torch.sigmoid(logits_of(student(view))).flip(-1)
-        return F.mse_loss(pred, target)
+        view = mirror_padded(x + self.noise_std * torch.randn_like(x))
+        pred = crop_center(torch.sigmoid(logits_of(student(view))), TILE).flip(-1)
+        return F.mse_loss(pred, crop_center(target, TILE))
