@@ -10,7 +10,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from pytorch_lightning.loggers import CSVLogger
 
-from src.callbacks.snapshots import read_ensemble, save_weight_average, weight_average
+from src.callbacks.snapshots import WEIGHT_AVERAGE_FILE, average_snapshots, read_ensemble
 from src.data.datamodule import TGSDataModule, load_unlabelled
 from src.data.roots import resolve_root
 from src.inference.predict import predict_probs
@@ -88,12 +88,11 @@ def out_of_fold_members(cfg, run_dir, datamodule):
     if spec is None:  # no validation happened: fall back on the last weights
         return None, None
     mode, members = spec
-    modules = [(load_module(path), weight) for path, weight in members]
     if mode == "weights":
-        loader = datamodule.labelled_train_loader()
-        averaged = weight_average([m for m, _ in modules], [w for _, w in modules], loader)
-        save_weight_average(averaged, run_dir / "checkpoints" / "weight_average.ckpt")
+        averaged = average_snapshots(members, datamodule.labelled_train_loader(),
+                                     run_dir / "checkpoints" / WEIGHT_AVERAGE_FILE)
         return [(load_module(members[0][0]), 1.0)], [(averaged, 1.0)]
+    modules = [(load_module(path), weight) for path, weight in members]
     return modules[:1], (modules if len(modules) > 1 else None)
 
 

@@ -12,9 +12,12 @@ import yaml
 from pytorch_lightning.callbacks import ModelCheckpoint
 from torch.optim.swa_utils import update_bn
 
+from src.inference.predict import pick_device
+from src.models.checkpoint import load_module
 from src.utils.atomic import atomic_path, write_text
 
 ENSEMBLE_FILE = "ensemble.yaml"
+WEIGHT_AVERAGE_FILE = "weight_average.ckpt"  # the average of all the snapshots, written after training
 
 
 def snapshot_weights(n, decay):
@@ -58,17 +61,28 @@ def read_ensemble(run_dir):
 
 
 @torch.no_grad()
-def weight_average(modules, weights, bn_loader):
-    """One module whose parameters are the weighted mean of `modules`', BN statistics recomputed."""
+def weight_average(modules, weights, bn_loader, device="auto"):
+    """One module whose parameters are the weighted mean of `modules`', BN statistics recomputed on the
+    `device` ('auto': the GPU when there is one)."""
+    device = pick_device(device)
     target = modules[0]
     target.load_state_dict(average_state_dicts([m.state_dict() for m in modules], weights))
-    update_bn((batch["x"] for batch in bn_loader), target)
+    target.to(device)
+    update_bn((batch["x"] for batch in bn_loader), target, device=device)
     return target.eval()
 
 
 def save_weight_average(module, path):
     with atomic_path(path) as tmp:
         torch.save({"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams)}, tmp)
+
+
+def average_snapshots(members, bn_loader, path):
+    """Average the snapshots [(ckpt path, weight)] into one network (BN recomputed on `bn_loader`), saved at
+    `path`; returns the network."""
+    averaged = weight_average([load_module(p) for p, _ in members], [w for _, w in members], bn_loader)
+    save_weight_average(averaged, path)
+    return averaged
 
 
 class SnapshotEnsemble(pl.Callback):

@@ -7,7 +7,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf
 
 from src.data.datamodule import load_unlabelled
-from src.inference.members import resolve_members, tuned_postproc
+from src.inference.members import POSTPROC_FILE, resolve_members, tuned_postproc
 from src.inference.postproc import postprocess_batch
 from src.inference.predict import predict_tiles
 from src.inference.submission import write_submission
@@ -19,14 +19,20 @@ log = logging.getLogger(__name__)
 
 
 def choose_postproc(cfg):
-    """Tuned values from the ckpt's postproc.yaml, except keys given on the command line."""
+    """(values, tuned file values or None, where they came from): tuned values from the ckpt's postproc.yaml,
+    except keys given on the command line; the config's defaults when nothing was tuned."""
     chosen = OmegaConf.to_container(cfg.postproc)
-    tuned = tuned_postproc(cfg.ckpt)
+    overridden = {o.split("=")[0].lstrip("+").split(".", 1)[1]
+                  for o in HydraConfig.get().overrides.task if o.lstrip("+").startswith("postproc.")}
+    tuned, source = tuned_postproc(cfg.ckpt)
     if tuned:
-        overridden = {o.split("=")[0].lstrip("+").split(".", 1)[1]
-                      for o in HydraConfig.get().overrides.task if o.lstrip("+").startswith("postproc.")}
         chosen.update({k: v for k, v in tuned.items() if k in chosen and k not in overridden})
-    return chosen, tuned
+        origin = f"tuned on out-of-fold predictions, from {source}"
+    else:
+        origin = f"the defaults (no {POSTPROC_FILE} in the run or the folder above it: tune.py makes one)"
+    if overridden:
+        origin += f"; {', '.join(sorted(overridden))} from the command line"
+    return chosen, tuned, origin
 
 
 def data_root(cfg, runs):
@@ -44,9 +50,9 @@ def infer(cfg):
     members = [(load_module(p), w) for p, w in paths]
     root = data_root(cfg, runs)
     ids, images, depths = load_unlabelled(root, cfg.data.images)
-    params, tuned = choose_postproc(cfg)
-    log.info("ensembling %d networks from %d run(s), TTA %s; post-processing %s%s", len(members), len(runs),
-             cfg.tta, params, " (tuned on out-of-fold predictions)" if tuned else "")
+    params, tuned, origin = choose_postproc(cfg)
+    log.info("ensembling %d networks from %d run(s), TTA %s", len(members), len(runs), cfg.tta)
+    log.info("post-processing %s: %s", params, origin)
     if tuned and "oof_map" in tuned:
         log.info("out-of-fold estimate of the score: %.4f", tuned["oof_map"])
     probs = predict_tiles(members, images, depths, tta=cfg.tta == "hflip", batch_size=cfg.batch_size,
