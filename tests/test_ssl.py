@@ -85,6 +85,23 @@ def test_no_unlabelled_tile_reaches_validation(trained_run, synthetic_root, tmp_
     assert len(train["labelled"].dataset) == len(dm.train_idx) + len(images)
 
 
+def test_a_mean_teacher_epoch_is_one_pass_over_the_labelled_tiles(synthetic_root):
+    from pytorch_lightning.utilities import CombinedLoader
+
+    from src.data.datamodule import TGSDataModule, load_unlabelled
+
+    dm = TGSDataModule(synthetic_root, 0, 5, 0, ["image", "depth", "coord"], 128, 4, 0)
+    dm.setup()
+    _, images, depths = load_unlabelled(synthetic_root)
+    dm.unlabelled = (np.concatenate([images] * 10), np.concatenate([depths] * 10))  # 120 tiles, 32 labelled
+    dm.unlabelled_batch_size = 3
+    train = dm.train_dataloader()
+    labelled_batches = len(dm.train_idx) // 4
+    assert len(train["labelled"]) == labelled_batches == 8
+    batches = list(CombinedLoader(train, "max_size_cycle"))  # how Lightning iterates a dict of loaders
+    assert len(batches) == labelled_batches and all(len(b[0]["unlabelled"]["x"]) == 3 for b in batches)
+
+
 @pytest.mark.parametrize("mode", ["pseudo", "mean_teacher"])
 def test_train_end_to_end_with_ssl(mode, trained_run, synthetic_root, tmp_path):
     extra = ([f"ssl.teacher={trained_run}", "ssl.confident_fraction=0.5", f"ssl.cache_dir={tmp_path / 'cache'}"]

@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import ConcatDataset, DataLoader, Dataset, WeightedRandomSampler
+from torch.utils.data import ConcatDataset, DataLoader, Dataset, RandomSampler, WeightedRandomSampler
 
 from src.data import io
 from src.data.augment import build_augment
@@ -106,10 +106,13 @@ class TGSDataModule(pl.LightningDataModule):
         if self.unlabelled is None:
             return loader
         images, depths = self.unlabelled
-        unlabelled = DataLoader(TileDataset(images, depths, self.preprocess, augment=self.augment),
-                                batch_size=self.unlabelled_batch_size, shuffle=True, drop_last=True,
-                                num_workers=self.num_workers)
-        return {"labelled": loader, "unlabelled": unlabelled}  # Lightning cycles the shorter one
+        unlabelled = TileDataset(images, depths, self.preprocess, augment=self.augment)
+        # as many unlabelled batches as labelled ones: an epoch stays one pass over the labelled tiles, so
+        # loss.switch_epoch, patience and max_epochs mean the same with or without the mean teacher
+        sampler = RandomSampler(unlabelled, num_samples=len(loader) * self.unlabelled_batch_size)
+        return {"labelled": loader,
+                "unlabelled": DataLoader(unlabelled, batch_size=self.unlabelled_batch_size, sampler=sampler,
+                                         drop_last=True, num_workers=self.num_workers)}
 
     def _mixed_loader(self, labelled):
         """Labelled and pseudo-labelled tiles, sampled so that pseudo ones make `pseudo_ratio` of each epoch."""
