@@ -141,3 +141,20 @@ def test_a_time_budget_stops_training_inside_the_first_epoch_and_keeps_a_snapsho
     state = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     assert 0 < state["global_step"] < 8  # inside the first epoch: 32 training tiles / batch 4 = 8 steps
     assert list((run_dir / "checkpoints").glob("snapshot-*.ckpt")) and (run_dir / "ensemble.yaml").exists()
+
+
+def trained_weights(synthetic_root, run_dir, *overrides):
+    result = run_cli("train.py", f"data.root={synthetic_root}", *TINY, "++trainer.limit_train_batches=3",
+                     "trainer.deterministic=true", "aug=seed", *overrides, f"hydra.run.dir={run_dir}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)["state_dict"]
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_the_same_seed_trains_the_same_weights_and_another_seed_other_ones(synthetic_root, tmp_path, workers):
+    first = trained_weights(synthetic_root, tmp_path / "a", f"data.num_workers={workers}")
+    again = trained_weights(synthetic_root, tmp_path / "b", f"data.num_workers={workers}")
+    assert all(torch.equal(first[k], again[k]) for k in first)
+    assert (tmp_path / "a" / "folds.csv").read_text() == (tmp_path / "b" / "folds.csv").read_text()
+    other = trained_weights(synthetic_root, tmp_path / "c", f"data.num_workers={workers}", "seed=43")
+    assert any(not torch.equal(first[k], other[k]) for k in first if first[k].is_floating_point())

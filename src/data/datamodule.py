@@ -7,7 +7,7 @@ import torch
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, RandomSampler, WeightedRandomSampler
 
 from src.data import io
-from src.data.augment import build_augment
+from src.data.augment import build_augment, seed_worker
 from src.data.folds import coverage_class, load_folds, save_folds, stratified_folds
 from src.data.preprocess import Preprocess
 from src.data.tiles import reflect_pad
@@ -64,7 +64,7 @@ class TGSDataModule(pl.LightningDataModule):
         self.root, self.fold, self.n_folds, self.seed = Path(root), fold, n_folds, seed
         self.channels, self.input_size = list(channels), input_size
         self.batch_size, self.num_workers = batch_size, num_workers
-        self.augment = build_augment(aug)
+        self.augment = build_augment(aug, seed)
         self.split_file, self.run_dir, self.max_tiles = split_file, run_dir, subset
         self.preprocess = None
         self.pseudo = None       # (images, depths, masks) of pseudo-labelled tiles, mixed in at pseudo_ratio
@@ -93,12 +93,15 @@ class TGSDataModule(pl.LightningDataModule):
 
     def _loader(self, dataset, shuffle):
         return DataLoader(dataset, batch_size=self.batch_size, shuffle=shuffle, drop_last=shuffle,
-                          num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
+                          num_workers=self.num_workers, persistent_workers=self.num_workers > 0,
+                          worker_init_fn=seed_worker)
 
     def labelled_train_loader(self):
         return self._loader(self.subset(self.train_idx, self.augment), shuffle=True)
 
     def train_dataloader(self):
+        if self.augment is not None:  # each DDP rank its own augmentation stream, the same in every run
+            self.augment.set_random_seed(self.seed + (self.trainer.global_rank if self.trainer else 0))
         if self.pseudo is None:
             loader = self.labelled_train_loader()
         else:
@@ -112,7 +115,8 @@ class TGSDataModule(pl.LightningDataModule):
         sampler = RandomSampler(unlabelled, num_samples=len(loader) * self.unlabelled_batch_size)
         return {"labelled": loader,
                 "unlabelled": DataLoader(unlabelled, batch_size=self.unlabelled_batch_size, sampler=sampler,
-                                         drop_last=True, num_workers=self.num_workers)}
+                                         drop_last=True, num_workers=self.num_workers,
+                                         worker_init_fn=seed_worker)}
 
     def _mixed_loader(self, labelled):
         """Labelled and pseudo-labelled tiles, sampled so that pseudo ones make `pseudo_ratio` of each epoch."""
@@ -123,7 +127,7 @@ class TGSDataModule(pl.LightningDataModule):
                              torch.full((n_pseudo,), self.pseudo_ratio / max(n_pseudo, 1))])
         sampler = WeightedRandomSampler(weights, num_samples=int(round(n_lab / (1 - self.pseudo_ratio))))
         return DataLoader(ConcatDataset([labelled, pseudo]), batch_size=self.batch_size, sampler=sampler,
-                          drop_last=True, num_workers=self.num_workers)
+                          drop_last=True, num_workers=self.num_workers, worker_init_fn=seed_worker)
 
     def val_dataloader(self):
         return self._loader(self.subset(self.val_idx), shuffle=False)
