@@ -13,27 +13,14 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.record import record  # noqa: E402
-from bench.runs import PROJECT, score, train  # noqa: E402
+from bench.runs import PROJECT, logged, score, train, training_seconds  # noqa: E402
 
 ARMS = {"seed": "experiment=seed encoder=resnet34",
         "plain": "experiment=seed encoder=resnet34 model=smp_unet loss=bce"}
-
-
-def logged(run_dir):
-    """(epochs started, optimizer steps, best val/map) from the run's CSV log."""
-    log = pd.read_csv(Path(run_dir) / "logs" / "metrics.csv")
-    return int(log.epoch.max()) + 1, int(log.step.max()) + 1, float(log["val/map"].max())
-
-
-def training_seconds(run_dir):
-    """Seconds of training (validation included) that Lightning's Timer had counted at the last checkpoint."""
-    state = torch.load(Path(run_dir) / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
-    return state["callbacks"]["Timer"]["time_elapsed"]["train"]
 
 
 def main():

@@ -18,6 +18,8 @@ def machine():
 
 
 def commit():
+    if os.environ.get("BENCH_COMMIT"):  # where the tree was copied without its .git (the device machine)
+        return os.environ["BENCH_COMMIT"]
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                               cwd=RESULTS.parent).stdout.strip() or "uncommitted"
@@ -25,11 +27,13 @@ def commit():
         return "unknown"
 
 
-def record(title, body):
-    """Print `body` and append it under a heading to RESULTS.md."""
+def record(title, body, command=None, results=RESULTS):
+    """Print `body` and append it under a heading, with the command that made it, to `results` (RESULTS.md)."""
     print(body)
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    block = (f"\n### {title}\n\n`python {' '.join(sys.argv)}` — {stamp}, {machine()}, commit {commit()}\n\n"
+    command = command or f"python {' '.join(sys.argv)}"
+    block = (f"\n### {title}\n\n`{command}` — {stamp}, {machine()}, commit {commit()}\n\n"
              f"```\n{body.rstrip()}\n```\n")
-    with open(RESULTS, "a") as handle:
+    with open(results, "a") as handle:
         handle.write(block)
+    return block

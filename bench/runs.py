@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import torch
 
 from src.data import io
 from src.inference.members import resolve_members
@@ -53,3 +54,15 @@ def split_root(shared, work, holdout, seed):
     for name in ("depths.csv", "train", "test"):
         os.symlink(shared / name, root / name)
     return root, held.id.tolist()
+
+
+def logged(run_dir):
+    """(epochs started, optimizer steps, best val/map) from the run's CSV log."""
+    log = pd.read_csv(Path(run_dir) / "logs" / "metrics.csv")
+    return int(log.epoch.max()) + 1, int(log.step.max()) + 1, float(log["val/map"].max())
+
+
+def training_seconds(run_dir):
+    """Seconds of training (validation included) that Lightning's Timer had counted at the last checkpoint."""
+    state = torch.load(Path(run_dir) / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    return state["callbacks"]["Timer"]["time_elapsed"]["train"]

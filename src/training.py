@@ -1,5 +1,6 @@
 """train.py's work: data, module, callbacks and trainer from the config; fit; then out-of-fold evaluation."""
 import logging
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -7,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytorch_lightning as pl
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.utils import instantiate
 from pytorch_lightning.loggers import CSVLogger
 
@@ -64,8 +66,19 @@ def check_max_time(value):
                         "e.g. trainer.max_time=00:00:30:00 for 30 minutes (null for none)")
 
 
+def check_ddp_launch(cfg):
+    """Lightning starts DDP's other processes by running this command again, which a Hydra sweep cannot host
+    (each process would run the whole sweep). On SLURM the processes are SLURM's tasks instead."""
+    if (str(cfg.trainer.get("strategy")).startswith("ddp") and HydraConfig.get().mode == RunMode.MULTIRUN
+            and "SLURM_PROCID" not in os.environ):
+        raise UserError(f"trainer.strategy={cfg.trainer.strategy} cannot run inside a -m sweep here: train one fold "
+                        "per command (e.g. a shell loop over fold=0..4), or sweep on SLURM with "
+                        "hydra/launcher=submitit_slurm and hydra.launcher.tasks_per_node=<GPUs per node>")
+
+
 def train(cfg):
     check_max_time(cfg.trainer.get("max_time"))
+    check_ddp_launch(cfg)
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     pl.seed_everything(cfg.seed, workers=True)
     datamodule = build_datamodule(cfg, run_dir)

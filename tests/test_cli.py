@@ -158,3 +158,26 @@ def test_the_same_seed_trains_the_same_weights_and_another_seed_other_ones(synth
     assert (tmp_path / "a" / "folds.csv").read_text() == (tmp_path / "b" / "folds.csv").read_text()
     other = trained_weights(synthetic_root, tmp_path / "c", f"data.num_workers={workers}", "seed=43")
     assert any(not torch.equal(first[k], other[k]) for k in first if first[k].is_floating_point())
+
+
+def test_ddp_on_cpu_trains_in_two_processes_and_evaluates_once_on_rank_zero(synthetic_root, tmp_path):
+    run_dir = tmp_path / "ddp"
+    result = run_cli("train.py", f"data.root={synthetic_root}", *TINY, "trainer=ddp_cpu", "trainer.max_epochs=2",
+                     "++trainer.limit_train_batches=1.0", "ensemble.mode=weights", f"hydra.run.dir={run_dir}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    state = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert state["global_step"] == 2 * 4  # 32 training tiles over 2 processes of batch 4: 4 steps an epoch
+    assert len(list(tmp_path.rglob("ensemble.yaml"))) == 1 and len(list(tmp_path.rglob("oof.npz"))) == 1
+    for ckpt in (run_dir / "checkpoints").glob("*.ckpt"):
+        load_module(ckpt)
+    rank0, rank1 = (run_dir / "train.log").read_text(), (run_dir / "train_ddp_process_1.log").read_text()
+    for line in ("averaged 2 snapshots", "out-of-fold val/map"):
+        assert rank0.count(line) == 1 and line not in rank1
+
+
+def test_ddp_inside_a_local_sweep_is_one_clear_line(synthetic_root, tmp_path):
+    result = run_cli("train.py", "-m", "fold=0", f"data.root={synthetic_root}", *TINY, "trainer=ddp_cpu",
+                     f"hydra.sweep.dir={tmp_path}")
+    assert result.returncode == 1
+    assert last_line(result).startswith("error: trainer.strategy=ddp cannot run inside a -m sweep here")
+    assert not list(tmp_path.rglob("*.ckpt"))

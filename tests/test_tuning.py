@@ -39,10 +39,13 @@ def test_grid_search_finds_the_planted_best_and_matches_the_slow_path():
 
 @pytest.fixture(scope="module")
 def two_fold_multirun(tmp_path_factory, synthetic_root):
+    """Two folds trained in parallel processes by Hydra's joblib launcher."""
     sweep = tmp_path_factory.mktemp("multirun")
     result = run_cli("train.py", "-m", "fold=0,1", "data.n_folds=2", f"data.root={synthetic_root}", *TINY,
-                     f"hydra.sweep.dir={sweep}")
+                     "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={sweep}")
     assert result.returncode == 0, result.stderr[-3000:]
+    assert "Joblib.Parallel(n_jobs=2,backend=loky,prefer=processes" in result.stdout + result.stderr
+    assert sorted(p.name for p in sweep.glob("fold*")) == ["fold0_0", "fold1_1"]
     return sweep
 
 

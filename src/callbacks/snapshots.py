@@ -4,6 +4,7 @@ The seed averaged "the last 10 best models with exponentially decreasing weights
 'predictions' averages the snapshots' probabilities; 'weights' averages their parameters into one network
 and recomputes BatchNorm statistics on training tiles (one network to run at inference).
 """
+import logging
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -16,6 +17,7 @@ from src.inference.predict import pick_device
 from src.models.checkpoint import load_module
 from src.utils.atomic import atomic_path, write_text
 
+log = logging.getLogger(__name__)
 ENSEMBLE_FILE = "ensemble.yaml"
 WEIGHT_AVERAGE_FILE = "weight_average.ckpt"  # the average of all the snapshots, written after training
 
@@ -82,6 +84,8 @@ def average_snapshots(members, bn_loader, path):
     `path`; returns the network."""
     averaged = weight_average([load_module(p) for p, _ in members], [w for _, w in members], bn_loader)
     save_weight_average(averaged, path)
+    log.info("averaged %d snapshots into %s (BatchNorm recomputed on %d tiles, %s)", len(members), path,
+             len(bn_loader.dataset), next(averaged.parameters()).device)
     return averaged
 
 

@@ -65,7 +65,7 @@ class SaltModule(pl.LightningModule):
                 log.info("epoch %d: loss phase %d (%s)", self.current_epoch, phase,
                          self.hparams.loss.get("second") if phase else self.hparams.loss["first"])
             self._phase = phase
-        self.log("train/loss_phase", float(phase), on_epoch=True, on_step=False)
+        self.log("train/loss_phase", float(phase), on_epoch=True, on_step=False, sync_dist=True)
 
     def training_step(self, batch, batch_idx):
         unlabelled = batch.get("unlabelled")
@@ -81,7 +81,8 @@ class SaltModule(pl.LightningModule):
             raise FloatingPointError(
                 f"loss became {loss.item()} at epoch {self.current_epoch}, step {self.global_step}: training "
                 "stopped; the last good checkpoints are kept. Lower the learning rate or check the inputs")
-        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(batch["x"]))
+        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(batch["x"]),
+                 sync_dist=True)
         return loss
 
     def on_train_batch_end(self, outputs, batch, batch_idx):
@@ -92,7 +93,7 @@ class SaltModule(pl.LightningModule):
         logits, loss = self._step_loss(self(batch["x"]), batch["y"])
         probs = torch.sigmoid(crop_center(logits, TILE).float())
         self.val_map.update(probs, crop_center(batch["y"], TILE))
-        self.log("val/loss", loss, on_epoch=True, prog_bar=False, batch_size=len(batch["x"]))
+        self.log("val/loss", loss, on_epoch=True, prog_bar=False, batch_size=len(batch["x"]), sync_dist=True)
         self.log("val/map", self.val_map, on_epoch=True, prog_bar=True)
 
     def configure_optimizers(self):
