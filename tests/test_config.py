@@ -31,12 +31,32 @@ def test_default_is_the_seed_recipe():
         assert default[key] == seed[key], key
 
 
-def test_scale_out_configs_compose():
-    ddp = compose_train("trainer=ddp")
-    assert ddp.trainer.strategy == "ddp" and ddp.trainer.accelerator == "gpu"
-    for launcher in ("joblib", "submitit_slurm"):
-        cfg = compose_train(f"hydra/launcher={launcher}")
-        assert launcher.split("_")[0] in cfg.hydra.launcher._target_.lower()
+def test_ddp_on_cpu_is_the_gpu_ddp_path_on_other_hardware():
+    from omegaconf import OmegaConf
+
+    gpu, cpu = (OmegaConf.to_container(compose_train(f"trainer={t}").trainer) for t in ("ddp", "ddp_cpu"))
+    assert gpu["strategy"] == cpu["strategy"] == "ddp" and (gpu["accelerator"], cpu["accelerator"]) == ("gpu", "cpu")
+    assert cpu["devices"] == 2 and not cpu["sync_batchnorm"]  # SyncBatchNorm needs GPUs
+    differing = {k for k in set(gpu) | set(cpu) if gpu.get(k) != cpu.get(k)}
+    assert differing == {"accelerator", "devices", "sync_batchnorm", "precision", "benchmark"}
+
+
+def test_the_readmes_scale_out_commands_compose():
+    import shlex
+
+    from src.utils.config import PROJECT_ROOT
+
+    commands = [line for line in (PROJECT_ROOT / "README.md").read_text().splitlines()
+                if line.startswith("python train.py") and "hydra/launcher=" in line]
+    launchers = set()
+    for command in commands:
+        args = [a for a in shlex.split(command.split("#")[0])[2:] if a != "-m"]
+        cfg = compose_train(*[a for a in args if not a.startswith("fold=")])
+        launcher = cfg.hydra.launcher
+        launchers.add(launcher._target_.rsplit(".", 1)[-1])
+        if "submitit_slurm" in command:
+            assert launcher.partition and launcher.gpus_per_node and launcher.tasks_per_node and launcher.timeout_min
+    assert launchers == {"JoblibLauncher", "SlurmLauncher"}
 
 
 def test_cpu_fast_composes_and_differs_from_the_seed_only_where_meant():
