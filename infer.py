@@ -7,7 +7,7 @@ from src.utils.entry import guarded
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="infer")
 def main(cfg):
-    from src.inference.run import infer  # heavy imports after Hydra has parsed the command line
+    from src.tasks.infer import infer  # heavy imports after Hydra has parsed the command line
 
     return guarded(infer, cfg)
 

@@ -8,7 +8,7 @@ from src.utils.entry import guarded
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="predict")
 def main(cfg):
-    from src.predicting import predict  # heavy imports after Hydra has parsed the command line
+    from src.tasks.predict import predict  # heavy imports after Hydra has parsed the command line
 
     return guarded(predict, cfg)
 

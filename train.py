@@ -7,7 +7,7 @@ from src.utils.entry import guarded
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
 def main(cfg):
-    from src.training import train  # heavy imports after Hydra has parsed the command line
+    from src.tasks.train import train  # heavy imports after Hydra has parsed the command line
 
     return guarded(train, cfg)
 

@@ -7,7 +7,7 @@ from src.utils.entry import guarded
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="tune")
 def main(cfg):
-    from src.tuning_run import tune  # heavy imports after Hydra has parsed the command line
+    from src.tasks.tune import tune  # heavy imports after Hydra has parsed the command line
 
     return guarded(tune, cfg)
 

@@ -12,10 +12,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.record import record  # noqa: E402
-from src.callbacks.snapshots import read_ensemble, weight_average  # noqa: E402
+from src.ensemble.averaging import weight_average  # noqa: E402
+from src.ensemble.run_folder import RunFolder, runs_under  # noqa: E402
+from src.ensemble.spec import read_ensemble  # noqa: E402
 from src.data.datamodule import TGSDataModule  # noqa: E402
-from src.inference.members import is_run_dir  # noqa: E402
-from src.inference.predict import predict_probs  # noqa: E402
+from src.inference.probabilities import predict_probs  # noqa: E402
 from src.inference.tuning import grid_search  # noqa: E402
 from src.metrics.kaggle_map import kaggle_map  # noqa: E402
 from src.models.checkpoint import load_module  # noqa: E402
@@ -34,7 +35,7 @@ def fold_datamodule(run_dir):
 
 def evaluate_run(run_dir, tta):
     dm = fold_datamodule(run_dir)
-    _, members = read_ensemble(run_dir)
+    _, members = read_ensemble(RunFolder(run_dir))
     modules = [(load_module(p), w) for p, w in members]
     dataset, truth = dm.subset(dm.val_idx), dm.masks[dm.val_idx]
     single = predict_probs(modules[:1], dataset, tta=tta, desc="best snapshot")
@@ -50,7 +51,7 @@ def main():
     parser.add_argument("run", type=Path)
     parser.add_argument("--no-tta", action="store_true")
     args = parser.parse_args()
-    runs = [args.run] if is_run_dir(args.run) else sorted(p for p in args.run.iterdir() if is_run_dir(p))
+    runs = [r.path for r in runs_under(args.run)]
     truths, probs = [], {}
     for run in runs:
         truth, variants = evaluate_run(run, not args.no_tta)

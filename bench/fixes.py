@@ -17,11 +17,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.record import record  # noqa: E402
 from bench.runs import read_tiles  # noqa: E402
-from src.inference.members import resolve_members  # noqa: E402
-from src.inference.predict import predict_tiles  # noqa: E402
+from src.ensemble.members import load_members  # noqa: E402
+from src.inference.probabilities import predict_tiles  # noqa: E402
 from src.inference.tuning import gather_oof, grid_search  # noqa: E402
 from src.metrics.kaggle_map import THRESHOLD_PERCENTS, kaggle_map, overlap_counts  # noqa: E402
-from src.models.checkpoint import load_module  # noqa: E402
 
 
 class PaddedFlipTTA(torch.nn.Module):
@@ -57,7 +56,7 @@ def main():
     root = args.data or Path(OmegaConf.load(args.run / ".hydra" / "config.yaml").data.root)
     ids, _, _ = gather_oof(args.run)
     images, truth, depths = read_tiles(root, list(ids))
-    members = [(load_module(p), w) for p, w in resolve_members(args.run)[0]]
+    members, _ = load_members(args.run)
     plain = predict_tiles(members, images, depths, tta=False, desc="no TTA")
     now = predict_tiles(members, images, depths, tta=True, desc="TTA, tile mirrored")
     flipped = predict_tiles([(PaddedFlipTTA(m), w) for m, w in members], images, depths, tta=False, desc="flip view")

@@ -21,10 +21,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.ensembles import fold_datamodule  # noqa: E402
 from bench.record import record  # noqa: E402
 from bench.runs import PROJECT, read_tiles, split_root, train  # noqa: E402
-from src.callbacks.snapshots import read_ensemble, weight_average  # noqa: E402
-from src.inference.members import is_run_dir  # noqa: E402
+from src.ensemble.averaging import weight_average  # noqa: E402
+from src.ensemble.run_folder import RunFolder, runs_under  # noqa: E402
+from src.ensemble.spec import read_ensemble  # noqa: E402
 from src.inference.postproc import postprocess_batch  # noqa: E402
-from src.inference.predict import predict_probs, predict_tiles  # noqa: E402
+from src.inference.probabilities import predict_probs, predict_tiles  # noqa: E402
 from src.inference.tuning import grid_search  # noqa: E402
 from src.metrics.kaggle_map import kaggle_map  # noqa: E402
 from src.models.checkpoint import load_module  # noqa: E402
@@ -42,14 +43,14 @@ def fold_predictions(run_dir, held_images, held_depths):
     ensemble.yaml whatever ensemble.mode the run used; their weight average is recomputed here."""
     dm = fold_datamodule(run_dir)
     oof_set, truth = dm.subset(dm.val_idx), dm.masks[dm.val_idx]
-    _, members = read_ensemble(run_dir)
+    _, members = read_ensemble(RunFolder(run_dir))
     snapshots, weights = [load_module(path) for path, _ in members], [w for _, w in members]
     oof, held = [], []
     for k, snapshot in enumerate(snapshots):
         net = [(snapshot, 1.0)]
         oof.append(predict_probs(net, oof_set, desc=f"{run_dir.name} snapshot {k} OOF"))
         held.append(predict_tiles(net, held_images, held_depths, desc=f"{run_dir.name} snapshot {k} held-out"))
-    averaged = [(weight_average(snapshots, weights, dm.labelled_train_loader()), 1.0)]  # overwrites snapshots[0]
+    averaged = [(weight_average(snapshots, weights, dm.labelled_train_loader()), 1.0)]
     variants = {
         "best snapshot": (oof[0], held[0]),
         f"snapshot ensemble (predictions, {len(members)})": (weighted(oof, weights), weighted(held, weights)),
@@ -110,7 +111,7 @@ def main():
                          f"data.n_folds={args.folds}", f"fold={','.join(map(str, range(args.folds)))}",
                          f"ensemble.top_k={args.top_k}", *args.overrides, multirun=True)
         held_images, held_truth, held_depths = read_tiles(args.data, held_ids)
-        runs = sorted(p for p in multirun.iterdir() if is_run_dir(p))
+        runs = [r.path for r in runs_under(multirun)]
         folds = [fold_predictions(run, held_images, held_depths) for run in runs]
     lines = [f"{len(runs)} folds x {args.minutes} min, experiment={args.experiment} {' '.join(args.overrides)}, "
              f"top {args.top_k} snapshots per fold, hflip TTA; {sum(len(t) for _, t in folds)} OOF tiles, "

@@ -8,10 +8,9 @@ import pandas as pd
 import torch
 
 from src.data import io
-from src.inference.members import resolve_members
-from src.inference.predict import predict_tiles
+from src.ensemble.members import load_members
+from src.inference.probabilities import predict_tiles
 from src.metrics.kaggle_map import kaggle_map
-from src.models.checkpoint import load_module
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -37,8 +36,7 @@ def read_tiles(root, ids):
 
 def score(run_dir, root, ids, tta=True, threshold=0.5):
     """Competition mAP on labelled `ids` of the run's ensemble as infer.py builds it (hflip TTA, no post-processing)."""
-    members, _ = resolve_members(run_dir)
-    modules = [(load_module(path), weight) for path, weight in members]
+    modules, _ = load_members(run_dir)
     images, truth, depths = read_tiles(root, ids)
     probs = predict_tiles(modules, images, depths, tta=tta, desc=Path(run_dir).name)
     return kaggle_map(probs > threshold, truth)

@@ -14,16 +14,16 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.record import record  # noqa: E402
-from src.exporting import export_onnx  # noqa: E402
-from src.inference.members import resolve_members  # noqa: E402
+from src.ensemble.members import resolve_members  # noqa: E402
 from src.models.checkpoint import load_module  # noqa: E402
-from src.sections.predictors import OnnxPredictor, TorchPredictor  # noqa: E402
-from src.sections.tiling import predict_section  # noqa: E402
+from src.sections.backends import OnnxBackend, TorchBackend  # noqa: E402
+from src.sections.tiling import section_probs  # noqa: E402
+from src.tasks.export import export_onnx  # noqa: E402
 
 
 def timed(predictor, section, overlap):
     start = time.perf_counter()
-    probs = predict_section(section, predictor, lambda row: 500.0 + row, overlap=overlap)
+    probs = section_probs(section, predictor, lambda row: 500.0 + row, overlap=overlap)
     return time.perf_counter() - start, probs
 
 
@@ -36,10 +36,10 @@ def main():
     args = parser.parse_args()
     section = np.random.default_rng(0).integers(0, 256, (args.height, args.width)).astype(np.uint8)
     paths, _ = resolve_members(args.ckpt, 1)
-    torch_predictor = TorchPredictor([(load_module(paths[0][0]), 1.0)], tta=True)
+    torch_predictor = TorchBackend([(load_module(paths[0][0]), 1.0)], tta=True)
     with tempfile.TemporaryDirectory() as tmp:
         onnx_path = export_onnx(paths[0][0], Path(tmp) / "model.onnx")
-        onnx_predictor = OnnxPredictor(onnx_path, tta=True, threads=torch.get_num_threads())
+        onnx_predictor = OnnxBackend(onnx_path, tta=True, threads=torch.get_num_threads())
         t_torch, p_torch = timed(torch_predictor, section, args.overlap)
         t_onnx, p_onnx = timed(onnx_predictor, section, args.overlap)
     mpix = args.height * args.width / 1e6

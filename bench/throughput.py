@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.record import record  # noqa: E402
 from src.data.datamodule import TileDataset  # noqa: E402
-from src.inference.predict import predict_probs  # noqa: E402
-from src.training import build_datamodule, build_module  # noqa: E402
+from src.inference.probabilities import predict_probs  # noqa: E402
+from src.tasks.train import build_datamodule, build_module  # noqa: E402
 from src.utils.config import CONFIG_DIR  # noqa: E402
 
 WARMUP = 2        # steps of each timed loop left out of its timing

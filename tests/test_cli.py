@@ -9,7 +9,7 @@ import torch
 from conftest import TINY, run_cli
 from src.data import io
 from src.data.datamodule import TileDataset
-from src.inference.predict import predict_probs
+from src.inference.probabilities import predict_probs
 from src.models.checkpoint import load_module
 
 

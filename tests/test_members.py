@@ -6,8 +6,9 @@ import torch
 import yaml
 
 from conftest import TINY, run_cli
-from src.callbacks.snapshots import read_ensemble
-from src.inference.members import resolve_members
+from src.ensemble.members import resolve_members
+from src.ensemble.run_folder import RunFolder
+from src.ensemble.spec import read_ensemble
 from src.utils.errors import UserError
 
 
@@ -30,7 +31,7 @@ def differs(a, b):
 
 def test_snapshots_n_in_weights_mode_averages_the_best_n(three_snapshot_run):
     run = three_snapshot_run
-    mode, snapshots = read_ensemble(run)
+    mode, snapshots = read_ensemble(RunFolder(run))
     assert mode == "weights" and len(snapshots) == 3
     assert resolve_members(run)[0] == [(run / "checkpoints" / "weight_average.ckpt", 1.0)]
     assert resolve_members(run, 3)[0] == [(run / "checkpoints" / "weight_average.ckpt", 1.0)]
@@ -70,7 +71,7 @@ def test_infer_honours_snapshots_and_a_checkpoint_file_finds_its_runs_postproc(t
     shutil.copytree(three_snapshot_run, run, ignore=shutil.ignore_patterns("weight_average_top*"))
     (run / "postproc.yaml").write_text(yaml.safe_dump({"threshold": 0.37, "min_component": 0, "min_mask": 5,
                                                       "fill_holes": 0}))
-    best = read_ensemble(run)[1][0][0]
+    best = read_ensemble(RunFolder(run))[1][0][0]
     result = run_cli("infer.py", f"ckpt={best}", f"out={tmp_path / 'a.csv'}", "postproc.min_mask=9",
                      f"hydra.run.dir={tmp_path / 'infer_a'}")
     log = result.stdout + result.stderr

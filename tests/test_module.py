@@ -3,7 +3,7 @@ import torch
 from hydra import compose, initialize_config_dir
 
 from src.data.preprocess import Preprocess
-from src.training import build_module
+from src.tasks.train import build_module
 from src.utils.config import CONFIG_DIR
 
 

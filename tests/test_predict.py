@@ -5,7 +5,7 @@ import torch
 from src.data.datamodule import TileDataset
 from src.data.preprocess import Preprocess
 from src.data.tiles import mirror_padded
-from src.inference.predict import predict_probs, tile_probs
+from src.inference.probabilities import predict_probs, tile_probs
 from src.models.seed_unet import SeedUnet
 
 PRE = Preprocess(("image", "depth", "coord"), mean=0.45, std=0.2, zmin=50.0, zmax=950.0, input_size=128)

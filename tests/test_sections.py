@@ -7,7 +7,7 @@ import segyio
 
 from conftest import run_cli
 from src.sections.scaling import amplitude_to_grey
-from src.sections.tiling import predict_section, window_starts
+from src.sections.tiling import section_probs, window_starts
 
 
 def pointwise(tiles, depths):
@@ -26,24 +26,22 @@ def test_windows_cover_everything_and_end_flush(length, overlap):
                                                    ((50, 70), 50, "gaussian"), ((101, 101), 0, "flat")])
 def test_blending_is_seamless_for_any_size(shape, overlap, taper):
     section = np.random.default_rng(0).integers(0, 256, shape).astype(np.uint8)
-    probs = predict_section(section, pointwise, lambda r: 0.0, overlap=overlap, kind=taper)
+    probs = section_probs(section, pointwise, lambda r: 0.0, overlap=overlap, kind=taper)
     assert probs.shape == shape
     assert np.allclose(probs, pointwise(section, None), atol=1e-5)
 
 
 def test_constant_section_gives_constant_output():
-    probs = predict_section(np.full((250, 333), 140, np.uint8), pointwise, lambda r: 0.0, overlap=40)
+    probs = section_probs(np.full((250, 333), 140, np.uint8), pointwise, lambda r: 0.0, overlap=40)
     assert np.ptp(probs) < 1e-6
 
 
 @pytest.fixture(scope="module")
 def predictor(trained_run):
-    from src.inference.members import resolve_members
-    from src.models.checkpoint import load_module
-    from src.sections.predictors import TorchPredictor
+    from src.ensemble.members import load_members
+    from src.sections.backends import TorchBackend
 
-    paths, _ = resolve_members(trained_run, 1)
-    return TorchPredictor([(load_module(p), w) for p, w in paths], tta=True)
+    return TorchBackend(load_members(trained_run, 1)[0], tta=True)
 
 
 def test_tiled_prediction_equals_per_tile_prediction_where_windows_align(predictor, synthetic_root):
@@ -52,7 +50,7 @@ def test_tiled_prediction_equals_per_tile_prediction_where_windows_align(predict
     _, images, _ = load_unlabelled(synthetic_root)
     section = np.block([[images[0], images[1]], [images[2], images[3]]])
     depth_of_row = lambda row: 300.0 + row  # noqa: E731
-    probs = predict_section(section, predictor, depth_of_row, overlap=0)
+    probs = section_probs(section, predictor, depth_of_row, overlap=0)
     per_tile = predictor(images[:4], np.array([300.0, 300.0, 401.0, 401.0], np.float32))
     assert np.allclose(probs, np.block([[per_tile[0], per_tile[1]], [per_tile[2], per_tile[3]]]), atol=1e-5)
 
@@ -109,14 +107,14 @@ def test_a_model_with_depth_refuses_sections_without_depth(trained_run, tmp_path
 
 def test_onnx_export_matches_pytorch(trained_run, predictor, tmp_path, synthetic_root):
     from src.data.datamodule import load_unlabelled
-    from src.sections.predictors import OnnxPredictor
+    from src.sections.backends import OnnxBackend
 
     onnx_path = tmp_path / "model.onnx"
     result = run_cli("export.py", f"ckpt={trained_run}", "snapshots=1", f"out={onnx_path}",
                      f"hydra.run.dir={tmp_path / 'hydra'}")
     assert result.returncode == 0, result.stderr[-3000:]
     _, images, depths = load_unlabelled(synthetic_root)
-    onnx_probs = OnnxPredictor(onnx_path, tta=True)(images[:6], depths[:6])
+    onnx_probs = OnnxBackend(onnx_path, tta=True)(images[:6], depths[:6])
     torch_probs = predictor(images[:6], depths[:6])
     assert np.abs(onnx_probs - torch_probs).max() < 1e-3
 
@@ -124,12 +122,12 @@ def test_onnx_export_matches_pytorch(trained_run, predictor, tmp_path, synthetic
 def test_onnx_export_has_dynamic_batch_and_spatial_axes(trained_run, tmp_path):
     import torch
 
-    from src.exporting import export_onnx
+    from src.tasks.export import export_onnx
     from src.models.checkpoint import load_module
-    from src.sections.predictors import OnnxPredictor
+    from src.sections.backends import OnnxBackend
 
     ckpt = trained_run / "checkpoints" / "last.ckpt"
-    onnx_model = OnnxPredictor(export_onnx(ckpt, tmp_path / "m.onnx"), tta=False)
+    onnx_model = OnnxBackend(export_onnx(ckpt, tmp_path / "m.onnx"), tta=False)
     module = load_module(ckpt)
     for batch, size in [(1, 128), (3, 160), (2, 224)]:
         x = torch.randn(batch, 3, size, size)

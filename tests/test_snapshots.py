@@ -3,8 +3,9 @@ import pytest
 import torch
 from torch import nn
 
-from src.callbacks.snapshots import average_state_dicts, rank_snapshots, snapshot_weights, weight_average
-from src.inference.predict import predict_probs
+from src.ensemble.averaging import average_state_dicts, weight_average
+from src.ensemble.spec import rank_snapshots, snapshot_weights
+from src.inference.probabilities import predict_probs
 
 
 def test_weights_decay_exponentially_and_sum_to_one():
@@ -80,7 +81,9 @@ def test_callback_writes_the_kept_snapshots_best_first_with_decaying_weights(tmp
     import yaml
     from pytorch_lightning.callbacks import ModelCheckpoint
 
-    from src.callbacks.snapshots import SnapshotEnsemble, read_ensemble
+    from src.ensemble.callback import SnapshotEnsemble
+    from src.ensemble.run_folder import RunFolder
+    from src.ensemble.spec import read_ensemble
 
     keeper = ModelCheckpoint(dirpath=tmp_path / "checkpoints", monitor="val/map", mode="max", save_top_k=3)
     keeper.best_k_models = {str(tmp_path / "checkpoints" / f"s{k}.ckpt"): torch.tensor(v)
@@ -91,15 +94,17 @@ def test_callback_writes_the_kept_snapshots_best_first_with_decaying_weights(tmp
     spec = yaml.safe_load((tmp_path / "ensemble.yaml").read_text())
     assert [m["ckpt"] for m in spec["members"]] == ["s1.ckpt", "s2.ckpt", "s0.ckpt"]
     assert np.allclose([m["weight"] for m in spec["members"]], np.array([1, 0.5, 0.25]) / 1.75)
-    mode, members = read_ensemble(tmp_path)
+    mode, members = read_ensemble(RunFolder(tmp_path))
     assert mode == "predictions" and members[0][0] == tmp_path / "checkpoints" / "s1.ckpt"
 
 
 def test_a_single_snapshot_is_used_as_it_is_even_in_weights_mode(tmp_path):
-    from src.callbacks.snapshots import read_ensemble, write_ensemble
+    from src.ensemble.run_folder import RunFolder
+    from src.ensemble.spec import read_ensemble, write_ensemble
 
-    write_ensemble(tmp_path, [(str(tmp_path / "checkpoints" / "s0.ckpt"), 0.7)], 0.8, "weights")
-    assert read_ensemble(tmp_path) == ("predictions", [(tmp_path / "checkpoints" / "s0.ckpt", 1.0)])
-    write_ensemble(tmp_path, [(str(tmp_path / "checkpoints" / f"s{k}.ckpt"), 0.7 - k / 10) for k in range(2)], 0.8,
+    run = RunFolder(tmp_path)
+    write_ensemble(run, [(str(tmp_path / "checkpoints" / "s0.ckpt"), 0.7)], 0.8, "weights")
+    assert read_ensemble(run) == ("predictions", [(tmp_path / "checkpoints" / "s0.ckpt", 1.0)])
+    write_ensemble(run, [(str(tmp_path / "checkpoints" / f"s{k}.ckpt"), 0.7 - k / 10) for k in range(2)], 0.8,
                    "weights")
-    assert read_ensemble(tmp_path)[0] == "weights"
+    assert read_ensemble(run)[0] == "weights"

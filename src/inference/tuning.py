@@ -1,10 +1,8 @@
 """Post-processing search on out-of-fold predictions, vectorised over images and mask-size cut-offs."""
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
-from src.inference.members import is_run_dir
+from src.ensemble.run_folder import runs_under
 from src.inference.postproc import fill_small_holes, remove_small_components
 from src.metrics.kaggle_map import scores_from_counts
 from src.utils.errors import UserError
@@ -12,9 +10,7 @@ from src.utils.errors import UserError
 
 def gather_oof(run):
     """(ids, probs, truth) of every fold's oof.npz under a run or multirun dir; each id exactly once."""
-    run = Path(run).expanduser()
-    runs = [run] if is_run_dir(run) else sorted(p for p in run.glob("*") if p.is_dir() and is_run_dir(p))
-    files = [r / "oof.npz" for r in runs if (r / "oof.npz").exists()]
+    files = [r.oof for r in runs_under(run) if r.oof.exists()]
     if not files:
         raise UserError(f"no oof.npz under {run}: pass a run or multirun dir whose training finished")
     parts = [np.load(f) for f in files]

@@ -32,7 +32,7 @@ def taper(tile, kind):
     return np.outer(w, w).astype(np.float32)
 
 
-def predict_section(section, probs_fn, depth_of_row, overlap=50, kind="gaussian", batch_size=32):
+def section_probs(section, probs_fn, depth_of_row, overlap=50, kind="gaussian", batch_size=32):
     """Probabilities of a grey (H, W) uint8 section.
 
     probs_fn(tiles uint8 (N, 101, 101), depths (N,)) -> probabilities (N, 101, 101); depth_of_row(top row) gives

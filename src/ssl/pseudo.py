@@ -8,9 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from src.data.datamodule import load_unlabelled
-from src.inference.members import resolve_members
-from src.inference.predict import predict_tiles
-from src.models.checkpoint import load_module
+from src.ensemble.members import load_networks, resolve_members
+from src.inference.probabilities import predict_tiles
 from src.utils.atomic import atomic_path
 
 log = logging.getLogger(__name__)
@@ -46,7 +45,7 @@ def pseudo_labels(ssl_cfg, root, cache_dir):
         keep = stored["keep"]
         probs = None
     else:
-        members = [(load_module(p), w) for p, w in paths]
+        members = load_networks(paths)
         probs = predict_tiles(members, images, depths, tta=ssl_cfg.tta, desc="teacher")
         keep = confident_tiles(probs, ssl_cfg.low, ssl_cfg.high, ssl_cfg.confident_fraction)
         with atomic_path(cache) as tmp:

@@ -46,3 +46,14 @@ def save_curves(metrics_csv, path):
             ax.plot(rows.iloc[:, 0], rows[col], marker="." if len(rows) < 30 else None, label=col)
         ax.set_title(title), ax.set_xlabel("step" if title == "lr" else "epoch"), ax.legend(fontsize=7)
     save_figure(fig, path)
+
+
+def save_threshold_plot(table, path):
+    """OOF mAP against the threshold from tune.py's grid: with the best minimum sizes, and with none."""
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    best = table.groupby("threshold")["map"].max()
+    plain = table[(table.min_component == 0) & (table.min_mask == 0)].set_index("threshold")["map"].sort_index()
+    ax.plot(best.index, best.values, marker=".", label="best min sizes")
+    ax.plot(plain.index, plain.values, marker=".", label="no post-processing")
+    ax.set_xlabel("threshold"), ax.set_ylabel("OOF mAP"), ax.legend(fontsize=7)
+    save_figure(fig, path)

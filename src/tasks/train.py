@@ -1,4 +1,4 @@
-"""train.py's work: data, module, callbacks and trainer from the config; fit; then out-of-fold evaluation."""
+"""The train task: data, module, callbacks and trainer from the config; fit; then out-of-fold evaluation."""
 import logging
 import os
 import re
@@ -12,12 +12,13 @@ from hydra.types import RunMode
 from hydra.utils import instantiate
 from pytorch_lightning.loggers import CSVLogger
 
-from src.callbacks.snapshots import WEIGHT_AVERAGE_FILE, average_snapshots, read_ensemble
 from src.data.datamodule import TGSDataModule, load_unlabelled
 from src.data.roots import resolve_root
-from src.inference.predict import predict_probs
+from src.ensemble.members import snapshot_ensembles
+from src.ensemble.run_folder import RunFolder
+from src.ensemble.spec import read_ensemble
+from src.inference.probabilities import predict_probs
 from src.metrics.kaggle_map import kaggle_map
-from src.models.checkpoint import load_module
 from src.models.module import SaltModule
 from src.ssl.pseudo import pseudo_labels
 from src.utils.atomic import atomic_path
@@ -94,24 +95,21 @@ def train(cfg):
     return evaluate_out_of_fold(cfg, run_dir, datamodule)
 
 
-def out_of_fold_members(cfg, run_dir, datamodule):
+def out_of_fold_members(run, datamodule):
     """(best single snapshot, ensemble) as [(module, weight)] lists from the run's ensemble.yaml; the ensemble
-    is None when it is the best snapshot alone."""
-    spec = read_ensemble(run_dir)
+    is None when it is the best snapshot alone. In weights mode the average is made (and saved) here."""
+    spec = read_ensemble(run)
     if spec is None:  # no validation happened: fall back on the last weights
         return None, None
     mode, members = spec
-    if mode == "weights":
-        averaged = average_snapshots(members, datamodule.labelled_train_loader(),
-                                     run_dir / "checkpoints" / WEIGHT_AVERAGE_FILE)
-        return [(load_module(members[0][0]), 1.0)], [(averaged, 1.0)]
-    modules = [(load_module(path), weight) for path, weight in members]
-    return modules[:1], (modules if len(modules) > 1 else None)
+    ensembles = snapshot_ensembles(run, datamodule.labelled_train_loader(), modes=(mode,))
+    return ensembles["best"], (ensembles[mode] if len(members) > 1 else None)
 
 
 def evaluate_out_of_fold(cfg, run_dir, datamodule):
     """Predict the validation fold with the best snapshot and the ensemble; write oof.npz and a picture."""
-    best, ensemble = out_of_fold_members(cfg, run_dir, datamodule)
+    run = RunFolder(run_dir)
+    best, ensemble = out_of_fold_members(run, datamodule)
     if best is None:
         log.warning("no validation snapshot was saved: skipping out-of-fold evaluation")
         return None
@@ -125,13 +123,13 @@ def evaluate_out_of_fold(cfg, run_dir, datamodule):
     log.info("fold %d out-of-fold val/map at 0.5: best snapshot %.4f, ensemble of %d %.4f",
              cfg.fold, map_best, n_snapshots, map_ensemble)
     ids = np.array(datamodule.ids)[datamodule.val_idx]
-    with atomic_path(run_dir / "oof.npz") as tmp:
+    with atomic_path(run.oof) as tmp:
         with open(tmp, "wb") as handle:
             np.savez_compressed(handle, ids=ids, probs=probs, truth=truth, fold=cfg.fold,
                                 map_best=map_best, map_ensemble=map_ensemble, n_snapshots=n_snapshots)
     n = min(cfg.oof.grid_tiles, len(ids))
     pick = np.argsort(-truth.reshape(len(truth), -1).mean(1))[np.linspace(0, len(ids) - 1, n).astype(int)]
-    save_tile_grid(run_dir / "validation.png",
+    save_tile_grid(run.validation_picture,
                    [datamodule.images[datamodule.val_idx][pick], truth[pick], probs[pick], probs[pick] > 0.5],
                    ["image", "truth", "probability", "prediction"], row_labels=list(ids[pick]))
     return map_ensemble

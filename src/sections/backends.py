@@ -1,5 +1,5 @@
-"""Tile predictors behind one call, predictor(tiles uint8 (N, 101, 101), depths (N,)) -> probs (N, 101, 101):
-the PyTorch ensemble, or an exported ONNX model run by onnxruntime. Both apply hflip TTA the same way."""
+"""Two backends behind one call, backend(tiles uint8 (N, 101, 101), depths (N,)) -> probs (N, 101, 101): the
+PyTorch ensemble, or an exported ONNX model run by onnxruntime. Both apply hflip TTA the same way."""
 import json
 
 import numpy as np
@@ -7,7 +7,7 @@ import torch
 
 from src.data.preprocess import Preprocess
 from src.data.tiles import TILE, crop_center, mirror_padded
-from src.inference.predict import tile_probs
+from src.inference.probabilities import tile_probs
 from src.utils.errors import UserError
 
 ONNX_PREPROCESS_KEY = "saltseg_preprocess"
@@ -17,7 +17,7 @@ def needs_depth(preprocess):
     return "depth" in preprocess.channels
 
 
-class TorchPredictor:
+class TorchBackend:
     def __init__(self, members, tta=True):
         total = sum(w for _, w in members)
         self.members = [(m.eval(), w / total) for m, w in members]
@@ -34,7 +34,7 @@ class TorchPredictor:
         return out.numpy()
 
 
-class OnnxPredictor:
+class OnnxBackend:
     def __init__(self, path, tta=True, threads=None):
         import onnxruntime as ort
 

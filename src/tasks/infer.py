@@ -1,4 +1,4 @@
-"""infer.py's work: ensemble the networks behind `ckpt`, predict the tiles, post-process, write a submission."""
+"""The infer task: ensemble the networks behind `ckpt`, predict the tiles, post-process, write a submission."""
 import logging
 from pathlib import Path
 
@@ -7,11 +7,11 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf
 
 from src.data.datamodule import load_unlabelled
-from src.inference.members import POSTPROC_FILE, resolve_members, tuned_postproc
+from src.ensemble.members import load_members
+from src.ensemble.run_folder import POSTPROC_FILE, tuned_postproc
 from src.inference.postproc import postprocess_batch
-from src.inference.predict import predict_tiles
+from src.inference.probabilities import predict_tiles
 from src.inference.submission import write_submission
-from src.models.checkpoint import load_module
 from src.utils.atomic import atomic_path
 from src.utils.errors import UserError
 
@@ -38,7 +38,7 @@ def choose_postproc(cfg):
 def data_root(cfg, runs):
     if cfg.data.root:
         return Path(cfg.data.root).expanduser()
-    saved = runs[0] / ".hydra" / "config.yaml"
+    saved = runs[0].config
     if not saved.exists():
         raise UserError(f"no data.root given and {saved} is missing: pass data.root=PATH (a folder with "
                         "test/images and depths.csv)")
@@ -46,8 +46,7 @@ def data_root(cfg, runs):
 
 
 def infer(cfg):
-    paths, runs = resolve_members(cfg.ckpt, cfg.snapshots)
-    members = [(load_module(p), w) for p, w in paths]
+    members, runs = load_members(cfg.ckpt, cfg.snapshots)
     root = data_root(cfg, runs)
     ids, images, depths = load_unlabelled(root, cfg.data.images)
     params, tuned, origin = choose_postproc(cfg)

@@ -1,4 +1,4 @@
-"""predict.py's work: salt probabilities for whole sections and volumes, written back in the input's form."""
+"""The predict task: salt probabilities for whole sections and volumes, written back in the input's form."""
 import json
 import logging
 from pathlib import Path
@@ -6,11 +6,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from src.inference.members import resolve_members
-from src.models.checkpoint import load_module
-from src.sections.predictors import OnnxPredictor, TorchPredictor, needs_depth
+from src.ensemble.members import load_members
+from src.sections.backends import OnnxBackend, TorchBackend, needs_depth
 from src.sections.scaling import amplitude_to_grey
-from src.sections.tiling import predict_section
+from src.sections.tiling import section_probs
 from src.sections.volumes import overlay, read_seismic, save_npy, save_png, write_segy_like
 from src.utils.atomic import write_text
 from src.utils.errors import UserError
@@ -18,18 +17,17 @@ from src.utils.errors import UserError
 log = logging.getLogger(__name__)
 
 
-def build_predictor(cfg):
+def build_backend(cfg):
     tta = cfg.tta == "hflip"
     if cfg.backend == "onnx":
-        return OnnxPredictor(cfg.ckpt, tta=tta)
+        return OnnxBackend(cfg.ckpt, tta=tta)
     if cfg.backend != "torch":
         raise UserError(f"backend={cfg.backend} is not supported: use torch or onnx")
-    paths, _ = resolve_members(cfg.ckpt, cfg.snapshots)
-    return TorchPredictor([(load_module(p), w) for p, w in paths], tta=tta)
+    return TorchBackend(load_members(cfg.ckpt, cfg.snapshots)[0], tta=tta)
 
 
-def depth_function(predictor, p):
-    if not any(needs_depth(pre) for pre in predictor.preprocesses):
+def depth_function(backend, p):
+    if not any(needs_depth(pre) for pre in backend.preprocesses):
         return lambda row: 0.0
     if p.depth_origin is None or p.depth_step is None:
         raise UserError("this model uses the depth channel: pass predict.depth_origin (depth of the first row) "
@@ -56,12 +54,12 @@ def predict_volume(grey, predict_one, axis):
 def predict(cfg):
     p = cfg.predict
     seismic = read_seismic(cfg.input, p.iline_byte, p.xline_byte)
-    predictor = build_predictor(cfg)
-    depth_of_row = depth_function(predictor, p)
+    backend = build_backend(cfg)
+    depth_of_row = depth_function(backend, p)
     grey, scaling = amplitude_to_grey(seismic.data, *p.clip_percentiles)
 
     def predict_one(section):
-        return predict_section(section, predictor, depth_of_row, p.overlap, p.taper, p.batch_size)
+        return section_probs(section, backend, depth_of_row, p.overlap, p.taper, p.batch_size)
 
     if grey.ndim == 2:
         probs = predict_one(grey)  # images and SEG-Y lines are (samples, traces) already

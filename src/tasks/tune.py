@@ -1,36 +1,21 @@
-"""tune.py's work: the built-in grid search (single run) or one setting of a Hydra sweep (multirun)."""
+"""The tune task: the built-in grid search (single run) or one setting of a Hydra sweep (multirun)."""
 import logging
 import time
 from pathlib import Path
 
-import matplotlib
+import yaml
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import OmegaConf
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import yaml  # noqa: E402
-from hydra.core.hydra_config import HydraConfig  # noqa: E402
-from hydra.types import RunMode  # noqa: E402
-from omegaconf import OmegaConf  # noqa: E402
-
-from src.inference.members import POSTPROC_FILE  # noqa: E402
-from src.inference.postproc import postprocess_batch  # noqa: E402
-from src.inference.tuning import gather_oof, grid_search  # noqa: E402
-from src.metrics.kaggle_map import kaggle_map  # noqa: E402
-from src.utils.atomic import write_text  # noqa: E402
-from src.utils.plots import save_figure  # noqa: E402
+from src.ensemble.run_folder import POSTPROC_FILE
+from src.inference.postproc import postprocess_batch
+from src.inference.tuning import gather_oof, grid_search
+from src.metrics.kaggle_map import kaggle_map
+from src.utils.atomic import write_text
+from src.utils.plots import save_threshold_plot
 
 log = logging.getLogger(__name__)
-
-
-def save_threshold_plot(table, path):
-    fig, ax = plt.subplots(figsize=(5, 3.2))
-    best = table.groupby("threshold")["map"].max()
-    plain = table[(table.min_component == 0) & (table.min_mask == 0)].set_index("threshold")["map"].sort_index()
-    ax.plot(best.index, best.values, marker=".", label="best min sizes")
-    ax.plot(plain.index, plain.values, marker=".", label="no post-processing")
-    ax.set_xlabel("threshold"), ax.set_ylabel("OOF mAP"), ax.legend(fontsize=7)
-    save_figure(fig, path)
 
 
 def tune(cfg):

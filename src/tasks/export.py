@@ -1,4 +1,4 @@
-"""export.py's work: the (ensembled) network as one ONNX graph that outputs probabilities."""
+"""The export task: the (ensembled) network as one ONNX graph that outputs probabilities."""
 import json
 import logging
 from pathlib import Path
@@ -7,9 +7,8 @@ import onnx
 import torch
 from torch import nn
 
-from src.inference.members import resolve_members
-from src.models.checkpoint import load_module
-from src.sections.predictors import ONNX_PREPROCESS_KEY
+from src.ensemble.members import load_members
+from src.sections.backends import ONNX_PREPROCESS_KEY
 from src.utils.atomic import atomic_path
 from src.utils.errors import UserError
 
@@ -28,15 +27,21 @@ class EnsembleProbabilities(nn.Module):
         return sum(w * torch.sigmoid(m(x)) for m, w in zip(self.members, self.weights))
 
 
+def export(cfg):
+    if cfg.format != "onnx":
+        raise UserError(f"format={cfg.format} is not supported: use format=onnx")
+    return str(export_onnx(cfg.ckpt, cfg.out, cfg.snapshots, cfg.opset))
+
+
 def export_onnx(ckpt, out, snapshots=None, opset=18):
-    paths, _ = resolve_members(ckpt, snapshots)
-    modules = [load_module(p) for p, _ in paths]
+    members, _ = load_members(ckpt, snapshots)
+    modules = [m for m, _ in members]
     preprocesses = {m.preprocess for m in modules}
     if len(preprocesses) > 1:
         raise UserError(f"the networks under {ckpt} were trained with different preprocessing; export one fold "
                         "or run at a time")
     preprocess = preprocesses.pop()
-    model = EnsembleProbabilities(modules, [w for _, w in paths]).eval()
+    model = EnsembleProbabilities(modules, [w for _, w in members]).eval()
     example = torch.zeros(1, preprocess.in_channels, preprocess.input_size, preprocess.input_size)
     out = Path(out)
     with atomic_path(out) as tmp:

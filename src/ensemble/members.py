@@ -1,0 +1,116 @@
+"""Which networks a `ckpt=` path stands for, and the snapshot ensembles of a run.
+
+`ckpt=` may be a .ckpt file, a run folder (its snapshot ensemble) or a multirun folder (every fold run in it).
+Folds weigh equally; within a fold, snapshots carry their ensemble weights."""
+import logging
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from src.ensemble.averaging import average_snapshots, load_average
+from src.ensemble.run_folder import run_of_checkpoint, runs_under
+from src.ensemble.spec import read_ensemble
+from src.models.checkpoint import load_module
+from src.utils.errors import UserError
+
+log = logging.getLogger(__name__)
+
+
+def fold_members(run, top_k=None):
+    """[(ckpt path, weight)] of one RunFolder: its ensemble of the best `top_k` snapshots (all when None), else
+    last.ckpt. In weights mode that is one averaged network: the one saved after training for all the snapshots,
+    the best snapshot as it is for top_k=1, or an average of the best top_k made (and kept) on first use."""
+    spec = read_ensemble(run)
+    if spec is None:
+        if not run.last_checkpoint.exists():
+            raise UserError(f"run dir {run.path} has neither ensemble.yaml nor checkpoints/last.ckpt: "
+                            "did its training finish? pass a .ckpt file instead")
+        return [(run.last_checkpoint, 1.0)]
+    mode, members = spec
+    chosen = members[:top_k] if top_k else members
+    if mode != "weights" or len(chosen) == 1:
+        return chosen
+    if len(chosen) == len(members):
+        return [(run.weight_average, 1.0)]
+    return [(top_k_average(run, chosen), 1.0)]
+
+
+def top_k_average(run, chosen):
+    """The weight average of the `chosen` best snapshots of a run, BN recomputed on the run's training tiles;
+    made once and kept beside the snapshots (remade when ensemble.yaml is newer)."""
+    path = run.top_k_average(len(chosen))
+    if path.exists() and path.stat().st_mtime >= run.ensemble_file.stat().st_mtime:
+        return path
+    log.info("averaging the best %d snapshots of %s (BatchNorm recomputed on its training tiles)", len(chosen),
+             run.path)
+    try:
+        loader = training_tiles_loader(run)
+    except UserError as error:
+        raise UserError(f"snapshots={len(chosen)} averages the best {len(chosen)} snapshots of {run.path}, which "
+                        f"needs its training tiles: {error}") from None
+    load_average(chosen, loader, path)
+    return path
+
+
+def training_tiles_loader(run):
+    """The (augmented) training tiles of a finished run, as its config and folds.csv define them."""
+    from src.tasks.train import build_datamodule  # the training side's data, imported only when needed
+
+    saved = OmegaConf.load(run.config)
+    saved.data.split_file = str(run.folds)
+    datamodule = build_datamodule(saved, run_dir=None)
+    datamodule.setup()
+    return datamodule.labelled_train_loader()
+
+
+def resolve_members(ckpt, top_k=None):
+    """[(ckpt path, weight)] over all folds, weights summing to 1, and the RunFolders holding them."""
+    path = Path(ckpt).expanduser()
+    if path.is_file():  # its run folder holds the training config
+        return [(path, 1.0)], [run_of_checkpoint(path)]
+    if not path.is_dir():
+        raise UserError(f"ckpt={ckpt} not found: pass a .ckpt, a run dir or a multirun dir from train.py")
+    runs = runs_under(path)
+    if not runs:
+        raise UserError(f"ckpt={ckpt} holds no training run (no checkpoints/ folder in it or its subfolders)")
+    members = []
+    for run in runs:
+        fold = fold_members(run, top_k)
+        total = sum(w for _, w in fold)
+        members += [(p, w / total / len(runs)) for p, w in fold]
+    return members, runs
+
+
+def load_networks(paths):
+    """[(ckpt path, weight)] -> [(network in eval mode, weight)]."""
+    return [(load_module(p), w) for p, w in paths]
+
+
+def load_members(ckpt, top_k=None):
+    """[(network in eval mode, weight)] behind `ckpt`, and the RunFolders holding them."""
+    paths, runs = resolve_members(ckpt, top_k)
+    return load_networks(paths), runs
+
+
+def snapshot_ensembles(run, bn_loader, modes=("predictions", "weights")):
+    """{'best': [(best snapshot, 1.0)], 'predictions': [(snapshot, weight)...], 'weights': [(average, 1.0)]} of a
+    run's ensemble.yaml, for the modes asked (best always), each snapshot loaded once; None without the file.
+    The weight average is the saved one when it is newer than ensemble.yaml, else made now (and saved)."""
+    spec = read_ensemble(run)
+    if spec is None:
+        return None
+    _, members = spec
+    snapshots, weights = [load_module(p) for p, _ in members], [w for _, w in members]
+    ensembles = {"best": [(snapshots[0], 1.0)]}
+    if "predictions" in modes:
+        ensembles["predictions"] = list(zip(snapshots, weights))
+    if "weights" in modes:
+        saved = run.weight_average
+        if saved.exists() and saved.stat().st_mtime >= run.ensemble_file.stat().st_mtime:
+            ensembles["weights"] = [(load_module(saved), 1.0)]
+        elif len(snapshots) == 1:
+            ensembles["weights"] = ensembles["best"]
+        else:
+            ensembles["weights"] = [(average_snapshots(snapshots, weights, bn_loader, saved), 1.0)]
+    return ensembles
+

@@ -1,0 +1,82 @@
+"""The files of a training run folder, named in one place: train.py writes them, every task reads them."""
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+POSTPROC_FILE = "postproc.yaml"  # tune.py's choice, in a run folder or in the multirun folder above its runs
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    path: Path
+
+    @property
+    def checkpoints(self):
+        return self.path / "checkpoints"
+
+    @property
+    def last_checkpoint(self):
+        return self.checkpoints / "last.ckpt"
+
+    @property
+    def weight_average(self):
+        """The average of all the snapshots, written after training in ensemble.mode=weights."""
+        return self.checkpoints / "weight_average.ckpt"
+
+    def top_k_average(self, k):
+        """The average of the best k snapshots, made on first use (snapshots=k)."""
+        return self.checkpoints / f"weight_average_top{k}.ckpt"
+
+    @property
+    def ensemble_file(self):
+        return self.path / "ensemble.yaml"
+
+    @property
+    def oof(self):
+        return self.path / "oof.npz"
+
+    @property
+    def folds(self):
+        return self.path / "folds.csv"
+
+    @property
+    def config(self):
+        return self.path / ".hydra" / "config.yaml"
+
+    @property
+    def validation_picture(self):
+        return self.path / "validation.png"
+
+    @property
+    def postproc(self):
+        return self.path / POSTPROC_FILE
+
+
+def is_run(path):
+    return (Path(path) / "checkpoints").is_dir()
+
+
+def runs_under(path):
+    """[RunFolder] of a run folder (itself) or of a multirun folder (its run subfolders, sorted)."""
+    path = Path(path).expanduser()
+    if is_run(path):
+        return [RunFolder(path)]
+    return [RunFolder(p) for p in sorted(path.iterdir()) if p.is_dir() and is_run(p)] if path.is_dir() else []
+
+
+def run_of_checkpoint(ckpt):
+    """The run folder holding a .ckpt (the folder above checkpoints/), else the file's own folder."""
+    ckpt = Path(ckpt)
+    return RunFolder(ckpt.parent.parent if ckpt.parent.name == "checkpoints" else ckpt.parent)
+
+
+def tuned_postproc(ckpt):
+    """(values, file) of the post-processing tune.py saved for this ckpt, or (None, None). Looked for in the
+    run (for a .ckpt file, the run that holds it), then the folder above it (a multirun tuned as a whole)."""
+    path = Path(ckpt).expanduser()
+    run = run_of_checkpoint(path).path if path.is_file() else path
+    for folder in (run, run.parent):
+        if (folder / POSTPROC_FILE).is_file():
+            return yaml.safe_load((folder / POSTPROC_FILE).read_text()), folder / POSTPROC_FILE
+    return None, None
