@@ -1,19 +1,22 @@
-"""Quality per CPU minute: our default recipe against hand-written smp U-Net loops, same budget and fold.
+"""Quality for a wall-clock budget: train.py recipes against hand-written smp U-Net loops, same minutes, same fold.
 
-Ours: `train.py experiment=<E>` on fold 0 with trainer.max_time=M minutes, scored as infer.py predicts (its
-ensemble, hflip TTA, threshold 0.5, no post-processing). Hand-written loops, each trained for the same M minutes
-of wall clock, smp.Unet(resnet34, random init), Adam, random hflip, batch 20, inputs reflect-padded to 128:
+Recipes: `train.py <overrides>` on fold 0 with trainer.max_time=M minutes; each reports its training images/s
+(steps x batch / the training time Lightning's Timer measured, validation included), its epochs, the best
+val/map it logged and its mAP as infer.py predicts (its ensemble, hflip TTA, threshold 0.5, no
+post-processing). `ours` is `experiment=<E>`; `--recipe NAME "overrides"` adds others (e.g. the seed's network
+against a plain U-Net). Hand-written loops, each trained for the same M minutes of wall clock,
+smp.Unet(resnet34, random init), Adam, random hflip, batch 20, inputs reflect-padded to 128:
 - plain: the image channel, BCE + Dice, lr 1e-3; scored at threshold 0.5 on the crop.
 - better: scSE decoder, image + depth + image-times-row-ramp channels, cosine LR from 1e-3 over the budget,
   BCE + Dice for 60% of it then per-image Lovasz hinge; scored with hflip TTA, masks under 100 px emptied.
 All on the same validation fold (the stratified split train.py makes with this seed).
 
-python bench/budget.py --minutes M [--arms ours,plain,better] [--experiment cpu_fast] [--data ../shared/tgs]
-Final line: ours=<map> plain=<map> delta=<d> (and better=<map> when that arm ran)
+python -m bench.budget --minutes M [--arms ours,plain,better] [--recipe NAME "overrides"]... [--experiment cpu_fast]
+Final line: ours=<map> plain=<map> delta=<d> (and the other arms' mAP)
 """
 import argparse
 import math
-import sys
+import shlex
 import tempfile
 import time
 from pathlib import Path
@@ -23,14 +26,11 @@ import segmentation_models_pytorch as smp
 import torch
 from tqdm import tqdm
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.record import record  # noqa: E402
-from bench.runs import PROJECT, score, train  # noqa: E402
-from src.data.datamodule import load_labelled  # noqa: E402
-from src.data.folds import coverage_class, save_folds, stratified_folds  # noqa: E402
-from src.data.tiles import TILE, crop_center, reflect_pad  # noqa: E402
-from src.metrics.kaggle_map import kaggle_map  # noqa: E402
+from bench.common import SHARED_TGS, logged, record, score, train, training_seconds
+from src.data.datamodule import load_labelled
+from src.data.folds import coverage_class, save_folds, stratified_folds
+from src.data.tiles import TILE, crop_center, reflect_pad
+from src.metrics.kaggle_map import kaggle_map
 
 BATCH = 20
 
@@ -106,12 +106,28 @@ def hand_score(net, x_all, masks, tta=False, min_mask=0):
     return kaggle_map(pred, masks)
 
 
+def recipe_arm(name, overrides, minutes, data, seed, assignment, val_ids):
+    """Train one train.py recipe on fold 0 for `minutes`; (its mAP, its report line)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        save_folds(assignment, Path(tmp) / "folds.csv")
+        run = train(Path(tmp) / name, minutes, *shlex.split(overrides), f"data.root={data}", "fold=0", f"seed={seed}",
+                    f"data.split_file={Path(tmp) / 'folds.csv'}")
+        mAP = score(run, data, val_ids)
+        epochs, steps, best = logged(run)
+        batch = int(next((o.split("=")[1] for o in shlex.split(overrides) if o.startswith("batch_size=")), 20))
+        rate = steps * batch / training_seconds(run)
+    return mAP, (f"{name:8s} {rate:6.2f} img/s, {epochs} epochs, best val/map {best:.4f}, ensemble + TTA "
+                 f"mAP {mAP:.4f}  ({overrides})")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=int, required=True, help="training budget of each model")
-    parser.add_argument("--arms", default="ours,plain,better", help="which of ours,plain,better to run")
+    parser.add_argument("--arms", default="ours,plain,better", help="which of ours,plain,better to run ('' none)")
+    parser.add_argument("--recipe", nargs=2, action="append", default=[], metavar=("NAME", "OVERRIDES"),
+                        help="another train.py recipe to run beside them")
     parser.add_argument("--experiment", default="cpu_fast")
-    parser.add_argument("--data", type=Path, default=PROJECT.parent / "shared" / "tgs")
+    parser.add_argument("--data", type=Path, default=SHARED_TGS)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     arms, data = args.arms.split(","), args.data.resolve()
@@ -121,14 +137,11 @@ def main():
     depth_range = min(all_depths.values()), max(all_depths.values())
     scores, lines = {}, [f"fold 0 of {data.name}: {(~val).sum()} training / {val.sum()} validation tiles, "
                          f"{args.minutes} min each"]
-    if "ours" in arms:
-        with tempfile.TemporaryDirectory() as tmp:
-            save_folds(assignment, Path(tmp) / "folds.csv")
-            run = train(Path(tmp) / "ours", args.minutes, f"experiment={args.experiment}", f"data.root={data}",
-                        "fold=0", f"seed={args.seed}", f"data.split_file={Path(tmp) / 'folds.csv'}")
-            scores["ours"] = score(run, data, [i for i, v in zip(ids, val) if v])
-        lines.append(f"ours    experiment={args.experiment} (ensemble, hflip TTA, threshold 0.5)       "
-                     f"mAP {scores['ours']:.4f}")
+    recipes = ([("ours", f"experiment={args.experiment}")] if "ours" in arms else []) + args.recipe
+    for name, overrides in recipes:
+        scores[name], line = recipe_arm(name, overrides, args.minutes, data, args.seed, assignment,
+                                        [i for i, v in zip(ids, val) if v])
+        lines.append(line)
     y_train = as_input(masks[~val].astype(np.uint8) * 255)
     if "plain" in arms:
         net = smp.Unet("resnet34", encoder_weights=None, in_channels=1, classes=1)

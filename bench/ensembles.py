@@ -1,72 +1,123 @@
-"""Best single snapshot vs snapshot ensemble (prediction and weight averaging), and OOF mAP with threshold 0.5
-vs tuned post-processing, on the out-of-fold tiles of finished runs (each tile predicted by its own fold).
+"""Snapshot and fold ensembles, measured: the best snapshot vs the snapshot ensemble by predictions and by
+weights, at threshold 0.5 and with post-processing tuned on out-of-fold (OOF) predictions.
 
-python bench/ensembles.py RUN_OR_MULTIRUN_DIR [--no-tta]
+python -m bench.ensembles --minutes M [--folds 5] [--holdout 0.2] [--top-k 2] [-- train.py overrides ...]
+    A seeded share of ../shared/tgs's labelled tiles is held out from every fold; `train.py -m fold=0,...`
+    trains the folds on the rest for M minutes each. OOF tiles score the variants and choose each variant's
+    post-processing; the held-out tiles, which no fold saw, score every variant for fold 0 alone and for the
+    fold ensemble, with that post-processing.
+python -m bench.ensembles --runs RUN_OR_MULTIRUN_DIR [--no-tta]
+    The same variants of finished runs, on their OOF tiles only.
 """
 import argparse
-import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.common import SHARED_TGS, read_tiles, record, split_root, train
+from src.ensemble.members import run_datamodule, snapshot_ensembles
+from src.ensemble.run_folder import runs_under
+from src.inference.postproc import postprocess_batch
+from src.inference.probabilities import predict_probs, predict_tiles
+from src.inference.tuning import grid_search
+from src.metrics.kaggle_map import kaggle_map
 
-from bench.record import record  # noqa: E402
-from src.ensemble.averaging import weight_average  # noqa: E402
-from src.ensemble.run_folder import RunFolder, runs_under  # noqa: E402
-from src.ensemble.spec import read_ensemble  # noqa: E402
-from src.data.datamodule import TGSDataModule  # noqa: E402
-from src.inference.probabilities import predict_probs  # noqa: E402
-from src.inference.tuning import grid_search  # noqa: E402
-from src.metrics.kaggle_map import kaggle_map  # noqa: E402
-from src.models.checkpoint import load_module  # noqa: E402
-from omegaconf import OmegaConf  # noqa: E402
-
-
-def fold_datamodule(run_dir):
-    cfg = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
-    d = cfg.data
-    dm = TGSDataModule(d.root, cfg.fold, d.n_folds, cfg.seed,
-                       d.channels, d.input_size, cfg.batch_size, 0, aug=None, split_file=run_dir / "folds.csv",
-                       subset=d.get("subset"))
-    dm.setup()
-    return dm
+GRID = dict(thresholds=np.arange(0.3, 0.71, 0.05).round(2), min_components=[0, 10, 20, 40],
+            min_masks=[0, 10, 20, 50, 100])
+VARIANTS = {"best": "best snapshot", "predictions": "snapshot ensemble (predictions)",
+            "weights": "snapshot ensemble (weights)"}
 
 
-def evaluate_run(run_dir, tta):
-    dm = fold_datamodule(run_dir)
-    _, members = read_ensemble(RunFolder(run_dir))
-    modules = [(load_module(p), w) for p, w in members]
-    dataset, truth = dm.subset(dm.val_idx), dm.masks[dm.val_idx]
-    single = predict_probs(modules[:1], dataset, tta=tta, desc="best snapshot")
-    by_prediction = predict_probs(modules, dataset, tta=tta, desc="snapshot ensemble")
-    averaged = weight_average([load_module(p) for p, _ in members], [w for _, w in members], dm.labelled_train_loader())
-    by_weights = predict_probs([(averaged, 1.0)], dataset, tta=tta, desc="weight average")
-    return truth, {"best snapshot": single, f"ensemble of {len(members)} (predictions)": by_prediction,
-                   f"ensemble of {len(members)} (weights)": by_weights}
+def fold_variants(run, held=None, tta=True):
+    """({variant: (OOF probs, held-out probs or None)}, OOF truth) of one finished fold run."""
+    dm = run_datamodule(run)
+    oof_set, truth = dm.subset(dm.val_idx), dm.masks[dm.val_idx]
+    ensembles = snapshot_ensembles(run, dm.labelled_train_loader())
+    variants = {}
+    for key, members in ensembles.items():
+        desc = f"{run.path.name} {key}"
+        oof = predict_probs(members, oof_set, tta=tta, desc=f"{desc} OOF")
+        variants[VARIANTS[key]] = (oof, None if held is None else predict_tiles(members, *held, tta=tta,
+                                                                               desc=f"{desc} held-out"))
+    return variants, truth
+
+
+def tuned(probs, truth):
+    """The best post-processing on these OOF predictions (a row of grid_search)."""
+    return grid_search(probs, truth, **GRID).iloc[0]
+
+
+def postprocessed_map(probs, truth, best):
+    masks = postprocess_batch(probs, threshold=best.threshold, min_component=int(best.min_component),
+                              min_mask=int(best.min_mask))
+    return kaggle_map(masks, truth)
+
+
+def report(folds, held_truth=None):
+    """Each variant on the OOF tiles (0.5, tuned there); with held-out tiles, each on them for fold 0 alone and
+    for the fold ensemble (0.5, and with the post-processing tuned on OOF)."""
+    oof_truth = np.concatenate([truth for _, truth in folds])
+    n = len(folds)
+    oof_lines = [f"{'out-of-fold, each tile by its own fold':40s} {'mAP@0.5':>8s} {'tuned':>8s}  tuned post-processing"]
+    held_lines = [f"{'held-out tiles':40s} {'fold 0':>8s} {'tuned':>8s} {f'{n} folds':>8s} {'tuned':>8s}"]
+    for name in folds[0][0]:
+        oof = np.concatenate([variants[name][0] for variants, _ in folds])
+        best = tuned(oof, oof_truth)
+        oof_lines.append(f"{name:40s} {kaggle_map(oof > 0.5, oof_truth):8.4f} {best['map']:8.4f}  threshold "
+                         f"{best.threshold:.2f}, min_component {int(best.min_component)}, "
+                         f"min_mask {int(best.min_mask)}")
+        if held_truth is not None:
+            one = folds[0][0][name][1]
+            ensemble = sum(variants[name][1] for variants, _ in folds) / n
+            held_lines.append(f"{name:40s} " + " ".join(
+                f"{kaggle_map(p > 0.5, held_truth):8.4f} {postprocessed_map(p, held_truth, best):8.4f}"
+                for p in (one, ensemble)))
+    return oof_lines + ([""] + held_lines if held_truth is not None else [])
+
+
+def measure_runs(path, tta):
+    runs = runs_under(path)
+    folds = [fold_variants(run, tta=tta) for run in runs]
+    lines = [f"{len(runs)} fold(s), {sum(len(t) for _, t in folds)} out-of-fold tiles, hflip TTA "
+             f"{'on' if tta else 'off'}"] + report(folds)
+    record(f"Ensembles and post-processing on {Path(path).name}", "\n".join(lines))
+
+
+def measure_training(args):
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        root, held_ids = split_root(args.data.resolve(), work, args.holdout, args.seed)
+        multirun = train(work / "folds", args.minutes, f"experiment={args.experiment}", f"data.root={root}",
+                         f"data.n_folds={args.folds}", f"fold={','.join(map(str, range(args.folds)))}",
+                         f"ensemble.top_k={args.top_k}", *args.overrides, multirun=True)
+        held_images, held_truth, held_depths = read_tiles(args.data, held_ids)
+        runs = runs_under(multirun)
+        folds = [fold_variants(run, (held_images, held_depths)) for run in runs]
+    lines = [f"{len(runs)} folds x {args.minutes} min, experiment={args.experiment} {' '.join(args.overrides)}, "
+             f"top {args.top_k} snapshots per fold, hflip TTA; {sum(len(t) for _, t in folds)} OOF tiles, "
+             f"{len(held_ids)} held-out tiles no fold saw"] + report(folds, held_truth)
+    record("Fold and snapshot ensembles on held-out tiles", "\n".join(lines))
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("run", type=Path)
-    parser.add_argument("--no-tta", action="store_true")
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--minutes", type=int, help="train the folds, this budget each, and hold tiles out")
+    what.add_argument("--runs", type=Path, help="finished run or multirun folder: OOF tiles only")
+    parser.add_argument("--no-tta", action="store_true", help="with --runs: predict without hflip TTA")
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--holdout", type=float, default=0.2)
+    parser.add_argument("--top-k", type=int, default=2, help="snapshots kept per fold")
+    parser.add_argument("--experiment", default="cpu_fast")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data", type=Path, default=SHARED_TGS)
+    parser.add_argument("overrides", nargs="*", help="more train.py overrides (after --)")
     args = parser.parse_args()
-    runs = [r.path for r in runs_under(args.run)]
-    truths, probs = [], {}
-    for run in runs:
-        truth, variants = evaluate_run(run, not args.no_tta)
-        truths.append(truth)
-        for name, p in variants.items():
-            probs.setdefault(name, []).append(p)
-    truth = np.concatenate(truths)
-    lines = [f"{len(runs)} fold(s), {len(truth)} out-of-fold tiles, hflip TTA {'off' if args.no_tta else 'on'}",
-             f"{'variant':40s} {'mAP@0.5':>8s} {'tuned':>8s}  tuned post-processing"]
-    for name, parts in probs.items():
-        p = np.concatenate(parts)
-        best = grid_search(p, truth, np.arange(0.3, 0.71, 0.05).round(2), [0, 10, 20, 40], [0, 10, 20, 50, 100]).iloc[0]
-        lines.append(f"{name:40s} {kaggle_map(p > 0.5, truth):8.4f} {best['map']:8.4f}  threshold "
-                     f"{best.threshold:.2f}, min_component {int(best.min_component)}, min_mask {int(best.min_mask)}")
-    record(f"Ensembles and post-processing on {args.run.name}", "\n".join(lines))
+    if args.runs:
+        measure_runs(args.runs, not args.no_tta)
+    else:
+        measure_training(args)
 
 
 if __name__ == "__main__":

@@ -4,23 +4,20 @@ uses for the run. The rules before the fixes are written out here, for this comp
 - val/map: IoU as a float32 division (exact ties such as 4/5 counted above the threshold) vs the integer rule;
 - oof.npz: probabilities stored as float16 vs float32, through tune.py's grid search.
 
-python bench/fixes.py RUN_DIR
+python -m bench.fixes RUN_DIR
 """
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
+from omegaconf import OmegaConf
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.record import record  # noqa: E402
-from bench.runs import read_tiles  # noqa: E402
-from src.ensemble.members import load_members  # noqa: E402
-from src.inference.probabilities import predict_tiles  # noqa: E402
-from src.inference.tuning import gather_oof, grid_search  # noqa: E402
-from src.metrics.kaggle_map import THRESHOLD_PERCENTS, kaggle_map, overlap_counts  # noqa: E402
+from bench.common import read_tiles, record
+from src.ensemble.members import load_members
+from src.inference.probabilities import predict_tiles
+from src.inference.tuning import gather_oof, grid_search
+from src.metrics.kaggle_map import THRESHOLD_PERCENTS, kaggle_map, overlap_counts
 
 
 class PaddedFlipTTA(torch.nn.Module):
@@ -51,8 +48,6 @@ def main():
     parser.add_argument("run", type=Path)
     parser.add_argument("--data", type=Path, default=None, help="the run's data root (default: from oof.npz's run)")
     args = parser.parse_args()
-    from omegaconf import OmegaConf
-
     root = args.data or Path(OmegaConf.load(args.run / ".hydra" / "config.yaml").data.root)
     ids, _, _ = gather_oof(args.run)
     images, truth, depths = read_tiles(root, list(ids))

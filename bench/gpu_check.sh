@@ -70,7 +70,7 @@ if [ "$dry_run" = 0 ]; then
 fi
 copy=()
 [ -n "${OUT:-}" ] && copy=(--copy "$OUT/gpu_check.md")
-$PY bench/gpu_report.py "$work/run" --budget-s "$budget_s" --train-wall "$train_wall" --infer-wall "$infer_wall" \
+$PY -m bench.gpu_report "$work/run" --budget-s "$budget_s" --train-wall "$train_wall" --infer-wall "$infer_wall" \
   --tiles "$tiles" "${peak[@]}" --results "$results" "${copy[@]}" \
   --command "bash bench/gpu_check.sh --minutes $minutes${*:+ -- $*}"
 if [ -n "${OUT:-}" ]; then

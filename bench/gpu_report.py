@@ -2,11 +2,10 @@
 card, epochs, training images/s, val/map per epoch, peak GPU memory, where the post-training work ran, the
 out-of-fold scores and inference tiles/s. Printed, and appended to RESULTS.md (or to --results).
 
-python bench/gpu_report.py RUN_DIR --budget-s S --train-wall S --infer-wall S --tiles N [--peak-mib P]
+python -m bench.gpu_report RUN_DIR --budget-s S --train-wall S --infer-wall S --tiles N [--peak-mib P]
 """
 import argparse
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,10 +13,7 @@ import pandas as pd
 import torch
 from omegaconf import OmegaConf
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.record import RESULTS, record  # noqa: E402
-from bench.runs import logged, training_seconds  # noqa: E402
+from bench.common import RESULTS, logged, record, training_seconds
 
 
 def val_map_per_epoch(run_dir):

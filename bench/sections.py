@@ -1,9 +1,8 @@
 """Megapixels per second of whole-section prediction (tiled, blended, hflip TTA): PyTorch vs ONNX Runtime.
 
-python bench/sections.py CKPT [--height 1000 --width 2000 --overlap 50]
+python -m bench.sections CKPT [--height 1000 --width 2000 --overlap 50]
 """
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -11,14 +10,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.record import record  # noqa: E402
-from src.ensemble.members import resolve_members  # noqa: E402
-from src.models.checkpoint import load_module  # noqa: E402
-from src.sections.backends import OnnxBackend, TorchBackend  # noqa: E402
-from src.sections.tiling import section_probs  # noqa: E402
-from src.tasks.export import export_onnx  # noqa: E402
+from bench.common import record
+from src.ensemble.members import resolve_members
+from src.models.checkpoint import load_module
+from src.sections.backends import OnnxBackend, TorchBackend
+from src.sections.tiling import section_probs
+from src.tasks.export import export_onnx
 
 
 def timed(predictor, section, overlap):

@@ -4,18 +4,14 @@ A seeded share of ../shared/tgs's labelled tiles is held out; the supervised bas
 teacher) and the pseudo-label and mean-teacher students train on the rest for the same wall-clock budget,
 then each is scored on the held-out tiles (its ensemble as infer.py builds it, hflip TTA, threshold 0.5).
 
-python bench/semi_supervised.py --minutes M [--holdout 0.2] [--experiment cpu_fast]
+python -m bench.semi_supervised --minutes M [--holdout 0.2] [--experiment cpu_fast]
 (Not bench/ssl.py: a script of that name beside the others would shadow the standard library ssl module.)
 """
 import argparse
-import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.record import record  # noqa: E402
-from bench.runs import PROJECT, score, split_root, train  # noqa: E402
+from bench.common import SHARED_TGS, record, score, split_root, train
 
 
 def main():
@@ -24,7 +20,7 @@ def main():
     parser.add_argument("--holdout", type=float, default=0.2)
     parser.add_argument("--experiment", default="cpu_fast")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--data", type=Path, default=PROJECT.parent / "shared" / "tgs")
+    parser.add_argument("--data", type=Path, default=SHARED_TGS)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

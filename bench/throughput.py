@@ -1,11 +1,17 @@
-"""Training images/s of our pipeline (DataModule with augmentation, LightningModule, logging, checkpointing)
-against a raw PyTorch loop over the same network, batch, precision and steps; and inference tiles/s.
+"""Training and inference speed on this machine.
 
-python bench/throughput.py [--quick] [--encoders resnet34 se_resnext50_32x4d] [--steps N] [--experiment E]
-Final line: train_ratio=<ours/raw> infer_img_s=<n>
+Default: training images/s of our pipeline (DataModule with augmentation, LightningModule, logging,
+checkpointing) against a raw PyTorch loop over the same network, batch, precision and steps; and inference
+tiles/s. --step-variants: the raw training step of the experiment's network in fp32 vs bf16 autocast, with and
+without channels_last; with --compile, fp32 eager vs torch.compile (inductor) instead, and the time the first
+(compiling) step took.
+
+python -m bench.throughput [--quick] [--encoders resnet34 se_resnext50_32x4d] [--steps N] [--experiment E]
+python -m bench.throughput --step-variants [--compile] [--encoders resnet34] [--steps 3]
+Final line (default): train_ratio=<ours/raw> infer_img_s=<n>
 """
 import argparse
-import sys
+import copy
 import tempfile
 import time
 from pathlib import Path
@@ -17,13 +23,11 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from pytorch_lightning.loggers import CSVLogger
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.record import record  # noqa: E402
-from src.data.datamodule import TileDataset  # noqa: E402
-from src.inference.probabilities import predict_probs  # noqa: E402
-from src.tasks.train import build_datamodule, build_module  # noqa: E402
-from src.utils.config import CONFIG_DIR  # noqa: E402
+from bench.common import SHARED_TGS, record
+from src.data.datamodule import TileDataset
+from src.inference.probabilities import predict_probs
+from src.tasks.train import build_datamodule, build_module
+from src.utils.config import CONFIG_DIR
 
 WARMUP = 2        # steps of each timed loop left out of its timing
 WARMUP_STEPS = 6  # untimed raw steps before either loop: the process's first training steps run slow
@@ -78,9 +82,7 @@ def raw(cfg, datamodule, module, steps):
     times = []
     for _ in range(steps):
         start = time.perf_counter()
-        out = net(x)
-        logits = out if torch.is_tensor(out) else out["logits"]
-        loss = criterion(logits[..., 13:114, 13:114], y[..., 13:114, 13:114], 0)
+        loss = criterion(net(x)[..., 13:114, 13:114], y[..., 13:114, 13:114], 0)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -96,17 +98,62 @@ def inference(module, datamodule, n_tiles, tta):
     return n_tiles / (time.perf_counter() - start)
 
 
+def step_rate(net, bf16, channels_last, steps, compiled=False, batch=20):
+    """(img/s over `steps` raw training steps of a copy of `net` after the first, seconds the first step took)."""
+    torch.manual_seed(0)
+    net = copy.deepcopy(net).train()
+    x, y = torch.randn(batch, 3, 128, 128), (torch.rand(batch, 1, 128, 128) > 0.5).float()
+    net, x = (net.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)) \
+        if channels_last else (net.to(memory_format=torch.contiguous_format), x)
+    optimizer = torch.optim.Adam(net.parameters())
+    if compiled:
+        net = torch.compile(net)
+    times = []
+    for _ in range(steps + 1):
+        start = time.perf_counter()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(net(x).float(), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        times.append(time.perf_counter() - start)
+    return batch / (sum(times[1:]) / steps), times[0]
+
+
+def step_variants(args):
+    variants = ([(False, cl, c) for c in (False, True) for cl in (False, True)] if args.compile
+                else [(bf16, cl, False) for bf16 in (False, True) for cl in (False, True)])
+    lines = [f"experiment={args.experiment}'s network, raw training step, batch 20, 128x128, CPU capability "
+             f"{torch.backends.cpu.get_cpu_capability()}"]
+    for encoder in args.encoders:
+        with tempfile.TemporaryDirectory() as out_dir:
+            net = prepare(config(encoder, args.experiment, args.data, args.steps, out_dir), out_dir)[1].net
+        step_rate(net, False, True, 3)  # untimed: a process's first training steps run slow
+        for bf16, channels_last, compiled in variants:
+            rate, first = step_rate(net, bf16, channels_last, args.steps, compiled)
+            lines.append(f"{encoder:20s} {'bf16' if bf16 else 'fp32':5s} channels_last={channels_last!s:5s} "
+                         f"{'torch.compile' if compiled else 'eager':13s} {rate:6.2f} img/s  first step {first:6.1f} s")
+    record("Precision, memory format and compilation (training step)", "\n".join(lines))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="resnet34 only, few steps (< 60 s)")
-    parser.add_argument("--encoders", nargs="+", default=["resnet34", "se_resnext50_32x4d"])
+    parser.add_argument("--step-variants", action="store_true", help="precision / memory format of the raw step")
+    parser.add_argument("--compile", action="store_true", help="with --step-variants: eager vs torch.compile")
+    parser.add_argument("--encoders", nargs="+", default=None,
+                        help="default: resnet34 se_resnext50_32x4d; resnet34 with --step-variants")
     parser.add_argument("--experiment", default="cpu_fast")
-    parser.add_argument("--steps", type=int, default=12)
+    parser.add_argument("--steps", type=int, default=None, help="default: 12; 3 with --step-variants")
     parser.add_argument("--infer-tiles", type=int, default=1000)
     parser.add_argument("--scale-tiles", type=int, default=4000,
                         help="also time this many tiles (hflip TTA, first encoder) to check linear scaling; 0 skips")
-    parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "tgs"))
+    parser.add_argument("--data", default=str(SHARED_TGS))
     args = parser.parse_args()
+    if args.step_variants:
+        args.encoders, args.steps = args.encoders or ["resnet34"], args.steps or 3
+        return step_variants(args)
+    args.encoders, args.steps = args.encoders or ["resnet34", "se_resnext50_32x4d"], args.steps or 12
     if args.quick:
         args.encoders, args.steps, args.infer_tiles, args.scale_tiles = ["resnet34"], 5, 100, 0
     torch.manual_seed(0)

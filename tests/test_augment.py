@@ -1,9 +1,11 @@
 import numpy as np
+import pytest
 import torch
 from omegaconf import OmegaConf
 
 from src.data.augment import build_augment
 from src.utils.config import PROJECT_ROOT
+from src.utils.errors import UserError
 
 
 def load_aug(name):
@@ -27,6 +29,14 @@ def test_seed_augmentation_never_flips_vertically_and_keeps_alignment():
         assert img[m].mean() > img[~m].mean() + 40, "mask no longer on the salt"
 
 
+@pytest.mark.parametrize("transform", ["VerticalFlip", "Transpose", "RandomRotate90"])
+def test_an_upside_down_transform_is_refused(transform):
+    cfg = OmegaConf.load(PROJECT_ROOT / "conf" / "aug" / "light.yaml")
+    cfg.transforms.append({"_target_": f"albumentations.{transform}", "p": 0.5})
+    with pytest.raises(UserError, match=f"aug has {transform}, which turns seismic upside down"):
+        build_augment(cfg)
+
+
 def test_light_is_hflip_only_and_none_is_identity():
     assert [type(t).__name__ for t in load_aug("light").transforms] == ["HorizontalFlip"]
     assert load_aug("none") is None
@@ -44,8 +54,8 @@ def streams(num_workers, seed):
     tile = np.tile(np.arange(101, dtype=np.uint8)[None, :] * 2, (101, 1))
     pre = Preprocess(("image",), 0.5, 0.25, 0.0, 1.0, 128)
     dataset = TileDataset(np.stack([tile] * 16), np.zeros(16, np.float32), pre,
-                          augment=build_augment(OmegaConf.create({"transforms": {"affine": {"rotate": [-30, 30],
-                                                                                            "p": 1.0}}}), seed))
+                          augment=build_augment(OmegaConf.create({"_target_": "albumentations.Compose", "transforms": [
+                              {"_target_": "albumentations.Affine", "rotate": [-30, 30], "p": 1.0}]}), seed))
     loader = DataLoader(dataset, batch_size=4, num_workers=num_workers, worker_init_fn=seed_worker)
     return [batch["x"] for batch in loader]
 

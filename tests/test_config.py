@@ -11,7 +11,8 @@ def compose_train(*overrides):
 def test_experiment_seed_composes_to_the_recipe():
     cfg = compose_train("experiment=seed")
     assert cfg.encoder.name == "se_resnext50_32x4d" and cfg.encoder.weights is None
-    assert cfg.model.name == "seed_unet" and cfg.model.stem == "seed" and cfg.model.filters == 32
+    assert cfg.model._target_ == "src.models.seed_unet.SeedUnet" and cfg.model.encoder_name == "se_resnext50_32x4d"
+    assert cfg.model.stem == "seed" and cfg.model.filters == 32
     assert cfg.batch_size == 20 and cfg.optimizer._target_ == "torch.optim.Adam" and cfg.optimizer.lr == 1e-4
     s = cfg.scheduler.scheduler
     assert (s._target_, s.mode, s.base_lr, s.max_lr, s.step_size_up, s.cycle_momentum) == (
@@ -21,7 +22,8 @@ def test_experiment_seed_composes_to_the_recipe():
     assert cfg.loss.switch_epoch == 80 and cfg.trainer.max_epochs == 500
     assert cfg.callbacks.early_stopping.monitor == "val/map" and cfg.ensemble.top_k == 10
     assert cfg.callbacks.snapshots.save_top_k == 10
-    assert "vflip" not in cfg.aug.transforms and "hflip" in cfg.aug.transforms
+    targets = [t._target_.split(".")[-1] for t in cfg.aug.transforms]
+    assert "VerticalFlip" not in targets and "HorizontalFlip" in targets
     assert list(cfg.data.channels) == ["image", "depth", "coord"] and cfg.data.n_folds == 5
 
 

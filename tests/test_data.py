@@ -10,10 +10,7 @@ from src.utils.errors import UserError
 
 
 def datamodule(root, **kw):
-    args = dict(fold=0, n_folds=5, seed=0, channels=["image", "depth", "coord"], input_size=128, batch_size=8,
-                num_workers=0, aug=None)
-    args.update(kw)
-    return TGSDataModule(root, **args)
+    return TGSDataModule(root=root, **{"seed": 0, "batch_size": 8, **kw})
 
 
 def test_real_tiles_give_three_padded_channels_and_masks(shared_tgs):

@@ -3,26 +3,32 @@ import torch
 from segmentation_models_pytorch.base.modules import SCSEModule
 from torch import nn
 
-from src.models.encoders import feature_sizes
 from src.models.seed_unet import SeedUnet
 
 
 def seed_unet(stem="seed", encoder="resnet18", deep_supervision=False, in_channels=3, upsample="bilinear"):
-    return SeedUnet(encoder, None, in_channels, stem, 8, upsample, 4, deep_supervision, 128)
+    return SeedUnet(encoder_name=encoder, in_channels=in_channels, stem=stem, filters=8, upsample=upsample,
+                    scse_reduction=4, deep_supervision=deep_supervision)
+
+
+@torch.no_grad()
+def feature_sizes(encoder, size=128):
+    return [f.shape[-1] for f in encoder.eval()(torch.zeros(1, 3, size, size))]
 
 
 @pytest.mark.parametrize("stem, sizes", [("seed", [64, 64, 32, 16, 8]), ("no_pool", [128, 128, 64, 32, 16]),
                                          ("standard", [64, 32, 16, 8, 4])])
 def test_stems_give_feature_sizes_and_full_size_logits(stem, sizes):
     model = seed_unet(stem).eval()
-    assert feature_sizes(model.encoder, 3, 128) == sizes
+    assert feature_sizes(model.encoder) == sizes
+    assert [128 // s for s in model.encoder.strides] == sizes  # the strides the decoder is laid out from
     with torch.no_grad():
         assert model(torch.randn(2, 3, 128, 128)).shape == (2, 1, 128, 128)
 
 
 def test_seed_stem_on_se_resnext50_default_encoder():
-    model = SeedUnet("se_resnext50_32x4d", None, 3, "seed", 32, "transposed", 16, False, 128)
-    assert feature_sizes(model.encoder, 3, 128) == [64, 64, 32, 16, 8]
+    model = SeedUnet(upsample="transposed")  # the defaults are the seed's network
+    assert feature_sizes(model.encoder) == [64, 64, 32, 16, 8] and model.decoder[0].convs[0][0].out_channels == 32
     assert model.encoder.stem.conv1.stride == (1, 1) and model.encoder.stem.conv1.kernel_size == (7, 7)
 
 
@@ -51,12 +57,18 @@ def test_hypercolumn_fuses_every_scale():
             handle.remove()
 
 
-def test_deep_supervision_outputs_in_training_only():
+def test_one_output_type_and_deep_supervision_through_its_own_method():
+    torch.manual_seed(0)
     model = seed_unet(deep_supervision=True)
-    out = model(torch.randn(2, 3, 128, 128))
-    assert out["logits"].shape == (2, 1, 128, 128) and out["cls"].shape == (2, 1)
-    assert len(out["aux"]) == 6 and all(a.shape == (2, 1, 128, 128) for a in out["aux"])
-    assert torch.is_tensor(model.eval()(torch.randn(1, 3, 128, 128)))
+    x = torch.randn(2, 3, 128, 128)
+    out = model.forward_deep(x)
+    assert out.logits.shape == (2, 1, 128, 128) and out.cls.shape == (2, 1)
+    assert len(out.aux) == 6 and all(a.shape == (2, 1, 128, 128) for a in out.aux)
+    model.eval()
+    with torch.no_grad():
+        assert torch.equal(model(x), model.forward_deep(x).logits)  # the same logits, in training and eval alike
+    with pytest.raises(ValueError, match="deep_supervision=True"):
+        seed_unet().forward_deep(x)
 
 
 def test_a_few_steps_lower_the_loss_on_a_tiny_batch():

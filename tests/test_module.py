@@ -1,8 +1,10 @@
 import pytest
 import torch
+import torch.nn.functional as F
 from hydra import compose, initialize_config_dir
 
 from src.data.preprocess import Preprocess
+from src.data.tiles import crop_center
 from src.tasks.train import build_module
 from src.utils.config import CONFIG_DIR
 
@@ -14,10 +16,6 @@ def tiny_module(*overrides):
     return build_module(cfg, Preprocess(("image", "depth", "coord"), 0.5, 0.2, 0.0, 1.0, 128))
 
 
-class FakeTrainer:
-    optimizers = []
-
-
 def test_nan_loss_stops_training_with_a_message():
     module = tiny_module()
     batch = {"x": torch.full((2, 3, 128, 128), float("nan")), "y": torch.zeros(2, 1, 128, 128)}
@@ -25,13 +23,17 @@ def test_nan_loss_stops_training_with_a_message():
         module.training_step(batch, 0)
 
 
-def test_deep_supervision_adds_auxiliary_losses():
+def test_deep_supervision_adds_exactly_its_weighted_auxiliary_losses():
     torch.manual_seed(0)
-    plain = tiny_module()
-    deep = tiny_module("model.deep_supervision=true")
-    deep.net.load_state_dict(plain.net.state_dict(), strict=False)
+    module = tiny_module("model.deep_supervision=true", "deep_supervision_weights.aux=0.3",
+                         "deep_supervision_weights.cls=0.7")
     x, y = torch.randn(2, 3, 128, 128), torch.zeros(2, 1, 128, 128)
-    y[0, :, 30:90, 30:90] = 1
-    _, loss_plain = plain._step_loss(plain.net(x), y)
-    _, loss_deep = deep._step_loss(deep.net(x), y)
-    assert loss_deep.item() > loss_plain.item()
+    y[0, :, 30:90, 30:90] = 1  # salt in the first tile only
+    loss = module.training_loss(x, y)
+    out = module.net.forward_deep(module._layout(x))  # training-mode BN: the same outputs again
+    target = crop_center(y, 101)
+    main = module.criterion(crop_center(out.logits, 101), target, 0)
+    aux = sum(F.binary_cross_entropy_with_logits(crop_center(a, 101)[:1], target[:1]) for a in out.aux) / 6
+    cls = F.binary_cross_entropy_with_logits(out.cls[:, 0], torch.tensor([1.0, 0.0]))
+    assert loss.item() == pytest.approx((main + 0.3 * aux + 0.7 * cls).item(), rel=1e-6)
+    assert module.step_loss(out.logits, y).item() == pytest.approx(main.item(), rel=1e-6)  # validation: main only

@@ -27,7 +27,7 @@ def test_the_mirrored_view_is_the_mirrored_tile_padded_as_in_training():
 
 def test_tta_of_a_mirrored_tile_is_the_mirrored_tta_of_the_tile():
     torch.manual_seed(0)
-    net = SeedUnet("resnet18", None, 3, "standard", 8, "bilinear", 4, False, 128).eval()
+    net = SeedUnet(encoder_name="resnet18", stem="standard", filters=8, scse_reduction=4).eval()
     images, depths = tiles()
     probs = tile_probs(net, padded(images, depths), tta=True)
     of_mirrored = tile_probs(net, padded(images[..., ::-1].copy(), depths), tta=True)

@@ -67,14 +67,14 @@ def test_pseudo_label_cache_reused_and_invalidated_when_the_teacher_changes(trai
     assert len(list((tmp_path / "cache").glob("*.npz"))) == 2
 
 
-def test_no_unlabelled_tile_reaches_validation(trained_run, synthetic_root, tmp_path):
-    from src.data.datamodule import TGSDataModule, load_unlabelled
+def test_pseudo_labels_reach_training_at_their_ratio_and_never_validation(synthetic_root):
+    from src.data.datamodule import PseudoLabelled, TGSDataModule, Unlabelled, load_unlabelled
 
-    dm = TGSDataModule(synthetic_root, 0, 5, 0, ["image", "depth", "coord"], 128, 4, 0)
-    dm.setup()
     _, images, depths = load_unlabelled(synthetic_root)
-    dm.unlabelled = (images, depths)
-    dm.pseudo, dm.pseudo_ratio = (images, depths, np.zeros((len(images), 101, 101), bool)), 0.5
+    dm = TGSDataModule(root=synthetic_root, seed=0, batch_size=4,
+                       pseudo=PseudoLabelled(images, depths, np.ones((len(images), 101, 101), bool), ratio=0.5),
+                       unlabelled=Unlabelled(images, depths, batch_size=4))
+    dm.setup()
     val_x = torch.cat([b["x"] for b in dm.val_dataloader()])
     labelled_val = torch.stack([dm.subset(dm.val_idx)[k]["x"] for k in range(len(dm.val_idx))])
     assert torch.equal(val_x, labelled_val)
@@ -82,19 +82,21 @@ def test_no_unlabelled_tile_reaches_validation(trained_run, synthetic_root, tmp_
     assert not any(torch.equal(v, u) for v in val_x for u in unlabelled_x)
     train = dm.train_dataloader()
     assert set(train) == {"labelled", "unlabelled"}
-    assert len(train["labelled"].dataset) == len(dm.train_idx) + len(images)
+    torch.manual_seed(0)
+    served = torch.cat([b["x"] for b in train["labelled"]])
+    pseudo = sum(any(torch.equal(x, u) for u in unlabelled_x) for x in served)
+    assert len(served) == 2 * len(dm.train_idx) and 0.3 < pseudo / len(served) < 0.7  # ratio 0.5
 
 
 def test_a_mean_teacher_epoch_is_one_pass_over_the_labelled_tiles(synthetic_root):
     from pytorch_lightning.utilities import CombinedLoader
 
-    from src.data.datamodule import TGSDataModule, load_unlabelled
+    from src.data.datamodule import TGSDataModule, Unlabelled, load_unlabelled
 
-    dm = TGSDataModule(synthetic_root, 0, 5, 0, ["image", "depth", "coord"], 128, 4, 0)
-    dm.setup()
     _, images, depths = load_unlabelled(synthetic_root)
-    dm.unlabelled = (np.concatenate([images] * 10), np.concatenate([depths] * 10))  # 120 tiles, 32 labelled
-    dm.unlabelled_batch_size = 3
+    many = Unlabelled(np.concatenate([images] * 10), np.concatenate([depths] * 10), batch_size=3)  # 120 tiles
+    dm = TGSDataModule(root=synthetic_root, seed=0, batch_size=4, unlabelled=many)  # 32 labelled training tiles
+    dm.setup()
     train = dm.train_dataloader()
     labelled_batches = len(dm.train_idx) // 4
     assert len(train["labelled"]) == labelled_batches == 8

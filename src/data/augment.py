@@ -1,39 +1,32 @@
-"""albumentations pipelines built from config, applied to the grey tile and its mask together.
+"""albumentations pipelines built from the `aug` config group by Hydra (`_target_`), applied to the grey tile
+and its mask together.
 
-Geometric transforms use reflect borders; vertical flips are never used (salt under sediment is physics,
-upside-down seismic is not). The depth channel is built after augmentation, so photometric transforms
-never touch it.
+Vertical flips (and the transforms that include one) are refused: salt under sediment is physics, upside-down
+seismic is not. The depth channel is built after augmentation, so photometric transforms never touch it.
 """
-import os
+import albumentations as A
+import torch
+from hydra.utils import instantiate
+from lightning_fabric.utilities.seed import pl_worker_init_function
+from torch.utils.data import get_worker_info
 
-os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+from src.utils.errors import UserError
 
-import albumentations as A  # noqa: E402
-import cv2  # noqa: E402
-import torch  # noqa: E402
-from lightning_fabric.utilities.seed import pl_worker_init_function  # noqa: E402
-from torch.utils.data import get_worker_info  # noqa: E402
+UPSIDE_DOWN = (A.VerticalFlip, A.Transpose, A.RandomRotate90, A.D4, A.SquareSymmetry)
 
 
 def build_augment(cfg, seed=None):
-    """cfg: the `aug` config group (None or empty transforms -> no augmentation). albumentations draws from its
-    own generator, which seeding numpy or torch does not reach: `seed` fixes it (see seed_worker for loaders)."""
+    """cfg: the `aug` config group (an A.Compose by `_target_`; no transforms -> None, no augmentation).
+    albumentations draws from its own generator, which seeding numpy or torch does not reach: `seed` fixes it
+    (see seed_worker for loader workers)."""
     if cfg is None or not cfg.get("transforms"):
         return None
-    transforms = []
-    for name, params in cfg.transforms.items():
-        params = dict(params)
-        if name == "hflip":
-            transforms.append(A.HorizontalFlip(**params))
-        elif name == "brightness_contrast":
-            transforms.append(A.RandomBrightnessContrast(**params))
-        elif name == "blur":
-            transforms.append(A.GaussianBlur(**params))
-        elif name == "affine":
-            transforms.append(A.Affine(border_mode=cv2.BORDER_REFLECT_101, **params))
-        else:
-            raise ValueError(f"unknown augmentation {name!r}: use hflip, brightness_contrast, blur or affine")
-    return A.Compose(transforms, seed=seed)
+    augment = instantiate(cfg, seed=seed, _convert_="all")
+    flips = [type(t).__name__ for t in augment.transforms if isinstance(t, UPSIDE_DOWN)]
+    if flips:
+        raise UserError(f"aug has {', '.join(flips)}, which turns seismic upside down: remove it (horizontal flips, "
+                        "small rotations and photometric changes are fine)")
+    return augment
 
 
 def seed_worker(worker_id):

@@ -1,13 +1,16 @@
 """In-memory TGS tiles served to Lightning: folds, augmentation, channels, padding."""
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+import albumentations as A
 import numpy as np
 import pytorch_lightning as pl
 import torch
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, RandomSampler, WeightedRandomSampler
 
 from src.data import io
-from src.data.augment import build_augment, seed_worker
+from src.data.augment import seed_worker
 from src.data.folds import coverage_class, load_folds, save_folds, stratified_folds
 from src.data.preprocess import Preprocess
 from src.data.tiles import reflect_pad
@@ -55,22 +58,42 @@ def load_unlabelled(root, folder="test/images"):
     return ids, io.read_images(root / folder, ids), io.depths_for(ids, depths, root)
 
 
+@dataclass(frozen=True)
+class PseudoLabelled:
+    """Unlabelled tiles with a teacher's masks, mixed into training so that they make `ratio` of each epoch."""
+    images: np.ndarray
+    depths: np.ndarray
+    masks: np.ndarray
+    ratio: float
+
+
+@dataclass(frozen=True)
+class Unlabelled:
+    """Tiles served `batch_size` at a time beside each labelled batch (mean teacher)."""
+    images: np.ndarray
+    depths: np.ndarray
+    batch_size: int
+
+
 class TGSDataModule(pl.LightningDataModule):
-    def __init__(self, root, fold, n_folds, seed, channels, input_size, batch_size, num_workers,
-                 aug=None, split_file=None, run_dir=None, subset=None):
+    """The labelled tiles of a Kaggle-layout `root`, split into folds (stratified by salt coverage, or read from
+    `split_file`); trains on every fold but `fold` and validates on it. Semi-supervised tiles, when given, join
+    training only. The preprocessing constants are fitted on the labelled tiles at setup()."""
+
+    def __init__(self, *, root: str | Path, fold: int = 0, n_folds: int = 5, seed: int = 42,
+                 channels: Sequence[str] = ("image", "depth", "coord"), input_size: int = 128, batch_size: int = 20,
+                 num_workers: int = 0, augment: A.Compose | None = None, split_file: str | Path | None = None,
+                 run_dir: str | Path | None = None, subset: int | None = None, pseudo: PseudoLabelled | None = None,
+                 unlabelled: Unlabelled | None = None):
         super().__init__()
         if not 0 <= fold < n_folds:
             raise UserError(f"fold={fold} is out of range: use 0..{n_folds - 1} (data.n_folds={n_folds})")
         self.root, self.fold, self.n_folds, self.seed = Path(root), fold, n_folds, seed
         self.channels, self.input_size = list(channels), input_size
-        self.batch_size, self.num_workers = batch_size, num_workers
-        self.augment = build_augment(aug, seed)
+        self.batch_size, self.num_workers, self.augment = batch_size, num_workers, augment
         self.split_file, self.run_dir, self.max_tiles = split_file, run_dir, subset
+        self.pseudo, self.unlabelled = pseudo, unlabelled
         self.preprocess = None
-        self.pseudo = None       # (images, depths, masks) of pseudo-labelled tiles, mixed in at pseudo_ratio
-        self.pseudo_ratio = 0.0
-        self.unlabelled = None   # (images, depths) served beside the labelled batches (mean teacher)
-        self.unlabelled_batch_size = batch_size
 
     def setup(self, stage=None):
         if self.preprocess is not None:
@@ -108,24 +131,25 @@ class TGSDataModule(pl.LightningDataModule):
             loader = self._mixed_loader(self.subset(self.train_idx, self.augment))
         if self.unlabelled is None:
             return loader
-        images, depths = self.unlabelled
-        unlabelled = TileDataset(images, depths, self.preprocess, augment=self.augment)
+        unlabelled = TileDataset(self.unlabelled.images, self.unlabelled.depths, self.preprocess,
+                                 augment=self.augment)
         # as many unlabelled batches as labelled ones: an epoch stays one pass over the labelled tiles, so
         # loss.switch_epoch, patience and max_epochs mean the same with or without the mean teacher
-        sampler = RandomSampler(unlabelled, num_samples=len(loader) * self.unlabelled_batch_size)
+        batch_size = self.unlabelled.batch_size
+        sampler = RandomSampler(unlabelled, num_samples=len(loader) * batch_size)
         return {"labelled": loader,
-                "unlabelled": DataLoader(unlabelled, batch_size=self.unlabelled_batch_size, sampler=sampler,
-                                         drop_last=True, num_workers=self.num_workers,
-                                         worker_init_fn=seed_worker)}
+                "unlabelled": DataLoader(unlabelled, batch_size=batch_size, sampler=sampler, drop_last=True,
+                                         num_workers=self.num_workers, worker_init_fn=seed_worker)}
 
     def _mixed_loader(self, labelled):
-        """Labelled and pseudo-labelled tiles, sampled so that pseudo ones make `pseudo_ratio` of each epoch."""
-        images, depths, masks = self.pseudo
-        pseudo = TileDataset(images, depths, self.preprocess, masks=masks, augment=self.augment)
+        """Labelled and pseudo-labelled tiles, sampled so that pseudo ones make `pseudo.ratio` of each epoch."""
+        ratio = self.pseudo.ratio
+        pseudo = TileDataset(self.pseudo.images, self.pseudo.depths, self.preprocess, masks=self.pseudo.masks,
+                             augment=self.augment)
         n_lab, n_pseudo = len(labelled), len(pseudo)
-        weights = torch.cat([torch.full((n_lab,), (1 - self.pseudo_ratio) / n_lab),
-                             torch.full((n_pseudo,), self.pseudo_ratio / max(n_pseudo, 1))])
-        sampler = WeightedRandomSampler(weights, num_samples=int(round(n_lab / (1 - self.pseudo_ratio))))
+        weights = torch.cat([torch.full((n_lab,), (1 - ratio) / n_lab),
+                             torch.full((n_pseudo,), ratio / max(n_pseudo, 1))])
+        sampler = WeightedRandomSampler(weights, num_samples=int(round(n_lab / (1 - ratio))))
         return DataLoader(ConcatDataset([labelled, pseudo]), batch_size=self.batch_size, sampler=sampler,
                           drop_last=True, num_workers=self.num_workers, worker_init_fn=seed_worker)
 

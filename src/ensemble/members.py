@@ -44,7 +44,7 @@ def top_k_average(run, chosen):
     log.info("averaging the best %d snapshots of %s (BatchNorm recomputed on its training tiles)", len(chosen),
              run.path)
     try:
-        loader = training_tiles_loader(run)
+        loader = run_datamodule(run).labelled_train_loader()
     except UserError as error:
         raise UserError(f"snapshots={len(chosen)} averages the best {len(chosen)} snapshots of {run.path}, which "
                         f"needs its training tiles: {error}") from None
@@ -52,15 +52,16 @@ def top_k_average(run, chosen):
     return path
 
 
-def training_tiles_loader(run):
-    """The (augmented) training tiles of a finished run, as its config and folds.csv define them."""
+def run_datamodule(run):
+    """A finished run's DataModule, set up: its tiles, augmentation and fold split, as its config and folds.csv
+    define them."""
     from src.tasks.train import build_datamodule  # the training side's data, imported only when needed
 
     saved = OmegaConf.load(run.config)
     saved.data.split_file = str(run.folds)
     datamodule = build_datamodule(saved, run_dir=None)
     datamodule.setup()
-    return datamodule.labelled_train_loader()
+    return datamodule
 
 
 def resolve_members(ckpt, top_k=None):

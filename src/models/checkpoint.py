@@ -4,7 +4,7 @@ from pathlib import Path
 
 import torch
 
-from src.models.module import MARKER, SaltModule
+from src.models.module import CHECKPOINT_FORMAT, MARKER, SaltModule
 from src.utils.errors import UserError
 
 
@@ -22,7 +22,11 @@ def load_module(path, map_location="cpu"):
     if hparams.get(MARKER) is None or "state_dict" not in checkpoint:
         raise UserError(f"checkpoint {path} was not written by this project's train.py: pass one from an "
                         "outputs/ run dir")
-    hparams = {**hparams, "encoder": {**hparams["encoder"], "weights": None}}
+    if hparams[MARKER] != CHECKPOINT_FORMAT:
+        raise UserError(f"checkpoint {path} is in format {hparams[MARKER]} of this project's train.py, this version "
+                        f"reads format {CHECKPOINT_FORMAT}: train again, or predict with the version that wrote it")
+    if "encoder_weights" in hparams["model"]:  # pretrained weights come from the state dict, not a download
+        hparams = {**hparams, "model": {**hparams["model"], "encoder_weights": None}}
     module = SaltModule(**hparams)
     module.load_state_dict(checkpoint["state_dict"])
     return module.eval()

@@ -1,17 +1,12 @@
-"""Build the network named by the `model` config group."""
-import segmentation_models_pytorch as smp
+"""The network a `model` config names by its `_target_` (the seed U-Net, smp's Unet, or any class taking
+in_channels and encoder_name), with one clear line for an unknown encoder or unreachable weights."""
+from hydra.utils import get_class
 
-from src.models.encoders import load_smp_encoder
-from src.models.seed_unet import SeedUnet
+from src.models.encoders import clear_encoder_errors
 
 
-def build_model(model_cfg, encoder_cfg, in_channels, input_size):
-    if model_cfg.name == "seed_unet":
-        return SeedUnet(encoder_cfg.name, encoder_cfg.weights, in_channels, model_cfg.stem, model_cfg.filters,
-                        model_cfg.upsample, model_cfg.scse_reduction, model_cfg.deep_supervision, input_size)
-    if model_cfg.name == "smp_unet":
-        load_smp_encoder(encoder_cfg.name, in_channels, encoder_cfg.weights)  # clear error on a bad name/download
-        return smp.Unet(encoder_cfg.name, encoder_weights=encoder_cfg.weights, in_channels=in_channels, classes=1,
-                        decoder_attention_type=model_cfg.decoder_attention,
-                        decoder_channels=list(model_cfg.decoder_channels))
-    raise ValueError(f"unknown model {model_cfg.name!r}: use seed_unet or smp_unet")
+def build_network(model, in_channels):
+    """model: the `model` config as a plain dict (`_target_` and the constructor's keyword arguments)."""
+    kwargs = {key: value for key, value in model.items() if key != "_target_"}
+    with clear_encoder_errors(kwargs.get("encoder_name"), kwargs.get("encoder_weights")):
+        return get_class(model["_target_"])(in_channels=in_channels, **kwargs)

@@ -4,29 +4,33 @@ import logging
 import pytorch_lightning as pl
 import torch
 from hydra.utils import instantiate
-from omegaconf import OmegaConf
 
 from src.data.preprocess import Preprocess
 from src.data.tiles import TILE, crop_center
 from src.losses.losses import ScheduledLoss, deep_supervision_loss
 from src.metrics.kaggle_map import KaggleMAP
-from src.models.factory import build_model
-from src.ssl.mean_teacher import MeanTeacher, logits_of, sigmoid_rampup
+from src.models.factory import build_network
+from src.ssl.mean_teacher import MeanTeacher, sigmoid_rampup
 
 log = logging.getLogger(__name__)
-MARKER = "saltseg"
+MARKER = "saltseg"        # the hyper-parameter that marks a checkpoint as this project's
+CHECKPOINT_FORMAT = 2     # its value: 2 since the network is named by the model config's _target_
 
 
 class SaltModule(pl.LightningModule):
-    """All arguments are plain dicts (the composed config), saved in every checkpoint so it rebuilds alone."""
+    """Network, scheduled loss, optimizer and per-step LR schedule, competition metric on the 101x101 crop.
 
-    def __init__(self, model, encoder, loss, optimizer, lr_scheduler, preprocess, val_threshold=0.5,
-                 channels_last=False, ssl=None, saltseg=1):
+    Every argument is plain data (the composed config's values: `model` names the network by `_target_`,
+    `preprocess` is Preprocess.to_dict()), saved in each checkpoint so that it rebuilds alone."""
+
+    def __init__(self, *, model: dict, loss: dict, optimizer: dict, preprocess: dict, lr_scheduler: dict | None = None,
+                 val_threshold: float = 0.5, channels_last: bool = False, ssl: dict | None = None,
+                 deep_supervision_weights: dict | None = None, saltseg: int = CHECKPOINT_FORMAT):
         super().__init__()
         self.save_hyperparameters()
         self.preprocess = Preprocess.from_dict(preprocess)
-        self.net = build_model(OmegaConf.create(model), OmegaConf.create(encoder), self.preprocess.in_channels,
-                               self.preprocess.input_size)
+        self.net = build_network(model, self.preprocess.in_channels)
+        self.deep_supervision = bool(getattr(self.net, "deep_supervision", False))
         if channels_last:
             self.net = self.net.to(memory_format=torch.channels_last)
         self.criterion = ScheduledLoss(loss["first"], loss.get("second"), loss.get("switch_epoch"))
@@ -46,17 +50,24 @@ class SaltModule(pl.LightningModule):
 
     def forward(self, x):
         """Logits (N, 1, S, S) of the padded input; the caller crops."""
-        return logits_of(self.inference_net(self._layout(x)))
+        return self.inference_net(self._layout(x))
 
-    def _step_loss(self, out, y):
-        logits = logits_of(out)
+    def step_loss(self, logits, y, deep=None):
+        """The scheduled loss on the 101x101 crop, plus the auxiliary losses of a deep-supervision forward."""
         target = crop_center(y, TILE)
         loss = self.criterion(crop_center(logits, TILE), target, self.current_epoch)
-        if not torch.is_tensor(out):
-            ds = self.hparams.model["deep_supervision_weights"]
-            loss = loss + deep_supervision_loss([crop_center(a, TILE) for a in out["aux"]], out["cls"], target,
-                                                ds["aux"], ds["cls"])
-        return logits, loss
+        if deep is not None:
+            weights = self.hparams.deep_supervision_weights
+            loss = loss + deep_supervision_loss([crop_center(a, TILE) for a in deep.aux], deep.cls, target,
+                                                weights["aux"], weights["cls"])
+        return loss
+
+    def training_loss(self, x, y):
+        x = self._layout(x)
+        if self.deep_supervision:
+            deep = self.net.forward_deep(x)
+            return self.step_loss(deep.logits, y, deep)
+        return self.step_loss(self.net(x), y)
 
     def on_train_epoch_start(self):
         phase = self.criterion.phase(self.current_epoch)
@@ -70,7 +81,7 @@ class SaltModule(pl.LightningModule):
     def training_step(self, batch, batch_idx):
         unlabelled = batch.get("unlabelled")
         batch = batch.get("labelled", batch)
-        _, loss = self._step_loss(self.net(self._layout(batch["x"])), batch["y"])
+        loss = self.training_loss(batch["x"], batch["y"])
         if self.mean_teacher is not None and unlabelled is not None:
             ssl = self.hparams.ssl
             weight = ssl["consistency_weight"] * sigmoid_rampup(self.global_step, ssl["rampup_steps"])
@@ -90,7 +101,8 @@ class SaltModule(pl.LightningModule):
             self.mean_teacher.update(self.net)
 
     def validation_step(self, batch, batch_idx):
-        logits, loss = self._step_loss(self(batch["x"]), batch["y"])
+        logits = self(batch["x"])
+        loss = self.step_loss(logits, batch["y"])
         probs = torch.sigmoid(crop_center(logits, TILE).float())
         self.val_map.update(probs, crop_center(batch["y"], TILE))
         self.log("val/loss", loss, on_epoch=True, prog_bar=False, batch_size=len(batch["x"]), sync_dist=True)

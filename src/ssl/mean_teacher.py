@@ -27,10 +27,6 @@ def ema_update(teacher, student, decay):
             t.copy_(s)
 
 
-def logits_of(out):
-    return out if torch.is_tensor(out) else out["logits"]
-
-
 class MeanTeacher(nn.Module):
     """Holds the EMA teacher; its weights never receive gradients."""
 
@@ -49,7 +45,7 @@ class MeanTeacher(nn.Module):
         teacher's on another noisy view."""
         with torch.no_grad():
             self.teacher.train(student.training)
-            target = torch.sigmoid(logits_of(self.teacher(x + self.noise_std * torch.randn_like(x))))
+            target = torch.sigmoid(self.teacher(x + self.noise_std * torch.randn_like(x)))
         view = mirror_padded(x + self.noise_std * torch.randn_like(x))
-        pred = crop_center(torch.sigmoid(logits_of(student(view))), TILE).flip(-1)
+        pred = crop_center(torch.sigmoid(student(view)), TILE).flip(-1)
         return F.mse_loss(pred, crop_center(target, TILE))

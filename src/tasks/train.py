@@ -12,7 +12,8 @@ from hydra.types import RunMode
 from hydra.utils import instantiate
 from pytorch_lightning.loggers import CSVLogger
 
-from src.data.datamodule import TGSDataModule, load_unlabelled
+from src.data.augment import build_augment
+from src.data.datamodule import PseudoLabelled, TGSDataModule, Unlabelled, load_unlabelled
 from src.data.roots import resolve_root
 from src.ensemble.members import snapshot_ensembles
 from src.ensemble.run_folder import RunFolder
@@ -30,33 +31,34 @@ log = logging.getLogger(__name__)
 MAX_TIME = re.compile(r"\d+:\d{1,2}:\d{1,2}:\d{1,2}")
 
 
-def build_datamodule(cfg, run_dir):
+def build_datamodule(cfg, run_dir, **semi_supervised):
     d = cfg.data
-    return TGSDataModule(resolve_root(d), cfg.fold, d.n_folds, cfg.seed, d.channels, d.input_size,
-                         cfg.batch_size, d.num_workers, aug=cfg.aug, split_file=d.split_file, run_dir=run_dir,
-                         subset=d.subset)
+    return TGSDataModule(root=resolve_root(d), fold=cfg.fold, n_folds=d.n_folds, seed=cfg.seed, channels=d.channels,
+                         input_size=d.input_size, batch_size=cfg.batch_size, num_workers=d.num_workers,
+                         augment=build_augment(cfg.aug, cfg.seed), split_file=d.split_file, run_dir=run_dir,
+                         subset=d.subset, **semi_supervised)
 
 
 def build_module(cfg, preprocess):
-    return SaltModule(model=to_plain(cfg.model), encoder=to_plain(cfg.encoder), loss=to_plain(cfg.loss),
-                      optimizer=to_plain(cfg.optimizer), lr_scheduler=to_plain(cfg.scheduler),
-                      preprocess=preprocess.to_dict(),
+    return SaltModule(model=to_plain(cfg.model), loss=to_plain(cfg.loss), optimizer=to_plain(cfg.optimizer),
+                      lr_scheduler=to_plain(cfg.scheduler), preprocess=preprocess.to_dict(),
                       val_threshold=cfg.val_threshold, channels_last=cfg.channels_last,
-                      ssl=to_plain(cfg.ssl) if cfg.ssl.mode else None)
+                      ssl=to_plain(cfg.ssl) if cfg.ssl.mode else None,
+                      deep_supervision_weights=to_plain(cfg.deep_supervision_weights))
 
 
-def attach_unlabelled(cfg, datamodule):
-    """Semi-supervised data: pseudo-labelled tiles mixed into training, or unlabelled tiles for the mean
-    teacher. Validation stays on the labelled fold either way."""
+def semi_supervised_tiles(cfg, root):
+    """The DataModule's semi-supervised tiles: pseudo-labelled ones mixed into training, or unlabelled ones for
+    the mean teacher. Validation stays on the labelled fold either way."""
     if cfg.ssl.mode == "pseudo":
-        images, depths, masks, _ = pseudo_labels(cfg.ssl, datamodule.root, cfg.ssl.cache_dir)
-        datamodule.pseudo, datamodule.pseudo_ratio = (images, depths, masks), cfg.ssl.ratio
-    elif cfg.ssl.mode == "mean_teacher":
-        _, images, depths = load_unlabelled(datamodule.root, cfg.ssl.unlabelled)
-        datamodule.unlabelled = (images, depths)
-        datamodule.unlabelled_batch_size = cfg.ssl.unlabelled_batch_size
-    elif cfg.ssl.mode is not None:
+        images, depths, masks, _ = pseudo_labels(cfg.ssl, root, cfg.ssl.cache_dir)
+        return {"pseudo": PseudoLabelled(images, depths, masks, cfg.ssl.ratio)}
+    if cfg.ssl.mode == "mean_teacher":
+        _, images, depths = load_unlabelled(root, cfg.ssl.unlabelled)
+        return {"unlabelled": Unlabelled(images, depths, cfg.ssl.unlabelled_batch_size)}
+    if cfg.ssl.mode is not None:
         raise UserError(f"ssl.mode={cfg.ssl.mode} is not one of pseudo, mean_teacher (or ssl=none)")
+    return {}
 
 
 def check_max_time(value):
@@ -82,9 +84,8 @@ def train(cfg):
     check_ddp_launch(cfg)
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     pl.seed_everything(cfg.seed, workers=True)
-    datamodule = build_datamodule(cfg, run_dir)
+    datamodule = build_datamodule(cfg, run_dir, **semi_supervised_tiles(cfg, resolve_root(cfg.data)))
     datamodule.setup()
-    attach_unlabelled(cfg, datamodule)
     module = build_module(cfg, datamodule.preprocess)
     callbacks = [instantiate(c) for c in cfg.callbacks.values()]
     logger = CSVLogger(run_dir, name="logs", version="")

@@ -1,7 +1,10 @@
-"""Helpers shared by the benchmarks that train through train.py and score on labelled tiles."""
+"""Helpers shared by the bench scripts: run train.py, read and score labelled tiles, read a run's log, record
+a result in RESULTS.md."""
 import os
+import platform
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +16,8 @@ from src.inference.probabilities import predict_tiles
 from src.metrics.kaggle_map import kaggle_map
 
 PROJECT = Path(__file__).resolve().parents[1]
+SHARED_TGS = PROJECT.parent / "shared" / "tgs"
+RESULTS = Path(os.environ.get("BENCH_RESULTS", Path(__file__).resolve().parent / "RESULTS.md"))  # env: try a script
 
 
 def train(run_dir, minutes, *overrides, multirun=False):
@@ -36,9 +41,9 @@ def read_tiles(root, ids):
 
 def score(run_dir, root, ids, tta=True, threshold=0.5):
     """Competition mAP on labelled `ids` of the run's ensemble as infer.py builds it (hflip TTA, no post-processing)."""
-    modules, _ = load_members(run_dir)
+    members, _ = load_members(run_dir)
     images, truth, depths = read_tiles(root, ids)
-    probs = predict_tiles(modules, images, depths, tta=tta, desc=Path(run_dir).name)
+    probs = predict_tiles(members, images, depths, tta=tta, desc=Path(run_dir).name)
     return kaggle_map(probs > threshold, truth)
 
 
@@ -64,3 +69,31 @@ def training_seconds(run_dir):
     """Seconds of training (validation included) that Lightning's Timer had counted at the last checkpoint."""
     state = torch.load(Path(run_dir) / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     return state["callbacks"]["Timer"]["time_elapsed"]["train"]
+
+
+def machine():
+    if torch.cuda.is_available():
+        return f"GPU {torch.cuda.get_device_name(0)}"
+    return f"CPU {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}"
+
+
+def commit():
+    if os.environ.get("BENCH_COMMIT"):  # where the tree was copied without its .git (the device machine)
+        return os.environ["BENCH_COMMIT"]
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              cwd=PROJECT).stdout.strip() or "uncommitted"
+    except OSError:
+        return "unknown"
+
+
+def record(title, body, command=None, results=RESULTS):
+    """Print `body` and append it under a heading, with the command that made it, to `results` (RESULTS.md)."""
+    print(body)
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    command = command or f"python -m bench.{Path(sys.argv[0]).stem} {' '.join(sys.argv[1:])}".rstrip()
+    block = (f"\n### {title}\n\n`{command}` — {stamp}, {machine()}, commit {commit()}\n\n"
+             f"```\n{body.rstrip()}\n```\n")
+    with open(results, "a") as handle:
+        handle.write(block)
+    return block

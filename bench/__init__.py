@@ -1,0 +1,14 @@
+"""Measurements, one question per script, each run as a module from the project root and recorded in
+bench/RESULTS.md with its command, date, machine and commit:
+
+- `python -m bench.budget`           quality for a wall-clock budget: train.py recipes vs hand-written loops
+- `python -m bench.ensembles`        best snapshot vs snapshot ensembles vs the fold ensemble, OOF and held out
+- `python -m bench.throughput`       training images/s (ours vs a raw loop, precision, memory format, compile),
+                                     inference tiles/s
+- `python -m bench.sections`         whole-section prediction speed, PyTorch vs ONNX Runtime
+- `python -m bench.semi_supervised`  pseudo-labels and mean teacher vs supervised, on held-out tiles
+- `python -m bench.fixes`            what issue 13's fixes moved on a finished run
+- `bash bench/gpu_check.sh`          the GPU check (bench.gpu_report records it)
+
+Shared helpers live in bench/common.py.
+"""
