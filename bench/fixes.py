@@ -15,6 +15,7 @@ from omegaconf import OmegaConf
 
 from bench.common import read_tiles, record
 from src.ensemble.members import load_members
+from src.ensemble.run_folder import RunFolder
 from src.inference.probabilities import predict_tiles
 from src.inference.tuning import gather_oof, grid_search
 from src.metrics.kaggle_map import THRESHOLD_PERCENTS, kaggle_map, overlap_counts
@@ -40,7 +41,8 @@ def float32_map(pred, truth):
 
 def exact_ties(pred, truth):
     inter, union = overlap_counts(pred, truth)
-    return int(((100 * inter[:, None] == THRESHOLD_PERCENTS[None, :] * union[:, None]) & (union[:, None] > 0)).any(1).sum())
+    on_threshold = 100 * inter[:, None] == THRESHOLD_PERCENTS[None, :] * union[:, None]
+    return int((on_threshold & (union[:, None] > 0)).any(1).sum())
 
 
 def main():
@@ -48,7 +50,7 @@ def main():
     parser.add_argument("run", type=Path)
     parser.add_argument("--data", type=Path, default=None, help="the run's data root (default: from oof.npz's run)")
     args = parser.parse_args()
-    root = args.data or Path(OmegaConf.load(args.run / ".hydra" / "config.yaml").data.root)
+    root = args.data or Path(OmegaConf.load(RunFolder(args.run).config).data.root)
     ids, _, _ = gather_oof(args.run)
     images, truth, depths = read_tiles(root, list(ids))
     members, _ = load_members(args.run)
@@ -58,12 +60,14 @@ def main():
     before = 0.5 * (plain + flipped)
     lines = [f"{args.run}: {len(ids)} out-of-fold tiles, {len(members)} network(s) as infer.py uses them",
              f"hflip TTA mAP at 0.5: padded tensor flipped (before) {kaggle_map(before > 0.5, truth):.4f}, tile "
-             f"mirrored then padded (now) {kaggle_map(now > 0.5, truth):.4f}; no TTA {kaggle_map(plain > 0.5, truth):.4f};"
-             f" mean |difference| of the probabilities {np.abs(before - now).mean():.4f}"]
+             f"mirrored then padded (now) {kaggle_map(now > 0.5, truth):.4f}; "
+             f"no TTA {kaggle_map(plain > 0.5, truth):.4f}; "
+             f"mean |difference| of the probabilities {np.abs(before - now).mean():.4f}"]
     for name, probs in (("no TTA (what val/map sees)", plain), ("TTA", now)):
         pred = probs > 0.5
         lines.append(f"metric, {name}: float32 division (before) {float32_map(pred, truth):.4f}, integer rule (now) "
-                     f"{kaggle_map(pred, truth):.4f}; tiles with an IoU exactly on a threshold: {exact_ties(pred, truth)}")
+                     f"{kaggle_map(pred, truth):.4f}; tiles with an IoU exactly on a threshold: "
+                     f"{exact_ties(pred, truth)}")
     grid = dict(thresholds=np.round(np.arange(0.3, 0.71, 0.05), 2), min_components=[0, 10, 20, 40, 80],
                 min_masks=[0, 10, 20, 50, 100, 200, 300])
     for name, probs in (("float16 (before)", now.astype(np.float16).astype(np.float32)), ("float32 (now)", now)):

@@ -14,7 +14,6 @@ import argparse
 import copy
 import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 import pytorch_lightning as pl

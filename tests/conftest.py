@@ -1,23 +1,66 @@
+"""Fixtures: generated data, configs composed with Hydra's compose API, tasks run in this process (fast), and
+run_cli, which runs an entry point in a subprocess for what only the command line shows (one-line errors, exit
+codes, DDP's re-launch, Hydra's launchers)."""
 import os
+import subprocess
+import sys
+from pathlib import Path
 
-os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import OmegaConf, open_dict
 
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import pytest  # noqa: E402
-import torch  # noqa: E402
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # before src imports albumentations
+os.environ.setdefault("HF_HUB_OFFLINE", "1")            # a missing download fails at once
 
 torch.set_num_threads(2)
 PROJECT = Path(__file__).resolve().parents[1]
 SHARED_TGS = PROJECT.parent / "shared" / "tgs"
 
-# A tiny network and budget for end-to-end runs: the pipeline is real, the numbers are small.
-TINY = ["encoder.name=resnet18", "model.stem=standard", "model.filters=8", "batch_size=4",
-        "trainer.max_epochs=1", "++trainer.limit_train_batches=2", "++trainer.limit_val_batches=2",
-        "oof.tta=false", "ensemble.top_k=2"]
+
+def compose_config(name, *overrides, run_dir=None):
+    """A task's config as its entry point composes it from `overrides`, with Hydra's output dir at `run_dir`."""
+    with initialize_config_dir(str(PROJECT / "conf"), version_base="1.3"):
+        cfg = compose(name, overrides=list(overrides), return_hydra_config=True)
+    with open_dict(cfg):
+        cfg.hydra.mode = RunMode.RUN
+        if run_dir is not None:
+            cfg.hydra.runtime.output_dir = str(run_dir)
+    return cfg
+
+
+def run_task(task, cfg):
+    """Run a task function in this process as Hydra's entry point would: HydraConfig set, the composed config
+    saved as <output dir>/.hydra/config.yaml (later tasks read a run's config from there)."""
+    HydraConfig.instance().set_config(cfg)
+    if cfg.hydra.runtime.get("output_dir"):
+        saved = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
+        (Path(cfg.hydra.runtime.output_dir) / ".hydra").mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(saved, Path(cfg.hydra.runtime.output_dir) / ".hydra" / "config.yaml")
+    return task(cfg)
+
+
+def train_run(run_dir, *overrides):
+    """Train in this process under debug=tiny (the `overrides` after it); returns the run folder."""
+    from src.tasks.train import train
+
+    run_task(train, compose_config("train", "debug=tiny", *overrides, run_dir=run_dir))
+    return Path(run_dir)
+
+
+def run_cli(*args, timeout=600):
+    """Run an entry point of the project in a subprocess; return the CompletedProcess."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.run([sys.executable, *map(str, args)], cwd=PROJECT, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def last_line(result):
+    lines = result.stderr.strip().splitlines()
+    return lines[-1] if lines else ""
 
 
 @pytest.fixture(scope="session")
@@ -34,17 +77,7 @@ def shared_tgs():
     return SHARED_TGS
 
 
-def run_cli(*args, timeout=600):
-    """Run an entry point of the project in a subprocess; return the CompletedProcess."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.run([sys.executable, *map(str, args)], cwd=PROJECT, env=env, capture_output=True,
-                          text=True, timeout=timeout)
-
-
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory, synthetic_root):
-    """One tiny training run on synthetic data, shared by the inference and tuning tests."""
-    run_dir = tmp_path_factory.mktemp("run") / "fold0"
-    result = run_cli("train.py", f"data.root={synthetic_root}", *TINY, f"hydra.run.dir={run_dir}")
-    assert result.returncode == 0, result.stderr[-3000:]
-    return run_dir
+    """One tiny training run on synthetic data, shared by the inference, tuning and section tests."""
+    return train_run(tmp_path_factory.mktemp("run") / "fold0", f"data.root={synthetic_root}")

@@ -1,11 +1,8 @@
-from hydra import compose, initialize_config_dir
-
-from src.utils.config import CONFIG_DIR
+from conftest import compose_config
 
 
 def compose_train(*overrides):
-    with initialize_config_dir(CONFIG_DIR, version_base="1.3"):
-        return compose("train", overrides=list(overrides), return_hydra_config=True)
+    return compose_config("train", *overrides)
 
 
 def test_experiment_seed_composes_to_the_recipe():

@@ -48,8 +48,8 @@ def test_synthetic_set_is_kaggle_layout_and_deterministic(synthetic_root, tmp_pa
     other = generate(tmp_path / "again", n_train=40, n_test=12, seed=3)
     for name in ("train.csv", "depths.csv", "sample_submission.csv"):
         assert (other / name).read_text() == (synthetic_root / name).read_text()
-    first = sorted((synthetic_root / "train" / "images").iterdir())[0].name
-    assert (other / "train" / "images" / first).read_bytes() == (synthetic_root / "train" / "images" / first).read_bytes()
+    first = sorted((synthetic_root / "train" / "images").iterdir())[0]
+    assert (other / "train" / "images" / first.name).read_bytes() == first.read_bytes()
     reseeded = generate(tmp_path / "reseeded", n_train=40, n_test=12, seed=4)
     assert (reseeded / "depths.csv").read_text() != (synthetic_root / "depths.csv").read_text()
     ids, images, depths = load_unlabelled(synthetic_root)

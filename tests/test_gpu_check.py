@@ -3,7 +3,11 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from conftest import PROJECT
+
+pytestmark = pytest.mark.slow
 
 
 def test_gpu_check_dry_run_trains_predicts_and_reports(synthetic_root, tmp_path):

@@ -37,7 +37,8 @@ def test_partial_overlap_counts_thresholds_strictly_above(pred_cols, expected):
 def test_iou_just_above_and_below_a_threshold():
     truth = np.zeros((1, 100, 100), bool)
     truth[0, :, :100] = True                       # 10000 px
-    just_above = truth.copy(); just_above[0, :, 70:] = False  # IoU 0.70 -> above 0.50..0.65 = 4
+    just_above = truth.copy()
+    just_above[0, :, 70:] = False                  # IoU 0.70 -> above 0.50..0.65 = 4
     assert image_scores(just_above, truth)[0] == pytest.approx(0.4)
     just_above[0, 0, 70] = True                    # IoU 0.7001 -> also above 0.70
     assert image_scores(just_above, truth)[0] == pytest.approx(0.5)

@@ -1,48 +1,46 @@
-"""Tile prediction: hflip TTA in the training geometry, float32 out."""
+"""The predict task, run in this process: SEG-Y volumes keep their geometry and headers, sections get their
+pictures; a model with the depth channel needs the section's depths (its refusal is in test_cli)."""
+import json
+
+import cv2
 import numpy as np
-import torch
+import segyio
 
-from src.data.datamodule import TileDataset
-from src.data.preprocess import Preprocess
-from src.data.tiles import mirror_padded
-from src.inference.probabilities import predict_probs, tile_probs
-from src.models.seed_unet import SeedUnet
-
-PRE = Preprocess(("image", "depth", "coord"), mean=0.45, std=0.2, zmin=50.0, zmax=950.0, input_size=128)
+from conftest import compose_config, run_task
+from src.tasks.predict import predict
 
 
-def tiles(n=3, seed=0):
-    rng = np.random.default_rng(seed)
-    return rng.integers(0, 256, (n, 101, 101)).astype(np.uint8), rng.uniform(50, 950, n).astype(np.float32)
+def make_segy(path, shape=(3, 4, 130)):
+    rng = np.random.default_rng(0)
+    cube = rng.normal(0, 100, shape).astype(np.float32)
+    segyio.tools.from_array(str(path), cube)
+    return cube
 
 
-def padded(images, depths):
-    return torch.from_numpy(np.stack([PRE(t, z) for t, z in zip(images, depths)]))
+def run_predict(trained_run, tmp_path, inp, *extra):
+    cfg = compose_config("predict", f"ckpt={trained_run}", f"input={inp}", f"out={tmp_path / 'out' / 'pred'}",
+                         "snapshots=1", *extra, run_dir=tmp_path / "hydra")
+    return run_task(predict, cfg)
 
 
-def test_the_mirrored_view_is_the_mirrored_tile_padded_as_in_training():
-    images, depths = tiles()
-    assert torch.equal(mirror_padded(padded(images, depths)), padded(images[..., ::-1].copy(), depths))
+def test_segy_volume_round_trip_keeps_geometry_and_stores_float_probabilities(trained_run, tmp_path):
+    src = tmp_path / "volume.sgy"
+    make_segy(src)
+    run_predict(trained_run, tmp_path, src, "predict.depth_origin=0", "predict.depth_step=4", "predict.axis=both")
+    probs = np.load(tmp_path / "out" / "pred.probs.npy")
+    assert probs.shape == (3, 4, 130) and 0 <= probs.min() and probs.max() <= 1
+    with segyio.open(str(src)) as a, segyio.open(str(tmp_path / "out" / "pred.sgy")) as b:
+        assert list(a.ilines) == list(b.ilines) and list(a.xlines) == list(b.xlines)
+        assert list(a.samples) == list(b.samples) and b.bin[segyio.BinField.Format] == 5
+        assert np.allclose(segyio.tools.cube(b), probs, atol=1e-6)
+        assert all(a.header[i] == b.header[i] for i in range(a.tracecount))
+    meta = json.loads((tmp_path / "out" / "pred.json").read_text())
+    assert meta["axis"] == "both" and "clip" in meta["scaling"]["rule"]
 
 
-def test_tta_of_a_mirrored_tile_is_the_mirrored_tta_of_the_tile():
-    torch.manual_seed(0)
-    net = SeedUnet(encoder_name="resnet18", stem="standard", filters=8, scse_reduction=4).eval()
-    images, depths = tiles()
-    probs = tile_probs(net, padded(images, depths), tta=True)
-    of_mirrored = tile_probs(net, padded(images[..., ::-1].copy(), depths), tta=True)
-    assert probs.shape == (3, 101, 101)
-    torch.testing.assert_close(of_mirrored, probs.flip(-1), atol=1e-6, rtol=0)
-
-
-class Constant(torch.nn.Module):
-    """Logit 0.0002 everywhere: probability 0.50005, which float16 would round to 0.5."""
-
-    def forward(self, x):
-        return torch.full((len(x), 1, *x.shape[-2:]), 2e-4)
-
-
-def test_predictions_are_float32_whatever_the_network_trained_in():
-    images, depths = tiles()
-    probs = predict_probs([(Constant(), 1.0)], TileDataset(images, depths, PRE), tta=True)
-    assert probs.dtype == np.float32 and (probs > 0.5).all()
+def test_a_section_image_gets_probabilities_and_pictures(trained_run, tmp_path):
+    image = tmp_path / "section.png"
+    cv2.imwrite(str(image), np.random.default_rng(0).integers(0, 256, (150, 260)).astype(np.uint8))
+    run_predict(trained_run, tmp_path, image, "predict.depth_origin=100", "predict.depth_step=2")
+    assert np.load(tmp_path / "out" / "pred.probs.npy").shape == (150, 260)
+    assert (tmp_path / "out" / "pred.overlay.png").exists() and (tmp_path / "out" / "pred.probs.png").exists()

@@ -1,9 +1,6 @@
 import numpy as np
-import pandas as pd
 import pytest
-import yaml
 
-from conftest import TINY, run_cli
 from src.inference.postproc import postprocess_batch
 from src.inference.tuning import grid_search
 from src.metrics.kaggle_map import kaggle_map
@@ -35,38 +32,3 @@ def test_grid_search_finds_the_planted_best_and_matches_the_slow_path():
         masks = postprocess_batch(probs, threshold=row.threshold, min_component=row.min_component,
                                   min_mask=row.min_mask)
         assert row.map == pytest.approx(kaggle_map(masks, truth))
-
-
-@pytest.fixture(scope="module")
-def two_fold_multirun(tmp_path_factory, synthetic_root):
-    """Two folds trained in parallel processes by Hydra's joblib launcher."""
-    sweep = tmp_path_factory.mktemp("multirun")
-    result = run_cli("train.py", "-m", "fold=0,1", "data.n_folds=2", f"data.root={synthetic_root}", *TINY,
-                     "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={sweep}")
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "Joblib.Parallel(n_jobs=2,backend=loky,prefer=processes" in result.stdout + result.stderr
-    assert sorted(p.name for p in sweep.glob("fold*")) == ["fold0_0", "fold1_1"]
-    return sweep
-
-
-def test_tune_then_infer_on_a_two_fold_multirun(two_fold_multirun, synthetic_root, tmp_path):
-    result = run_cli("tune.py", f"run={two_fold_multirun}", f"hydra.run.dir={tmp_path / 'tune'}")
-    assert result.returncode == 0, result.stderr[-3000:]
-    tuned = yaml.safe_load((two_fold_multirun / "postproc.yaml").read_text())
-    assert tuned["n_tiles"] == 40 and (two_fold_multirun / "tuning.png").exists()
-    out = tmp_path / "sub.csv"
-    result = run_cli("infer.py", f"ckpt={two_fold_multirun}", f"out={out}", "postproc.min_mask=7",
-                     f"hydra.run.dir={tmp_path / 'infer'}")
-    assert result.returncode == 0, result.stderr[-3000:]
-    log = result.stdout + result.stderr
-    assert "from 2 run(s)" in log and f"'threshold': {tuned['threshold']}" in log and "'min_mask': 7" in log
-    assert len(pd.read_csv(out)) == 12
-
-
-def test_tune_sweep_returns_each_setting_and_summarises(two_fold_multirun, tmp_path):
-    sweep = tmp_path / "sweep"
-    result = run_cli("tune.py", "-m", f"run={two_fold_multirun}", "postproc.threshold=0.4,0.6",
-                     f"hydra.sweep.dir={sweep}")
-    assert result.returncode == 0, result.stderr[-3000:]
-    summary = pd.read_csv(sweep / "summary.csv")
-    assert sorted(summary.threshold) == [0.4, 0.6] and summary["map"].between(0, 1).all()

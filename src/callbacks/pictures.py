@@ -7,6 +7,11 @@ import pytorch_lightning as pl
 from src.utils.plots import save_curves, save_tile_grid
 
 
+def first_channel(items, key):
+    """Channel 0 of each dataset item's `key` tensor, stacked (N, H, W)."""
+    return np.stack([item[key][0].numpy() for item in items])
+
+
 class AugmentationPreview(pl.Callback):
     """At fit start, the same training tiles before and after augmentation (image and mask)."""
 
@@ -21,11 +26,9 @@ class AugmentationPreview(pl.Callback):
         plain, augmented = dm.subset(idx), dm.subset(idx, dm.augment)
         before = [plain[k] for k in range(len(idx))]
         after = [augmented[k] for k in range(len(idx))]
-        image = lambda items: np.stack([it["x"][0].numpy() for it in items])  # noqa: E731
-        mask = lambda items: np.stack([it["y"][0].numpy() for it in items])  # noqa: E731
         save_tile_grid(Path(trainer.default_root_dir) / self.filename,
-                       [image(before), mask(before), image(after), mask(after)],
-                       ["image", "mask", "augmented", "aug. mask"])
+                       [first_channel(before, "x"), first_channel(before, "y"), first_channel(after, "x"),
+                        first_channel(after, "y")], ["image", "mask", "augmented", "aug. mask"])
 
 
 class TrainingCurves(pl.Callback):

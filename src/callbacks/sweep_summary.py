@@ -17,4 +17,5 @@ class SweepSummary(Callback):
         frame = pd.DataFrame(rows).sort_values("map", ascending=False)
         with atomic_path(sweep_dir / "summary.csv") as tmp:
             frame.to_csv(tmp, index=False)
-        print(f"sweep summary ({len(frame)} settings) -> {sweep_dir / 'summary.csv'}\n{frame.head(10).to_string(index=False)}")
+        print(f"sweep summary ({len(frame)} settings) -> {sweep_dir / 'summary.csv'}")
+        print(frame.head(10).to_string(index=False))

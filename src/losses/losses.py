@@ -1,5 +1,4 @@
 """Segmentation losses on logits, built from the `loss` config group (pieces from smp.losses)."""
-import torch
 import torch.nn.functional as F
 from segmentation_models_pytorch.losses import DiceLoss, LovaszLoss
 from torch import nn

@@ -60,7 +60,7 @@ class ResNetStemEncoder(nn.Module):
         if hasattr(root, "layer0"):
             self.stem = root.layer0
         elif all(hasattr(root, a) for a in ("conv1", "bn1", "maxpool")):
-            act = getattr(root, "relu", None) or getattr(root, "act1")
+            act = getattr(root, "relu", None) or root.act1
             self.stem = nn.Sequential(root.conv1, root.bn1, act)
         else:
             raise UserError(f"stem={stem} needs a ResNet-family encoder (resnet*, resnext*, se_resnext*, "

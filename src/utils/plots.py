@@ -1,25 +1,22 @@
-"""Pictures for people: tile grids (image / truth / prediction) and training curves, saved as PNG."""
-import matplotlib
+"""Pictures for people: tile grids (image / truth / prediction), training curves and the tuning curve, saved
+as PNG. Matplotlib's object API (Figure, no pyplot): no GUI backend, no global figure state."""
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from src.utils.atomic import atomic_path  # noqa: E402
+from src.utils.atomic import atomic_path
 
 
 def save_figure(fig, path):
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=80, bbox_inches="tight")
-    plt.close(fig)
 
 
 def save_tile_grid(path, columns, titles, row_labels=None):
     """One row per tile, one column per array in `columns` (each (N, H, W)), titled `titles`. Images are
     shown in their own grey range; masks and probabilities (values within [0, 1]) on a fixed 0..1 scale."""
     n = len(columns[0])
-    fig, axes = plt.subplots(n, len(columns), figsize=(1.6 * len(columns), 1.6 * n), squeeze=False)
+    fig = Figure(figsize=(1.6 * len(columns), 1.6 * n))
+    axes = fig.subplots(n, len(columns), squeeze=False)
     for r in range(n):
         for c, (array, title) in enumerate(zip(columns, titles)):
             ax = axes[r, c]
@@ -39,7 +36,8 @@ def save_curves(metrics_csv, path):
     panels = [("loss", ["train/loss_epoch", "val/loss"]), ("val/map", ["val/map"]), ("lr", ["lr-Adam"])]
     panels = [(t, [c for c in cols if c in frame]) for t, cols in panels]
     panels = [(t, cols) for t, cols in panels if cols]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.2), squeeze=False)
+    fig = Figure(figsize=(4.5 * len(panels), 3.2))
+    axes = fig.subplots(1, len(panels), squeeze=False)
     for ax, (title, cols) in zip(axes[0], panels):
         for col in cols:
             rows = frame[["epoch" if col != "lr-Adam" else "step", col]].dropna()
@@ -50,7 +48,8 @@ def save_curves(metrics_csv, path):
 
 def save_threshold_plot(table, path):
     """OOF mAP against the threshold from tune.py's grid: with the best minimum sizes, and with none."""
-    fig, ax = plt.subplots(figsize=(5, 3.2))
+    fig = Figure(figsize=(5, 3.2))
+    ax = fig.subplots()
     best = table.groupby("threshold")["map"].max()
     plain = table[(table.min_component == 0) & (table.min_mask == 0)].set_index("threshold")["map"].sort_index()
     ax.plot(best.index, best.values, marker=".", label="best min sizes")

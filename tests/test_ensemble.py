@@ -1,11 +1,19 @@
+"""The ensemble: ensemble.yaml (ranking, weights), weight averaging, the callback, and the networks that
+`ckpt=` and `snapshots=N` stand for in both ensemble modes."""
+import shutil
+
 import numpy as np
 import pytest
 import torch
+import yaml
 from torch import nn
 
+from conftest import train_run
 from src.ensemble.averaging import average_state_dicts, weight_average
-from src.ensemble.spec import rank_snapshots, snapshot_weights
-from src.inference.probabilities import predict_probs
+from src.ensemble.members import resolve_members
+from src.ensemble.run_folder import RunFolder
+from src.ensemble.spec import rank_snapshots, read_ensemble, snapshot_weights
+from src.utils.errors import UserError
 
 
 def test_weights_decay_exponentially_and_sum_to_one():
@@ -45,36 +53,6 @@ def test_average_state_dicts_is_weighted_mean():
     assert torch.allclose(out["w"], torch.tensor([1.5, 3.0])) and out["n"].item() == 3
 
 
-class Const(nn.Module):
-    """A toy 'network' whose logit is a fixed map."""
-
-    def __init__(self, value):
-        super().__init__()
-        self.value = value
-
-    def forward(self, x):
-        return torch.full((len(x), 1, 128, 128), self.value)
-
-
-def test_ensemble_of_two_models_is_the_weighted_mean_of_probabilities():
-    dataset = [{"x": torch.zeros(3, 128, 128)} for _ in range(5)]
-    probs = predict_probs([(Const(2.0), 3.0), (Const(-1.0), 1.0)], dataset, tta=True, batch_size=2)
-    expected = 0.75 * torch.sigmoid(torch.tensor(2.0)) + 0.25 * torch.sigmoid(torch.tensor(-1.0))
-    assert probs.shape == (5, 101, 101) and np.allclose(probs, expected.item(), atol=1e-6)
-
-
-def test_hflip_tta_averages_the_flipped_prediction_back():
-    class LeftBright(nn.Module):
-        def forward(self, x):  # logit depends on the input's left-right content
-            return x[:, :1] * 10
-
-    x = torch.zeros(3, 128, 128)
-    x[0, :, :64] = 1.0
-    probs = predict_probs([(LeftBright(), 1.0)], [{"x": x}], tta=True, batch_size=1)[0]
-    assert probs[:, 0] == pytest.approx(torch.sigmoid(torch.tensor(10.0)).item(), abs=1e-5)  # flip undone
-    assert probs[:, -1] == pytest.approx(0.5, abs=1e-5)
-
-
 def test_callback_writes_the_kept_snapshots_best_first_with_decaying_weights(tmp_path):
     from types import SimpleNamespace
 
@@ -82,8 +60,6 @@ def test_callback_writes_the_kept_snapshots_best_first_with_decaying_weights(tmp
     from pytorch_lightning.callbacks import ModelCheckpoint
 
     from src.ensemble.callback import SnapshotEnsemble
-    from src.ensemble.run_folder import RunFolder
-    from src.ensemble.spec import read_ensemble
 
     keeper = ModelCheckpoint(dirpath=tmp_path / "checkpoints", monitor="val/map", mode="max", save_top_k=3)
     keeper.best_k_models = {str(tmp_path / "checkpoints" / f"s{k}.ckpt"): torch.tensor(v)
@@ -99,8 +75,7 @@ def test_callback_writes_the_kept_snapshots_best_first_with_decaying_weights(tmp
 
 
 def test_a_single_snapshot_is_used_as_it_is_even_in_weights_mode(tmp_path):
-    from src.ensemble.run_folder import RunFolder
-    from src.ensemble.spec import read_ensemble, write_ensemble
+    from src.ensemble.spec import write_ensemble
 
     run = RunFolder(tmp_path)
     write_ensemble(run, [(str(tmp_path / "checkpoints" / "s0.ckpt"), 0.7)], 0.8, "weights")
@@ -108,3 +83,54 @@ def test_a_single_snapshot_is_used_as_it_is_even_in_weights_mode(tmp_path):
     write_ensemble(run, [(str(tmp_path / "checkpoints" / f"s{k}.ckpt"), 0.7 - k / 10) for k in range(2)], 0.8,
                    "weights")
     assert read_ensemble(run)[0] == "weights"
+
+
+@pytest.fixture(scope="module")
+def three_snapshot_run(tmp_path_factory, synthetic_root):
+    return train_run(tmp_path_factory.mktemp("members") / "run", f"data.root={synthetic_root}",
+                     "trainer.max_epochs=3", "ensemble.top_k=3", "ensemble.mode=weights")
+
+
+def state(path):
+    return torch.load(path, map_location="cpu", weights_only=False)["state_dict"]
+
+
+def differs(a, b):
+    return any(not torch.equal(a[k], b[k]) for k in a if a[k].is_floating_point())
+
+
+def test_snapshots_n_in_weights_mode_averages_the_best_n(three_snapshot_run):
+    run = three_snapshot_run
+    mode, snapshots = read_ensemble(RunFolder(run))
+    assert mode == "weights" and len(snapshots) == 3
+    assert resolve_members(run)[0] == [(run / "checkpoints" / "weight_average.ckpt", 1.0)]
+    assert resolve_members(run, 3)[0] == [(run / "checkpoints" / "weight_average.ckpt", 1.0)]
+    assert resolve_members(run, 1)[0] == [(snapshots[0][0], 1.0)]  # the best snapshot as it is
+    (top2, weight), = resolve_members(run, 2)[0]
+    assert top2 == run / "checkpoints" / "weight_average_top2.ckpt" and weight == 1.0
+    assert differs(state(top2), state(run / "checkpoints" / "weight_average.ckpt"))
+    assert differs(state(top2), state(snapshots[0][0]))
+    made = top2.stat().st_mtime_ns
+    assert resolve_members(run, 2)[0][0][0] == top2 and top2.stat().st_mtime_ns == made  # made once, kept
+
+
+def test_snapshots_n_in_predictions_mode_takes_the_best_n(three_snapshot_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(three_snapshot_run, run)
+    spec = yaml.safe_load((run / "ensemble.yaml").read_text())
+    (run / "ensemble.yaml").write_text(yaml.safe_dump({**spec, "mode": "predictions"}))
+    members, _ = resolve_members(run, 2)
+    assert [p.name for p, _ in members] == [m["ckpt"] for m in spec["members"][:2]]
+    assert sum(w for _, w in members) == pytest.approx(1.0) and members[0][1] > members[1][1]
+    assert len(resolve_members(run)[0]) == 3
+
+
+def test_averaging_the_best_n_without_the_training_tiles_is_one_clear_error(three_snapshot_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(three_snapshot_run, run, ignore=shutil.ignore_patterns("weight_average_top*"))
+    config = (run / ".hydra" / "config.yaml").read_text()
+    root = yaml.safe_load(config)["data"]["root"]
+    (run / ".hydra" / "config.yaml").write_text(config.replace(root, str(tmp_path / "moved")))
+    with pytest.raises(UserError, match="snapshots=2 averages the best 2 snapshots .* needs its training tiles: "
+                                        "data folder .*moved not found"):
+        resolve_members(run, 2)

@@ -1,0 +1,19 @@
+"""Every `experiment=` preset trains, evaluates and writes its run folder under debug=tiny (in this process)."""
+import numpy as np
+import pytest
+
+from conftest import PROJECT, train_run
+
+EXPERIMENTS = sorted(p.stem for p in (PROJECT / "conf" / "experiment").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_every_experiment_runs_under_the_debug_config(experiment, synthetic_root, tmp_path):
+    run = train_run(tmp_path / experiment, f"data.root={synthetic_root}", f"experiment={experiment}")
+    for name in ("checkpoints/last.ckpt", "ensemble.yaml", "oof.npz", "curves.png", "validation.png"):
+        assert (run / name).exists(), name
+    assert 0 <= float(np.load(run / "oof.npz")["map_ensemble"]) <= 1
+
+
+def test_the_presets_are_the_ones_the_readme_names():
+    assert EXPERIMENTS == ["cpu_fast", "seed"]

@@ -1,0 +1,79 @@
+"""The train task, run in this process under debug=tiny: what a run folder holds, resume, time budgets,
+repeatability, the weight-averaged ensemble."""
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from conftest import train_run
+from src.data import io
+from src.data.datamodule import TileDataset
+from src.inference.probabilities import predict_probs
+from src.models.checkpoint import load_module
+
+
+def test_train_writes_checkpoints_oof_pictures_and_folds(trained_run):
+    for name in ("checkpoints/last.ckpt", "ensemble.yaml", "oof.npz", "folds.csv", "validation.png",
+                 "augmentations.png", "curves.png", "logs/metrics.csv"):
+        assert (trained_run / name).exists(), name
+    oof = np.load(trained_run / "oof.npz")
+    folds = pd.read_csv(trained_run / "folds.csv", dtype={"id": str})
+    assert sorted(oof["ids"]) == sorted(folds.loc[folds.fold == 0, "id"])
+    assert oof["probs"].shape == (len(oof["ids"]), 101, 101)
+
+
+def test_resume_continues_on_the_second_loss_phase(trained_run, synthetic_root, tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    run_dir = train_run(tmp_path / "resumed", f"data.root={synthetic_root}", "trainer.max_epochs=2", "loss=seed",
+                        "loss.switch_epoch=1", f"resume={trained_run / 'checkpoints' / 'last.ckpt'}")
+    metrics = pd.read_csv(run_dir / "logs" / "metrics.csv")
+    phases = metrics.dropna(subset=["train/loss_phase"])
+    assert phases.epoch.tolist() == [1] and phases["train/loss_phase"].tolist() == [1.0]
+    assert "epoch 1: loss phase 1" in caplog.text
+
+
+def test_a_time_budget_stops_training_inside_the_first_epoch_and_keeps_a_snapshot(synthetic_root, tmp_path):
+    run_dir = train_run(tmp_path / "run", f"data.root={synthetic_root}", "trainer.max_epochs=50", "batch_size=1",
+                        "trainer.limit_train_batches=1.0", "trainer.max_time=00:00:00:01")
+    state = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert 0 < state["global_step"] < 32  # inside the first epoch: 32 training tiles / batch 1 (~14 steps a second)
+    assert list((run_dir / "checkpoints").glob("snapshot-*.ckpt")) and (run_dir / "ensemble.yaml").exists()
+
+
+def trained_weights(synthetic_root, run_dir, *overrides):
+    train_run(run_dir, f"data.root={synthetic_root}", "trainer.limit_train_batches=3", "trainer.deterministic=true",
+              "aug=seed", *overrides)
+    return torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)["state_dict"]
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_the_same_seed_trains_the_same_weights_and_another_seed_other_ones(synthetic_root, tmp_path, workers):
+    first = trained_weights(synthetic_root, tmp_path / "a", f"data.num_workers={workers}")
+    again = trained_weights(synthetic_root, tmp_path / "b", f"data.num_workers={workers}")
+    assert all(torch.equal(first[k], again[k]) for k in first)
+    assert (tmp_path / "a" / "folds.csv").read_text() == (tmp_path / "b" / "folds.csv").read_text()
+    other = trained_weights(synthetic_root, tmp_path / "c", f"data.num_workers={workers}", "seed=43")
+    assert any(not torch.equal(first[k], other[k]) for k in first if first[k].is_floating_point())
+
+
+def test_the_weight_averaged_ensemble_is_what_out_of_fold_evaluation_predicts(synthetic_root, tmp_path):
+    run_dir = train_run(tmp_path / "run", f"data.root={synthetic_root}", "trainer.max_epochs=2",
+                        "ensemble.mode=weights")
+    averaged = load_module(run_dir / "checkpoints" / "weight_average.ckpt")
+    oof = np.load(run_dir / "oof.npz")
+    assert int(oof["n_snapshots"]) == 1  # one averaged network
+    ids = list(oof["ids"])  # the out-of-fold predictions are the averaged network's, not the best snapshot's
+    images = io.read_images(synthetic_root / "train" / "images", ids)
+    depths = io.depths_for(ids, io.read_depths(synthetic_root), synthetic_root)
+    probs = predict_probs([(averaged, 1.0)], TileDataset(images, depths, averaged.preprocess), tta=False)
+    assert oof["probs"].dtype == np.float32  # what inference produces, not float16 (0.5002 would become 0.5)
+    np.testing.assert_allclose(oof["probs"], probs, atol=1e-6, rtol=0)
+
+
+@pytest.mark.real_data
+def test_train_on_real_tgs(shared_tgs, tmp_path):
+    run_dir = train_run(tmp_path / "run", f"data.root={shared_tgs}", "data.subset=120")
+    assert (run_dir / "checkpoints" / "last.ckpt").exists() and (run_dir / "oof.npz").exists()
+    assert len(np.load(run_dir / "oof.npz")["ids"]) == 24  # fold 0 of 120 tiles
