@@ -12,6 +12,7 @@ import torch
 
 from src.data import io
 from src.ensemble.members import load_members
+from src.ensemble.run_folder import RunFolder
 from src.inference.probabilities import predict_tiles
 from src.metrics.kaggle_map import kaggle_map
 
@@ -67,7 +68,7 @@ def logged(run_dir):
 
 def training_seconds(run_dir):
     """Seconds of training (validation included) that Lightning's Timer had counted at the last checkpoint."""
-    state = torch.load(Path(run_dir) / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    state = torch.load(RunFolder(Path(run_dir)).last_checkpoint, map_location="cpu", weights_only=False)
     return state["callbacks"]["Timer"]["time_elapsed"]["train"]
 
 

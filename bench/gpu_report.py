@@ -14,6 +14,7 @@ import torch
 from omegaconf import OmegaConf
 
 from bench.common import RESULTS, logged, record, training_seconds
+from src.ensemble.run_folder import RunFolder
 
 
 def val_map_per_epoch(run_dir):
@@ -41,8 +42,9 @@ def main():
     args = parser.parse_args()
     epochs, steps, best = logged(args.run)
     seconds = training_seconds(args.run)
-    batch = OmegaConf.load(args.run / ".hydra" / "config.yaml").batch_size
-    oof = np.load(args.run / "oof.npz")
+    run = RunFolder(args.run)
+    batch = OmegaConf.load(run.config).batch_size
+    oof = np.load(run.oof)
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU (CPU dry run)"
     per_epoch = ", ".join(f"{e}: {m:.3f}" for e, m in val_map_per_epoch(args.run))
     lines = [

@@ -7,8 +7,6 @@ import torch
 from conftest import last_line, run_cli
 from src.models.checkpoint import load_module
 
-TINY = ["debug=tiny"]
-
 
 @pytest.mark.parametrize("make_ckpt, message", [
     (lambda p: None, "not found"),
@@ -27,19 +25,19 @@ def test_bad_checkpoint_is_one_clear_line(tmp_path, synthetic_root, make_ckpt, m
 
 
 def test_missing_data_folder_is_one_clear_line(tmp_path):
-    result = run_cli("train.py", f"data.root={tmp_path / 'nowhere'}", *TINY, f"hydra.run.dir={tmp_path / 'run'}")
+    result = run_cli("train.py", f"data.root={tmp_path / 'nowhere'}", "debug=tiny", f"hydra.run.dir={tmp_path / 'run'}")
     assert result.returncode == 1
     assert last_line(result).startswith("error: data folder") and "nowhere" in last_line(result)
 
 
 def test_fold_out_of_range_is_one_clear_line(tmp_path, synthetic_root):
-    result = run_cli("train.py", f"data.root={synthetic_root}", "fold=7", *TINY, f"hydra.run.dir={tmp_path}")
+    result = run_cli("train.py", f"data.root={synthetic_root}", "fold=7", "debug=tiny", f"hydra.run.dir={tmp_path}")
     assert result.returncode == 1 and "fold=7 is out of range" in last_line(result)
 
 
 @pytest.mark.parametrize("budget", ["30min", "30", "00:30:00:00:00"])
 def test_malformed_time_budget_is_one_clear_line(tmp_path, synthetic_root, budget):
-    result = run_cli("train.py", f"data.root={synthetic_root}", f"trainer.max_time={budget}", *TINY,
+    result = run_cli("train.py", f"data.root={synthetic_root}", f"trainer.max_time={budget}", "debug=tiny",
                      f"hydra.run.dir={tmp_path}")
     assert result.returncode == 1
     line = last_line(result)
@@ -56,7 +54,7 @@ def test_a_model_with_depth_refuses_a_section_without_depth(trained_run, tmp_pat
 
 
 def test_ddp_inside_a_local_sweep_is_one_clear_line(synthetic_root, tmp_path):
-    result = run_cli("train.py", "-m", "fold=0", f"data.root={synthetic_root}", *TINY, "trainer=ddp_cpu",
+    result = run_cli("train.py", "-m", "fold=0", f"data.root={synthetic_root}", "debug=tiny", "trainer=ddp_cpu",
                      f"hydra.sweep.dir={tmp_path}")
     assert result.returncode == 1
     assert last_line(result).startswith("error: trainer.strategy=ddp cannot run inside a -m sweep here")
@@ -66,7 +64,7 @@ def test_ddp_inside_a_local_sweep_is_one_clear_line(synthetic_root, tmp_path):
 @pytest.mark.slow
 def test_ddp_on_cpu_trains_in_two_processes_and_evaluates_once_on_rank_zero(synthetic_root, tmp_path):
     run_dir = tmp_path / "ddp"
-    result = run_cli("train.py", f"data.root={synthetic_root}", *TINY, "trainer=ddp_cpu", "trainer.max_epochs=2",
+    result = run_cli("train.py", f"data.root={synthetic_root}", "debug=tiny", "trainer=ddp_cpu", "trainer.max_epochs=2",
                      "trainer.limit_train_batches=1.0", "ensemble.mode=weights", f"hydra.run.dir={run_dir}")
     assert result.returncode == 0, result.stderr[-3000:]
     state = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)

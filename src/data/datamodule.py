@@ -77,13 +77,13 @@ class Unlabelled:
 
 class TGSDataModule(pl.LightningDataModule):
     """The labelled tiles of a Kaggle-layout `root`, split into folds (stratified by salt coverage, or read from
-    `split_file`); trains on every fold but `fold` and validates on it. Semi-supervised tiles, when given, join
+    `split_file`, and saved to `save_split`); trains on every fold but `fold` and validates on it. Semi-supervised tiles, when given, join
     training only. The preprocessing constants are fitted on the labelled tiles at setup()."""
 
     def __init__(self, *, root: str | Path, fold: int = 0, n_folds: int = 5, seed: int = 42,
                  channels: Sequence[str] = ("image", "depth", "coord"), input_size: int = 128, batch_size: int = 20,
                  num_workers: int = 0, augment: A.Compose | None = None, split_file: str | Path | None = None,
-                 run_dir: str | Path | None = None, subset: int | None = None, pseudo: PseudoLabelled | None = None,
+                 save_split: str | Path | None = None, subset: int | None = None, pseudo: PseudoLabelled | None = None,
                  unlabelled: Unlabelled | None = None):
         super().__init__()
         if not 0 <= fold < n_folds:
@@ -91,7 +91,7 @@ class TGSDataModule(pl.LightningDataModule):
         self.root, self.fold, self.n_folds, self.seed = Path(root), fold, n_folds, seed
         self.channels, self.input_size = list(channels), input_size
         self.batch_size, self.num_workers, self.augment = batch_size, num_workers, augment
-        self.split_file, self.run_dir, self.max_tiles = split_file, run_dir, subset
+        self.split_file, self.save_split, self.max_tiles = split_file, save_split, subset
         self.pseudo, self.unlabelled = pseudo, unlabelled
         self.preprocess = None
 
@@ -103,8 +103,8 @@ class TGSDataModule(pl.LightningDataModule):
             assignment = load_folds(self.split_file, self.ids, self.n_folds)
         else:
             assignment = stratified_folds(self.ids, coverage_class(self.masks), self.n_folds, self.seed)
-        if self.run_dir is not None:
-            save_folds(assignment, Path(self.run_dir) / "folds.csv")
+        if self.save_split is not None:
+            save_folds(assignment, self.save_split)
         folds = np.array([assignment[i] for i in self.ids])
         self.val_idx = np.flatnonzero(folds == self.fold)
         self.train_idx = np.flatnonzero(folds != self.fold)

@@ -6,7 +6,6 @@ import torch
 from torch.optim.swa_utils import update_bn
 
 from src.inference.probabilities import pick_device
-from src.models.checkpoint import load_module
 from src.utils.atomic import atomic_path
 
 log = logging.getLogger(__name__)
@@ -48,8 +47,3 @@ def average_snapshots(modules, weights, bn_loader, path):
     log.info("averaged %d snapshots into %s (BatchNorm recomputed on %d tiles, %s)", len(modules), path,
              len(bn_loader.dataset), next(averaged.parameters()).device)
     return averaged
-
-
-def load_average(members, bn_loader, path):
-    """average_snapshots of [(ckpt path, weight)]."""
-    return average_snapshots([load_module(p) for p, _ in members], [w for _, w in members], bn_loader, path)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from src.ensemble.averaging import average_snapshots, load_average
+from src.ensemble.averaging import average_snapshots
 from src.ensemble.run_folder import run_of_checkpoint, runs_under
 from src.ensemble.spec import read_ensemble
 from src.models.checkpoint import load_module
@@ -48,7 +48,8 @@ def top_k_average(run, chosen):
     except UserError as error:
         raise UserError(f"snapshots={len(chosen)} averages the best {len(chosen)} snapshots of {run.path}, which "
                         f"needs its training tiles: {error}") from None
-    load_average(chosen, loader, path)
+    networks = load_networks(chosen)
+    average_snapshots([m for m, _ in networks], [w for _, w in networks], loader, path)
     return path
 
 
@@ -100,11 +101,10 @@ def snapshot_ensembles(run, bn_loader, modes=("predictions", "weights")):
     spec = read_ensemble(run)
     if spec is None:
         return None
-    _, members = spec
-    snapshots, weights = [load_module(p) for p, _ in members], [w for _, w in members]
-    ensembles = {"best": [(snapshots[0], 1.0)]}
+    snapshots = load_networks(spec[1])
+    ensembles = {"best": [(snapshots[0][0], 1.0)]}
     if "predictions" in modes:
-        ensembles["predictions"] = list(zip(snapshots, weights))
+        ensembles["predictions"] = snapshots
     if "weights" in modes:
         saved = run.weight_average
         if saved.exists() and saved.stat().st_mtime >= run.ensemble_file.stat().st_mtime:
@@ -112,6 +112,7 @@ def snapshot_ensembles(run, bn_loader, modes=("predictions", "weights")):
         elif len(snapshots) == 1:
             ensembles["weights"] = ensembles["best"]
         else:
-            ensembles["weights"] = [(average_snapshots(snapshots, weights, bn_loader, saved), 1.0)]
+            averaged = average_snapshots([m for m, _ in snapshots], [w for _, w in snapshots], bn_loader, saved)
+            ensembles["weights"] = [(averaged, 1.0)]
     return ensembles
 

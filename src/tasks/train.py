@@ -35,7 +35,8 @@ def build_datamodule(cfg, run_dir, **semi_supervised):
     d = cfg.data
     return TGSDataModule(root=resolve_root(d), fold=cfg.fold, n_folds=d.n_folds, seed=cfg.seed, channels=d.channels,
                          input_size=d.input_size, batch_size=cfg.batch_size, num_workers=d.num_workers,
-                         augment=build_augment(cfg.aug, cfg.seed), split_file=d.split_file, run_dir=run_dir,
+                         augment=build_augment(cfg.aug, cfg.seed), split_file=d.split_file,
+                         save_split=RunFolder(run_dir).folds if run_dir else None,
                          subset=d.subset, **semi_supervised)
 
 
