@@ -11,6 +11,9 @@ POSTPROC_FILE = "postproc.yaml"  # tune.py's choice, in a run folder or in the m
 class RunFolder:
     path: Path
 
+    def __post_init__(self):
+        object.__setattr__(self, "path", Path(self.path))
+
     @property
     def checkpoints(self):
         return self.path / "checkpoints"
