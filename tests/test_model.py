@@ -84,3 +84,60 @@ def test_a_few_steps_lower_the_loss_on_a_tiny_batch():
         opt.zero_grad(), loss.backward(), opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.7 * losses[0]
+
+
+def save_weights(path, model):
+    if path.suffix == ".safetensors":
+        from safetensors.torch import save_file
+
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path))
+    else:
+        torch.save(model.state_dict(), path)
+    return model.state_dict()
+
+
+@pytest.mark.parametrize("source, filename", [("timm", "resnet18.pth"), ("torchvision", "resnet18.safetensors"),
+                                              ("smp_unet", "unet.pt")])
+@pytest.mark.parametrize("stem", ["seed", "standard"])
+def test_encoder_weights_from_a_file_load_before_the_stem_change(tmp_path, source, filename, stem):
+    import segmentation_models_pytorch as smp
+    import timm
+    import torchvision
+
+    torch.manual_seed(1)
+    model = {"timm": lambda: timm.create_model("resnet18"), "torchvision": torchvision.models.resnet18,
+             "smp_unet": lambda: smp.Unet("resnet18", encoder_weights=None)}[source]()
+    saved = save_weights(tmp_path / filename, model)
+    net = SeedUnet(encoder_name="resnet18", encoder_weights=str(tmp_path / filename), stem=stem, filters=8)
+    conv = net.encoder.stem[0] if stem == "seed" else net.encoder.encoder.conv1
+    expected = saved["encoder.conv1.weight" if source == "smp_unet" else "conv1.weight"]
+    assert torch.equal(conv.weight, expected)
+    assert conv.stride == ((1, 1) if stem == "seed" else (2, 2))
+
+
+def test_encoder_weights_from_a_file_reach_smp_models_and_other_channel_counts(tmp_path):
+    import timm
+
+    from src.models.factory import build_network
+
+    saved = save_weights(tmp_path / "r18.pth", timm.create_model("resnet18"))
+    net = build_network({"_target_": "segmentation_models_pytorch.Unet", "encoder_name": "resnet18",
+                         "encoder_weights": str(tmp_path / "r18.pth"), "classes": 1}, in_channels=1)
+    assert torch.allclose(net.encoder.conv1.weight, saved["conv1.weight"].sum(1, keepdim=True))
+    assert torch.equal(net.encoder.layer1[0].conv1.weight, saved["layer1.0.conv1.weight"])
+
+
+def test_encoder_weights_that_do_not_fit_name_the_keys(tmp_path):
+    import timm
+
+    from src.utils.errors import UserError
+
+    save_weights(tmp_path / "r34.pth", timm.create_model("resnet34"))
+    with pytest.raises(UserError, match=r"r34.pth does not fit encoder resnet18: 0 keys missing \[\], \d+ unexpected "
+                                        r"\['layer1.2.bn1.bias'"):
+        SeedUnet(encoder_name="resnet18", encoder_weights=str(tmp_path / "r34.pth"), stem="standard")
+    with pytest.raises(UserError, match="nowhere.pth not found: save the encoder's state dict there"):
+        SeedUnet(encoder_name="resnet18", encoder_weights=str(tmp_path / "nowhere.pth"))
+    (tmp_path / "bad.pth").write_bytes(b"not torch")
+    with pytest.raises(UserError, match="bad.pth cannot be read"):
+        SeedUnet(encoder_name="resnet18", encoder_weights=str(tmp_path / "bad.pth"))

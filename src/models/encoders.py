@@ -6,13 +6,17 @@ Every encoder here names the stride of each feature map it returns (`strides`), 
 without running an input through it.
 """
 from contextlib import contextmanager
+from pathlib import Path
 
 import segmentation_models_pytorch as smp
+import torch
 from torch import nn
 
 from src.utils.errors import UserError
 
 STEMS = ("seed", "no_pool", "standard")
+WEIGHT_FILE_SUFFIXES = (".pth", ".pt", ".bin", ".safetensors")
+CLASSIFIER_PREFIXES = ("fc.", "classifier.", "last_linear.", "head.")  # ImageNet heads an encoder does not have
 
 
 @contextmanager
@@ -31,7 +35,79 @@ def clear_encoder_errors(name, weights):
                         "se_resnext50_32x4d) or a timm one as tu-<name>") from None
 
 
+def is_weights_file(weights):
+    """encoder.weights names a file (a path, or a state-dict suffix) rather than smp's weight sets (imagenet...)."""
+    return weights is not None and (Path(str(weights)).suffix in WEIGHT_FILE_SUFFIXES or "/" in str(weights))
+
+
+def read_state_dict(path):
+    """The tensors of a .pth/.pt/.bin (torch) or .safetensors file, unwrapped from a checkpoint's state_dict."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise UserError(f"encoder.weights={path} not found: save the encoder's state dict there on a machine with "
+                        "internet (README, 'Pretrained encoders offline'), or use encoder.weights=null")
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state = load_file(str(path))
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch and safetensors raise many types for a bad file
+        raise UserError(f"encoder.weights={path} cannot be read ({type(error).__name__}): not a state dict saved "
+                        "with torch.save or safetensors; save it again (README)") from None
+    for key in ("state_dict", "model"):
+        if isinstance(state, dict) and isinstance(state.get(key), dict):
+            state = state[key]
+    return state
+
+
+def fit_keys(state, own_keys):
+    """The file's tensors under the encoder's key names: the prefixes a whole smp model ('encoder.'), a DataParallel
+    copy ('module.') or smp's timm wrapper ('model.') add or need, whichever matches the most keys."""
+    best = {}
+    for strip in ("", "encoder.", "module."):
+        for add in ("", "model."):
+            renamed = {add + k[len(strip):]: v for k, v in state.items() if k.startswith(strip)}
+            if len(renamed.keys() & own_keys) > len(best.keys() & own_keys):
+                best = renamed
+    return best
+
+
+def adapt_first_conv(weight, in_channels):
+    """RGB first-conv weights (out, 3, k, k) for `in_channels` inputs, as smp adapts pretrained weights: summed for
+    one channel, cycled and rescaled for more."""
+    if in_channels == 1:
+        return weight.sum(1, keepdim=True)
+    return weight[:, [i % 3 for i in range(in_channels)]] * (3 / in_channels)
+
+
+def load_weights_file(encoder, path, name):
+    """Load a state dict saved from a timm, torchvision or smp model into an smp `encoder`; one clear error naming
+    the keys that do not fit."""
+    own = encoder.state_dict()
+    state = fit_keys(read_state_dict(path), set(own))
+    for key in own.keys() & state.keys():  # the first conv of an encoder for other than 3 input channels
+        if own[key].ndim == 4 and state[key].ndim == 4 and state[key].shape[1] == 3 != own[key].shape[1]:
+            state[key] = adapt_first_conv(state[key], own[key].shape[1])
+    missing = sorted(own.keys() - state.keys())
+    unexpected = sorted(k for k in state.keys() - own.keys()
+                        if not k.removeprefix("model.").startswith(CLASSIFIER_PREFIXES))
+    reshaped = sorted(k for k in own.keys() & state.keys() if own[k].shape != state[k].shape)
+    if missing or unexpected or reshaped:
+        raise UserError(f"encoder.weights={path} does not fit encoder {name}: {len(missing)} keys missing "
+                        f"{missing[:3]}, {len(unexpected)} unexpected {unexpected[:3]}, {len(reshaped)} of another "
+                        f"shape {reshaped[:3]}: save the state dict of a {name} (README)")
+    encoder.load_state_dict({key: state[key] for key in own})
+    return encoder
+
+
 def load_smp_encoder(name, in_channels, weights):
+    """An smp encoder with smp's weights (imagenet...), weights from a file, or none."""
+    if is_weights_file(weights):
+        with clear_encoder_errors(name, None):
+            encoder = smp.encoders.get_encoder(name, in_channels=in_channels, depth=5, weights=None)
+        return load_weights_file(encoder, weights, name)
     with clear_encoder_errors(name, weights):
         return smp.encoders.get_encoder(name, in_channels=in_channels, depth=5, weights=weights)
 

@@ -49,7 +49,10 @@ class DeepOutputs(NamedTuple):
 class SeedUnet(nn.Module):
     """U-Net on an smp/timm encoder with the seed's stem, scSE and a hypercolumn. forward() returns logits
     (N, 1, H, W) in training and eval alike; with deep_supervision, forward_deep() also returns per-scale logits
-    and an empty/non-empty logit for the auxiliary losses (1st and 4th places)."""
+    and an empty/non-empty logit for the auxiliary losses (1st and 4th places). encoder_weights: smp's weight set
+    (imagenet...), a state-dict file (loaded before the stem change), or None."""
+
+    reads_weight_files = True
 
     def __init__(self, *, encoder_name: str = "se_resnext50_32x4d", encoder_weights: str | None = None,
                  in_channels: int = 3, stem: str = "seed", filters: int = 32, upsample: str = "bilinear",
