@@ -77,3 +77,28 @@ def test_train_on_real_tgs(shared_tgs, tmp_path):
     run_dir = train_run(tmp_path / "run", f"data.root={shared_tgs}", "data.subset=120")
     assert (run_dir / "checkpoints" / "last.ckpt").exists() and (run_dir / "oof.npz").exists()
     assert len(np.load(run_dir / "oof.npz")["ids"]) == 24  # fold 0 of 120 tiles
+
+
+def test_tensorboard_logs_the_scalars_and_pictures_beside_the_csv_log(synthetic_root, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run_dir = train_run(tmp_path / "run", f"data.root={synthetic_root}", "logger=tensorboard")
+    assert (run_dir / "logs" / "metrics.csv").exists() and (run_dir / "curves.png").exists()
+    events = EventAccumulator(str(run_dir / "tensorboard")).Reload()
+    assert {"val/map", "train/loss_epoch"} <= set(events.Tags()["scalars"])
+    assert {"augmentations", "curves", "validation"} <= set(events.Tags()["images"])
+
+
+@pytest.mark.parametrize("logger, target", [("csv", ["CSVLogger"]),
+                                            ("mlflow", ["CSVLogger", "MLFlowLogger"]),
+                                            ("wandb", ["CSVLogger", "WandbLogger"])])
+def test_every_logger_option_is_a_lightning_logger_in_the_run_folder(logger, target):
+    from hydra.core.hydra_config import HydraConfig
+
+    from conftest import compose_config
+
+    cfg = compose_config("train", f"logger={logger}", run_dir="/runs/x")
+    HydraConfig.instance().set_config(cfg)  # ${hydra:runtime.output_dir} is the run folder
+    assert [c._target_.rsplit(".", 1)[1] for c in cfg.logger.values()] == target
+    assert all("/runs/x" in str(v) for c in cfg.logger.values() for k, v in c.items() if k in ("save_dir",
+                                                                                                 "tracking_uri"))

@@ -1,10 +1,26 @@
-"""Callbacks that save PNGs in the run dir: what the network sees (augmentation) and the training curves."""
+"""Callbacks that save PNGs in the run dir, what the network sees (augmentation) and the training curves, and
+send them to the loggers that take images."""
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytorch_lightning as pl
+from pytorch_lightning.loggers import CSVLogger, MLFlowLogger, TensorBoardLogger, WandbLogger
 
 from src.utils.plots import save_curves, save_tile_grid
+
+
+def publish_picture(loggers, path, step=0):
+    """Send a saved PNG to each logger that takes images (TensorBoard, Weights & Biases, MLflow), named after it."""
+    for logger in loggers:
+        if isinstance(logger, TensorBoardLogger):
+            image = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+            logger.experiment.add_image(Path(path).stem, image, step, dataformats="HWC")
+            logger.experiment.flush()
+        elif isinstance(logger, WandbLogger):
+            logger.log_image(key=Path(path).stem, images=[str(path)], step=step)
+        elif isinstance(logger, MLFlowLogger):
+            logger.experiment.log_artifact(logger.run_id, str(path))
 
 
 def first_channel(items, key):
@@ -26,9 +42,10 @@ class AugmentationPreview(pl.Callback):
         plain, augmented = dm.subset(idx), dm.subset(idx, dm.augment)
         before = [plain[k] for k in range(len(idx))]
         after = [augmented[k] for k in range(len(idx))]
-        save_tile_grid(Path(trainer.default_root_dir) / self.filename,
-                       [first_channel(before, "x"), first_channel(before, "y"), first_channel(after, "x"),
-                        first_channel(after, "y")], ["image", "mask", "augmented", "aug. mask"])
+        path = Path(trainer.default_root_dir) / self.filename
+        save_tile_grid(path, [first_channel(before, "x"), first_channel(before, "y"), first_channel(after, "x"),
+                              first_channel(after, "y")], ["image", "mask", "augmented", "aug. mask"])
+        publish_picture(trainer.loggers, path, trainer.global_step)
 
 
 class TrainingCurves(pl.Callback):
@@ -41,12 +58,16 @@ class TrainingCurves(pl.Callback):
         self.draw(trainer)
 
     def on_fit_end(self, trainer, pl_module):
-        self.draw(trainer)
+        if self.draw(trainer):
+            publish_picture(trainer.loggers, Path(trainer.default_root_dir) / self.filename, trainer.global_step)
 
     def draw(self, trainer):
-        if trainer.sanity_checking or not trainer.is_global_zero or trainer.logger is None:
-            return
-        trainer.logger.save()
-        metrics = Path(trainer.logger.log_dir) / "metrics.csv"
+        """Redraw from the CSV logger's metrics.csv; True when there was something to draw."""
+        csv = next((logger for logger in trainer.loggers if isinstance(logger, CSVLogger)), None)
+        if trainer.sanity_checking or not trainer.is_global_zero or csv is None:
+            return False
+        csv.save()
+        metrics = Path(csv.log_dir) / "metrics.csv"
         if metrics.exists():
             save_curves(metrics, Path(trainer.default_root_dir) / self.filename)
+        return metrics.exists()

@@ -10,8 +10,8 @@ import pytorch_lightning as pl
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.utils import instantiate
-from pytorch_lightning.loggers import CSVLogger
 
+from src.callbacks.pictures import publish_picture
 from src.data.augment import build_augment
 from src.data.datamodule import PseudoLabelled, TGSDataModule, Unlabelled, load_unlabelled
 from src.data.roots import resolve_root
@@ -89,12 +89,12 @@ def train(cfg):
     datamodule.setup()
     module = build_module(cfg, datamodule.preprocess)
     callbacks = [instantiate(c) for c in cfg.callbacks.values()]
-    logger = CSVLogger(run_dir, name="logs", version="")
-    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=logger)
+    loggers = [instantiate(c) for c in cfg.logger.values()]
+    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
     trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.resume)
     if not trainer.is_global_zero:
         return None
-    return evaluate_out_of_fold(cfg, run_dir, datamodule)
+    return evaluate_out_of_fold(cfg, run_dir, datamodule, trainer.loggers)
 
 
 def out_of_fold_members(run, datamodule):
@@ -108,7 +108,7 @@ def out_of_fold_members(run, datamodule):
     return ensembles["best"], (ensembles[mode] if len(members) > 1 else None)
 
 
-def evaluate_out_of_fold(cfg, run_dir, datamodule):
+def evaluate_out_of_fold(cfg, run_dir, datamodule, loggers=()):
     """Predict the validation fold with the best snapshot and the ensemble; write oof.npz and a picture."""
     run = RunFolder(run_dir)
     best, ensemble = out_of_fold_members(run, datamodule)
@@ -134,4 +134,5 @@ def evaluate_out_of_fold(cfg, run_dir, datamodule):
     save_tile_grid(run.validation_picture,
                    [datamodule.images[datamodule.val_idx][pick], truth[pick], probs[pick], probs[pick] > 0.5],
                    ["image", "truth", "probability", "prediction"], row_labels=list(ids[pick]))
+    publish_picture(loggers, run.validation_picture)
     return map_ensemble
