@@ -1,12 +1,14 @@
 """Fixtures: generated data, configs composed with Hydra's compose API, tasks run in this process (fast), and
 run_cli, which runs an entry point in a subprocess for what only the command line shows (one-line errors, exit
 codes, DDP's re-launch, Hydra's launchers)."""
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import pytorch_lightning as pl
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
@@ -49,6 +51,30 @@ def train_run(run_dir, *overrides):
 
     run_task(train, compose_config("train", "debug=tiny", *overrides, run_dir=run_dir))
     return Path(run_dir)
+
+
+class StopAfterEpoch(pl.Callback):
+    """Interrupts a run after `epoch` (0-based), as a crash or a killed job would (tests add it by _target_)."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_train_epoch_end(self, trainer, pl_module):
+        if trainer.current_epoch == self.epoch:
+            trainer.should_stop = True
+
+
+class RecordLearningRate(pl.Callback):
+    """Writes {global step: learning rate} of every training step to lrs.json in the run folder."""
+
+    def __init__(self):
+        self.lrs = {}
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        self.lrs[trainer.global_step] = trainer.optimizers[0].param_groups[0]["lr"]
+
+    def on_train_end(self, trainer, pl_module):
+        (Path(trainer.default_root_dir) / "lrs.json").write_text(json.dumps(self.lrs))
 
 
 def run_cli(*args, timeout=600):

@@ -17,11 +17,17 @@ def test_bce_before_switch_epoch_mixed_after(batch):
     logits, target = batch
     loss = ScheduledLoss({"bce": 1.0}, {"bce": 0.1, "lovasz": 0.9}, switch_epoch=80)
     lovasz = LovaszLoss(mode="binary", per_image=True)(logits, target)
-    assert loss(logits, target, 79).item() == pytest.approx(bce(logits, target).item(), rel=1e-6)
-    mixed = 0.1 * bce(logits, target) + 0.9 * lovasz
-    assert loss(logits, target, 80).item() == pytest.approx(mixed.item(), rel=1e-6)
-    assert loss(logits, target, 85).item() == pytest.approx(mixed.item(), rel=1e-6)
     assert [loss.phase(e) for e in (0, 79, 80, 499)] == [0, 0, 1, 1]
+    assert loss(logits, target, loss.phase(79)).item() == pytest.approx(bce(logits, target).item(), rel=1e-6)
+    mixed = 0.1 * bce(logits, target) + 0.9 * lovasz
+    assert loss(logits, target, loss.phase(80)).item() == pytest.approx(mixed.item(), rel=1e-6)
+    assert loss(logits, target, loss.phase(85)).item() == pytest.approx(mixed.item(), rel=1e-6)
+
+
+def test_a_budget_switch_follows_the_share_spent_not_the_epoch():
+    loss = ScheduledLoss({"bce": 1.0}, {"lovasz": 1.0}, switch_epoch=80, switch_at=0.6)
+    assert [loss.phase(0, spent) for spent in (0.0, 0.59, 0.6, 1.0)] == [0, 0, 1, 1]
+    assert loss.phase(200, 0.1) == 0 and loss.phase(80) == 1  # no budget known: the epoch rule
 
 
 def test_single_phase_loss_never_switches(batch):

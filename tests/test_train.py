@@ -1,11 +1,13 @@
 """The train task, run in this process under debug=tiny: what a run folder holds, resume, time budgets,
 repeatability, the weight-averaged ensemble."""
+import json
 import logging
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+import yaml
 
 from conftest import train_run
 from src.data import io
@@ -31,7 +33,7 @@ def test_resume_continues_on_the_second_loss_phase(trained_run, synthetic_root, 
     metrics = pd.read_csv(run_dir / "logs" / "metrics.csv")
     phases = metrics.dropna(subset=["train/loss_phase"])
     assert phases.epoch.tolist() == [1] and phases["train/loss_phase"].tolist() == [1.0]
-    assert "epoch 1: loss phase 1" in caplog.text
+    assert "epoch 1, step 2: loss phase 1" in caplog.text
 
 
 def test_a_time_budget_stops_training_inside_the_first_epoch_and_keeps_a_snapshot(synthetic_root, tmp_path):
@@ -102,3 +104,47 @@ def test_every_logger_option_is_a_lightning_logger_in_the_run_folder(logger, tar
     assert [c._target_.rsplit(".", 1)[1] for c in cfg.logger.values()] == target
     assert all("/runs/x" in str(v) for c in cfg.logger.values() for k, v in c.items() if k in ("save_dir",
                                                                                                  "tracking_uri"))
+
+
+BUDGET = ["scheduler=budget", "optimizer.lr=1e-3", "+callbacks.lrs._target_=conftest.RecordLearningRate"]
+
+
+def learning_rates(run_dir):
+    return {int(step): lr for step, lr in json.loads((run_dir / "lrs.json").read_text()).items()}
+
+
+def test_the_lr_reaches_its_floor_when_the_time_budget_ends(synthetic_root, tmp_path):
+    run_dir = train_run(tmp_path / "run", f"data.root={synthetic_root}", *BUDGET, "trainer.max_epochs=1000",
+                        "trainer.max_time=00:00:00:06")
+    state = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert state["epoch"] < 999  # the time budget, not the epochs, ended it
+    assert state["optimizer_states"][0]["param_groups"][0]["lr"] == pytest.approx(1e-5, rel=1e-3)  # 0.01 x 1e-3
+    lrs = list(learning_rates(run_dir).values())
+    peak = lrs.index(max(lrs))
+    assert max(lrs) > 0.9e-3 and peak < len(lrs) / 4  # warmed up early, then
+    assert all(a >= b for a, b in zip(lrs[peak:], lrs[peak + 1:]))  # decayed all the way
+
+
+def test_the_loss_switches_at_the_planned_share_of_a_step_budget(synthetic_root, tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    train_run(tmp_path / "run", f"data.root={synthetic_root}", *BUDGET, "trainer.max_epochs=4", "loss=seed",
+              "+loss.switch_at=0.5")
+    assert "epoch 2, step 4: loss phase 1" in caplog.text  # 4 epochs x 2 steps: half spent at step 4
+
+
+def test_a_resumed_run_continues_the_same_schedule(synthetic_root, tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    plan = [f"data.root={synthetic_root}", *BUDGET, "trainer.max_epochs=4", "loss=seed", "+loss.switch_at=0.5"]
+    whole = learning_rates(train_run(tmp_path / "whole", *plan))
+    first = train_run(tmp_path / "first", *plan, "+callbacks.stop._target_=conftest.StopAfterEpoch",
+                      "+callbacks.stop.epoch=1")
+    rest = learning_rates(train_run(tmp_path / "rest", *plan, f"resume={first / 'checkpoints' / 'last.ckpt'}"))
+    assert sorted(rest) == [4, 5, 6, 7] and all(rest[s] == pytest.approx(whole[s], rel=1e-9) for s in rest)
+    assert caplog.text.count("step 4: loss phase 1") == 2  # the whole run's and the resumed run's
+
+
+def test_snapshots_come_from_the_last_stretch_of_the_budget(synthetic_root, tmp_path):
+    run_dir = train_run(tmp_path / "run", f"data.root={synthetic_root}", "trainer.max_epochs=4", "ensemble.top_k=4",
+                        "ensemble.stretch=0.4")
+    members = yaml.safe_load((run_dir / "ensemble.yaml").read_text())["members"]
+    assert sorted(m["ckpt"][:12] for m in members) == ["snapshot-002", "snapshot-003"]  # spent 0.75 and 1.0

@@ -40,22 +40,27 @@ class WeightedSum(nn.Module):
 
 
 class ScheduledLoss(nn.Module):
-    """The seed's schedule: `first` before `switch_epoch`, `second` from it on (None: `first` throughout).
+    """The seed's schedule: `first`, then `second` (None: `first` throughout) from epoch `switch_epoch`, or, given
+    `switch_at`, once that share of the training budget is spent (src/callbacks/budget.py).
 
-    The phase is a function of the epoch alone, so a run resumed from a checkpoint is on the right loss.
+    The phase is a function of the epoch or of the budget spent alone, so a resumed run is on the right loss.
     """
 
-    def __init__(self, first, second=None, switch_epoch=None):
+    def __init__(self, first, second=None, switch_epoch=None, switch_at=None):
         super().__init__()
         self.first = WeightedSum(first)
         self.second = WeightedSum(second) if second else None
-        self.switch_epoch = switch_epoch
+        self.switch_epoch, self.switch_at = switch_epoch, switch_at
 
-    def phase(self, epoch):
-        return 1 if self.second is not None and epoch >= self.switch_epoch else 0
+    def phase(self, epoch, budget_spent=None):
+        if self.second is None:
+            return 0
+        if self.switch_at is not None and budget_spent is not None:
+            return int(budget_spent >= self.switch_at)
+        return int(self.switch_epoch is not None and epoch >= self.switch_epoch)
 
-    def forward(self, logits, target, epoch):
-        return (self.second if self.phase(epoch) else self.first)(logits, target)
+    def forward(self, logits, target, phase):
+        return (self.second if phase else self.first)(logits, target)
 
 
 def deep_supervision_loss(aux_logits, cls_logit, target, aux_weight, cls_weight):

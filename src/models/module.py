@@ -4,13 +4,16 @@ import logging
 import pytorch_lightning as pl
 import torch
 from hydra.utils import instantiate
+from torch.optim.lr_scheduler import LambdaLR
 
+from src.callbacks.budget import TrainingBudget, budget_lr_factor
 from src.data.preprocess import Preprocess
 from src.data.tiles import TILE, crop_center
 from src.losses.losses import ScheduledLoss, deep_supervision_loss
 from src.metrics.kaggle_map import KaggleMAP
 from src.models.factory import build_network
 from src.ssl.mean_teacher import MeanTeacher, sigmoid_rampup
+from src.utils.errors import UserError
 
 log = logging.getLogger(__name__)
 MARKER = "saltseg"        # the hyper-parameter that marks a checkpoint as this project's
@@ -33,7 +36,8 @@ class SaltModule(pl.LightningModule):
         self.deep_supervision = bool(getattr(self.net, "deep_supervision", False))
         if channels_last:
             self.net = self.net.to(memory_format=torch.channels_last)
-        self.criterion = ScheduledLoss(loss["first"], loss.get("second"), loss.get("switch_epoch"))
+        self.criterion = ScheduledLoss(loss["first"], loss.get("second"), loss.get("switch_epoch"),
+                                       loss.get("switch_at"))
         self.val_map = KaggleMAP(val_threshold)
         self._phase = None
         self.mean_teacher = None
@@ -55,7 +59,7 @@ class SaltModule(pl.LightningModule):
     def step_loss(self, logits, y, deep=None):
         """The scheduled loss on the 101x101 crop, plus the auxiliary losses of a deep-supervision forward."""
         target = crop_center(y, TILE)
-        loss = self.criterion(crop_center(logits, TILE), target, self.current_epoch)
+        loss = self.criterion(crop_center(logits, TILE), target, self.loss_phase())
         if deep is not None:
             weights = self.hparams.deep_supervision_weights
             loss = loss + deep_supervision_loss([crop_center(a, TILE) for a in deep.aux], deep.cls, target,
@@ -69,11 +73,21 @@ class SaltModule(pl.LightningModule):
             return self.step_loss(deep.logits, y, deep)
         return self.step_loss(self.net(x), y)
 
-    def on_train_epoch_start(self):
-        phase = self.criterion.phase(self.current_epoch)
+    @property
+    def training_budget(self):
+        """The trainer's TrainingBudget callback (the share of the budget spent), or None."""
+        trainer = self._trainer
+        return next((c for c in trainer.callbacks if isinstance(c, TrainingBudget)), None) if trainer else None
+
+    def loss_phase(self):
+        budget = self.training_budget
+        return self.criterion.phase(self.current_epoch, budget.fraction if budget else None)
+
+    def on_train_batch_start(self, batch, batch_idx):
+        phase = self.loss_phase()
         if phase != self._phase:
             if self._phase is not None or phase:
-                log.info("epoch %d: loss phase %d (%s)", self.current_epoch, phase,
+                log.info("epoch %d, step %d: loss phase %d (%s)", self.current_epoch, self.global_step, phase,
                          self.hparams.loss.get("second") if phase else self.hparams.loss["first"])
             self._phase = phase
         self.log("train/loss_phase", float(phase), on_epoch=True, on_step=False, sync_dist=True)
@@ -113,6 +127,12 @@ class SaltModule(pl.LightningModule):
         sched = self.hparams.lr_scheduler
         if not sched:
             return optimizer
+        if sched.get("budget"):
+            if self.training_budget is None:
+                raise UserError("scheduler=budget needs the training_budget callback (conf/callbacks/default.yaml)")
+            budget, trainer = self.training_budget, self.trainer  # the share spent when Lightning steps the LR
+            scheduler = LambdaLR(optimizer, lambda _: budget_lr_factor(budget.spent(trainer), **sched["budget"]))
+            return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
         spec = dict(sched["scheduler"])
         if spec.get("total_steps") == "auto":
             spec["total_steps"] = self.trainer.estimated_stepping_batches
