@@ -58,10 +58,11 @@ def test_the_readmes_scale_out_commands_compose():
     assert launchers == {"JoblibLauncher", "SlurmLauncher"}
 
 
-def test_cpu_fast_composes_and_differs_from_the_seed_only_where_meant():
+def test_cpu_fast_is_the_budget_aware_preset():
     cfg = compose_train("experiment=cpu_fast")
     assert cfg.encoder.name == "resnet34" and cfg.model.stem == "standard" and cfg.model.filters == 16
-    assert cfg.scheduler.scheduler._target_.endswith("OneCycleLR") and cfg.batch_size == 20
+    assert cfg.scheduler.budget.floor == 0.01 and cfg.loss.switch_at == 0.6 and cfg.batch_size == 20
+    assert cfg.trainer.max_time == "00:00:30:00" and cfg.ensemble.stretch == 0.3
 
 
 def test_a_wall_clock_budget_reaches_the_trainer():

@@ -59,7 +59,7 @@ class SaltModule(pl.LightningModule):
     def step_loss(self, logits, y, deep=None):
         """The scheduled loss on the 101x101 crop, plus the auxiliary losses of a deep-supervision forward."""
         target = crop_center(y, TILE)
-        loss = self.criterion(crop_center(logits, TILE), target, self.loss_phase())
+        loss = self.criterion(crop_center(logits, TILE).float(), target, self.loss_phase())  # fp32 under autocast
         if deep is not None:
             weights = self.hparams.deep_supervision_weights
             loss = loss + deep_supervision_loss([crop_center(a, TILE) for a in deep.aux], deep.cls, target,
