@@ -11,9 +11,8 @@ import pandas as pd
 import torch
 
 from src.data import io
-from src.ensemble.members import load_members
 from src.ensemble.run_folder import RunFolder
-from src.inference.probabilities import predict_tiles
+from src.inference.backends import backend_probs, build_backend
 from src.metrics.kaggle_map import kaggle_map
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -41,10 +40,10 @@ def read_tiles(root, ids):
 
 
 def score(run_dir, root, ids, tta=True, threshold=0.5):
-    """Competition mAP on labelled `ids` of the run's ensemble as infer.py builds it (hflip TTA, no post-processing)."""
-    members, _ = load_members(run_dir)
+    """Competition mAP on labelled `ids` of the run's ensemble as infer.py predicts (its backend, hflip TTA, no
+    post-processing)."""
     images, truth, depths = read_tiles(root, ids)
-    probs = predict_tiles(members, images, depths, tta=tta, desc=Path(run_dir).name)
+    probs = backend_probs(build_backend(run_dir, tta=tta), images, depths, desc=Path(run_dir).name)
     return kaggle_map(probs > threshold, truth)
 
 

@@ -18,8 +18,9 @@ import numpy as np
 from bench.common import SHARED_TGS, read_tiles, record, split_root, train
 from src.ensemble.members import run_datamodule, snapshot_ensembles
 from src.ensemble.run_folder import runs_under
+from src.inference.backends import predict_tiles
 from src.inference.postproc import postprocess_batch
-from src.inference.probabilities import predict_probs, predict_tiles
+from src.inference.probabilities import predict_probs
 from src.inference.tuning import grid_search
 from src.metrics.kaggle_map import kaggle_map
 

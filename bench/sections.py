@@ -12,10 +12,10 @@ import torch
 
 from bench.common import record
 from src.ensemble.members import resolve_members
+from src.inference.backends import OnnxBackend, TorchBackend
+from src.inference.onnx import export_onnx
 from src.models.checkpoint import load_module
-from src.sections.backends import OnnxBackend, TorchBackend
 from src.sections.tiling import section_probs
-from src.tasks.export import export_onnx
 
 
 def timed(predictor, section, overlap):

@@ -6,9 +6,10 @@ import torch
 from conftest import compose_config, run_task
 from src.data.datamodule import load_unlabelled
 from src.ensemble.members import load_members
+from src.inference.backends import OnnxBackend, TorchBackend
+from src.inference.onnx import export_onnx
 from src.models.checkpoint import load_module
-from src.sections.backends import OnnxBackend, TorchBackend
-from src.tasks.export import export, export_onnx
+from src.tasks.export import export
 
 
 def test_onnx_export_matches_pytorch(trained_run, tmp_path, synthetic_root):

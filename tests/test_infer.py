@@ -1,8 +1,10 @@
 """The infer task, run in this process: a submission for every test tile, the networks and post-processing
 that `ckpt=` and `snapshots=` stand for, and where that post-processing came from."""
 import logging
+import os
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -14,6 +16,7 @@ from src.tasks.infer import infer
 
 
 def run_infer(tmp_path, *overrides):
+    tmp_path.mkdir(parents=True, exist_ok=True)
     out = tmp_path / "submission.csv"
     run_task(infer, compose_config("infer", f"out={out}", *overrides, run_dir=tmp_path / "infer"))
     return pd.read_csv(out, dtype={"id": str}, keep_default_na=False)
@@ -28,6 +31,26 @@ def test_infer_writes_a_submission_for_every_test_id(trained_run, synthetic_root
 
 def test_infer_from_a_checkpoint_file_finds_its_run_data_root(trained_run, tmp_path):
     assert len(run_infer(tmp_path, f"ckpt={trained_run / 'checkpoints' / 'last.ckpt'}", "tta=none")) == 12
+
+
+def test_the_onnx_backend_gives_pytorchs_probabilities_and_keeps_its_graph(trained_run, tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    by_torch = run_infer(tmp_path / "torch", f"ckpt={run}", "backend=torch", "save_probs=true")
+    by_onnx = run_infer(tmp_path / "onnx", f"ckpt={run}", "backend=auto", "save_probs=true")  # the CPU: ONNX
+    assert "Onnx backend" in caplog.text and (run / "ensemble.onnx").exists()
+    assert by_onnx.equals(by_torch)
+    np.testing.assert_allclose(np.load(tmp_path / "onnx" / "submission.probs.npy"),
+                               np.load(tmp_path / "torch" / "submission.probs.npy"), atol=1e-5, rtol=0)
+    made = (run / "ensemble.onnx").stat().st_mtime_ns
+    run_infer(tmp_path / "again", f"ckpt={run}", "backend=onnx")
+    assert (run / "ensemble.onnx").stat().st_mtime_ns == made  # exported once, kept
+    newer = (run / "ensemble.onnx").stat().st_mtime + 10
+    for ckpt in (run / "checkpoints").glob("*.ckpt"):
+        os.utime(ckpt, (newer, newer))  # a checkpoint newer than the graph: export again
+    run_infer(tmp_path / "stale", f"ckpt={run}", "backend=onnx")
+    assert (run / "ensemble.onnx").stat().st_mtime_ns != made
 
 
 @pytest.fixture(scope="module")

@@ -35,7 +35,7 @@ def test_constant_section_gives_constant_output():
 @pytest.fixture(scope="module")
 def backend(trained_run):
     from src.ensemble.members import load_members
-    from src.sections.backends import TorchBackend
+    from src.inference.backends import TorchBackend
 
     return TorchBackend(load_members(trained_run, 1)[0], tta=True)
 

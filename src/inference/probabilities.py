@@ -9,7 +9,6 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from src.data.datamodule import TileDataset
 from src.data.tiles import TILE, crop_center, mirror_padded
 
 
@@ -51,13 +50,3 @@ def predict_probs(members, dataset, tta=True, batch_size=32, desc="predict", dev
                 bar.update(len(probs))
     return out
 
-
-def predict_tiles(members, images, depths, **kwargs):
-    """Weighted mean probabilities (N, 101, 101) of grey tiles from networks that may differ in preprocessing:
-    each group of networks sharing one preprocessing gets its own dataset. kwargs go to predict_probs."""
-    total = sum(w for _, w in members)
-    probs = np.zeros((len(images), TILE, TILE), dtype=np.float32)
-    for pre in {m.preprocess for m, _ in members}:
-        group = [(m, w) for m, w in members if m.preprocess == pre]
-        probs += sum(w for _, w in group) / total * predict_probs(group, TileDataset(images, depths, pre), **kwargs)
-    return probs

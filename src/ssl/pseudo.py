@@ -9,7 +9,7 @@ import numpy as np
 
 from src.data.datamodule import load_unlabelled
 from src.ensemble.members import load_networks, resolve_members
-from src.inference.probabilities import predict_tiles
+from src.inference.backends import predict_tiles
 from src.utils.atomic import atomic_path
 
 log = logging.getLogger(__name__)

@@ -7,10 +7,10 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf
 
 from src.data.datamodule import load_unlabelled
-from src.ensemble.members import load_members
+from src.ensemble.members import resolve_members
 from src.ensemble.run_folder import POSTPROC_FILE, tuned_postproc
+from src.inference.backends import backend_probs, build_backend
 from src.inference.postproc import postprocess_batch
-from src.inference.probabilities import predict_tiles
 from src.inference.submission import write_submission
 from src.utils.atomic import atomic_path
 from src.utils.errors import UserError
@@ -46,16 +46,17 @@ def data_root(cfg, runs):
 
 
 def infer(cfg):
-    members, runs = load_members(cfg.ckpt, cfg.snapshots)
+    paths, runs = resolve_members(cfg.ckpt, cfg.snapshots)
+    backend = build_backend(cfg.ckpt, cfg.snapshots, cfg.tta == "hflip", cfg.backend)
     root = data_root(cfg, runs)
     ids, images, depths = load_unlabelled(root, cfg.data.images)
     params, tuned, origin = choose_postproc(cfg)
-    log.info("ensembling %d networks from %d run(s), TTA %s", len(members), len(runs), cfg.tta)
+    log.info("ensembling %d networks from %d run(s), TTA %s, %s backend", len(paths), len(runs), cfg.tta,
+             type(backend).__name__.removesuffix("Backend"))
     log.info("post-processing %s: %s", params, origin)
     if tuned and "oof_map" in tuned:
         log.info("out-of-fold estimate of the score: %.4f", tuned["oof_map"])
-    probs = predict_tiles(members, images, depths, tta=cfg.tta == "hflip", batch_size=cfg.batch_size,
-                          desc=f"predict {root.name}")
+    probs = backend_probs(backend, images, depths, cfg.batch_size, desc=f"predict {root.name}")
     masks = postprocess_batch(probs, **params)
     out = write_submission(ids, masks, Path(cfg.out))
     if cfg.save_probs:

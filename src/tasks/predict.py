@@ -6,8 +6,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from src.ensemble.members import load_members
-from src.sections.backends import OnnxBackend, TorchBackend, needs_depth
+from src.inference.backends import build_backend, needs_depth
 from src.sections.scaling import amplitude_to_grey
 from src.sections.tiling import section_probs
 from src.sections.volumes import overlay, read_seismic, save_npy, save_png, write_segy_like
@@ -15,15 +14,6 @@ from src.utils.atomic import write_text
 from src.utils.errors import UserError
 
 log = logging.getLogger(__name__)
-
-
-def build_backend(cfg):
-    tta = cfg.tta == "hflip"
-    if cfg.backend == "onnx":
-        return OnnxBackend(cfg.ckpt, tta=tta)
-    if cfg.backend != "torch":
-        raise UserError(f"backend={cfg.backend} is not supported: use torch or onnx")
-    return TorchBackend(load_members(cfg.ckpt, cfg.snapshots)[0], tta=tta)
 
 
 def depth_function(backend, p):
@@ -54,7 +44,7 @@ def predict_volume(grey, predict_one, axis):
 def predict(cfg):
     p = cfg.predict
     seismic = read_seismic(cfg.input, p.iline_byte, p.xline_byte)
-    backend = build_backend(cfg)
+    backend = build_backend(cfg.ckpt, cfg.snapshots, cfg.tta == "hflip", cfg.backend)
     depth_of_row = depth_function(backend, p)
     grey, scaling = amplitude_to_grey(seismic.data, *p.clip_percentiles)
 
