@@ -51,7 +51,7 @@ def main():
     parser.add_argument("--data", type=Path, default=None, help="the run's data root (default: from oof.npz's run)")
     args = parser.parse_args()
     root = args.data or Path(OmegaConf.load(RunFolder(args.run).config).data.root)
-    ids, _, _ = gather_oof(args.run)
+    ids = gather_oof(args.run)[0]
     images, truth, depths = read_tiles(root, list(ids))
     members, _ = load_members(args.run)
     plain = predict_tiles(members, images, depths, tta=False, desc="no TTA")

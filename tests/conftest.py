@@ -15,6 +15,8 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import OmegaConf, open_dict
 
+from src.utils.config import CONFIG_DIR  # importing it registers the resolvers the configs use
+
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # before src imports albumentations
 os.environ.setdefault("HF_HUB_OFFLINE", "1")            # a missing download fails at once
 
@@ -25,7 +27,7 @@ SHARED_TGS = PROJECT.parent / "shared" / "tgs"
 
 def compose_config(name, *overrides, run_dir=None):
     """A task's config as its entry point composes it from `overrides`, with Hydra's output dir at `run_dir`."""
-    with initialize_config_dir(str(PROJECT / "conf"), version_base="1.3"):
+    with initialize_config_dir(CONFIG_DIR, version_base="1.3"):
         cfg = compose(name, overrides=list(overrides), return_hydra_config=True)
     with open_dict(cfg):
         cfg.hydra.mode = RunMode.RUN

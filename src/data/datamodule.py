@@ -80,6 +80,8 @@ class TGSDataModule(pl.LightningDataModule):
     `split_file`, and saved to `save_split`); trains on every fold but `fold` and validates on it. Semi-supervised tiles, when given, join
     training only. The preprocessing constants are fitted on the labelled tiles at setup()."""
 
+    ignore_value = None  # the mask value of unlabelled pixels (none in Kaggle tiles; src/survey has them)
+
     def __init__(self, *, root: str | Path, fold: int = 0, n_folds: int = 5, seed: int = 42,
                  channels: Sequence[str] = ("image", "depth", "coord"), input_size: int = 128, batch_size: int = 20,
                  num_workers: int = 0, augment: A.Compose | None = None, split_file: str | Path | None = None,

@@ -14,21 +14,25 @@ class Preprocess:
     zmin: float
     zmax: float
     input_size: int
+    amplitude: tuple | None = None  # (offset, gain) of a survey's amplitude-to-grey rule (src/sections/scaling.py)
 
     @classmethod
-    def fit(cls, images_u8, all_depths, channels, input_size):
-        """Constants from the labelled tiles (image mean/std) and depths.csv (depth range)."""
+    def fit(cls, images_u8, all_depths, channels, input_size, amplitude=None):
+        """Constants from the labelled tiles (image mean/std) and all depths (depth range); `amplitude`: the rule
+        that made a survey's grey tiles, kept for prediction."""
         images = np.asarray(images_u8, dtype=np.float32) / 255.0
         z = np.asarray(list(all_depths), dtype=np.float64)
         return cls(tuple(channels), float(images.mean()), float(images.std() + 1e-6),
-                   float(z.min()), float(z.max()), int(input_size))
+                   float(z.min()), float(z.max()), int(input_size), tuple(amplitude) if amplitude else None)
 
     @classmethod
     def from_dict(cls, d):
-        return cls(**{**d, "channels": tuple(d["channels"])})
+        amplitude = d.get("amplitude")
+        return cls(**{**d, "channels": tuple(d["channels"]), "amplitude": tuple(amplitude) if amplitude else None})
 
     def to_dict(self):
-        return {**asdict(self), "channels": list(self.channels)}
+        return {**asdict(self), "channels": list(self.channels),
+                "amplitude": list(self.amplitude) if self.amplitude else None}
 
     @property
     def in_channels(self):

@@ -14,10 +14,14 @@ from torchmetrics import Metric
 THRESHOLD_PERCENTS = np.arange(50, 100, 5)  # IoU thresholds 0.50, 0.55, ..., 0.95 as whole percents
 
 
-def overlap_counts(pred, truth):
-    """(intersection, union) pixel counts of boolean masks (N, H, W) -> two int64 arrays (N,)."""
+def overlap_counts(pred, truth, valid=None):
+    """(intersection, union) pixel counts of boolean masks (N, H, W) -> two int64 arrays (N,), over the `valid`
+    pixels only when given (a survey's interpreted samples)."""
     pred = np.asarray(pred, dtype=bool).reshape(len(pred), -1)
     truth = np.asarray(truth, dtype=bool).reshape(len(truth), -1)
+    if valid is not None:
+        valid = np.asarray(valid, dtype=bool).reshape(len(valid), -1)
+        pred, truth = pred & valid, truth & valid
     return np.count_nonzero(pred & truth, axis=1), np.count_nonzero(pred | truth, axis=1)
 
 
@@ -33,31 +37,41 @@ def scores_from_counts(inter, union):
     return np.where(union == 0, 1.0, hits.mean(axis=1))
 
 
-def image_scores(pred, truth):
-    """Per-image competition score for boolean masks (N, H, W)."""
-    return scores_from_counts(*overlap_counts(pred, truth))
+def image_scores(pred, truth, valid=None):
+    """Per-image competition score for boolean masks (N, H, W), on the `valid` pixels when given."""
+    return scores_from_counts(*overlap_counts(pred, truth, valid))
 
 
-def kaggle_map(pred, truth):
-    """Competition score of boolean masks (N, H, W): mean of the per-image scores."""
-    return float(image_scores(pred, truth).mean())
+def kaggle_map(pred, truth, valid=None):
+    """Competition score of boolean masks (N, H, W): mean of the per-image scores; with `valid`, images without a
+    valid pixel do not count."""
+    scores = image_scores(pred, truth, valid)
+    if valid is not None:
+        scores = scores[np.asarray(valid, dtype=bool).reshape(len(valid), -1).any(axis=1)]
+    return float(scores.mean()) if len(scores) else float("nan")
 
 
 class KaggleMAP(Metric):
-    """torchmetrics wrapper: update with probabilities (N, 1|-, H, W) and targets; the same integer rule."""
+    """torchmetrics wrapper: update with probabilities (N, 1|-, H, W) and targets; the same integer rule. Target
+    pixels equal to `ignore_index` are left out, and images with none left do not count."""
 
     higher_is_better = True
     full_state_update = False
 
-    def __init__(self, threshold=0.5):
+    def __init__(self, threshold=0.5, ignore_index=None):
         super().__init__()
-        self.threshold = threshold
+        self.threshold, self.ignore_index = threshold, ignore_index
         self.add_state("score_sum", default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
         self.add_state("count", default=torch.tensor(0), dist_reduce_fx="sum")
 
     def update(self, probs, target):
         pred = (probs > self.threshold).reshape(len(probs), -1)
-        truth = (target > 0.5).reshape(len(target), -1)
+        target = target.reshape(len(target), -1)
+        truth = target > 0.5
+        if self.ignore_index is not None:
+            valid = target != self.ignore_index
+            keep = valid.any(1)
+            pred, truth = (pred & valid)[keep], (truth & valid)[keep]
         scores = scores_from_counts((pred & truth).sum(1), (pred | truth).sum(1))
         self.score_sum += scores.sum()
         self.count += len(scores)

@@ -24,21 +24,26 @@ class SaltModule(pl.LightningModule):
     """Network, scheduled loss, optimizer and per-step LR schedule, competition metric on the 101x101 crop.
 
     Every argument is plain data (the composed config's values: `model` names the network by `_target_`,
-    `preprocess` is Preprocess.to_dict()), saved in each checkpoint so that it rebuilds alone."""
+    `preprocess` is Preprocess.to_dict()), saved in each checkpoint so that it rebuilds alone. `ignore_index`: the
+    target value of unlabelled samples (a survey's), left out of every loss term and of val/map."""
 
     def __init__(self, *, model: dict, loss: dict, optimizer: dict, preprocess: dict, lr_scheduler: dict | None = None,
                  val_threshold: float = 0.5, channels_last: bool = False, ssl: dict | None = None,
-                 deep_supervision_weights: dict | None = None, saltseg: int = CHECKPOINT_FORMAT):
+                 deep_supervision_weights: dict | None = None, ignore_index: int | None = None,
+                 saltseg: int = CHECKPOINT_FORMAT):
         super().__init__()
         self.save_hyperparameters()
         self.preprocess = Preprocess.from_dict(preprocess)
         self.net = build_network(model, self.preprocess.in_channels)
         self.deep_supervision = bool(getattr(self.net, "deep_supervision", False))
+        if self.deep_supervision and ignore_index is not None:
+            raise UserError("model.deep_supervision does not take unlabelled samples (a survey's ignore value): "
+                            "set model.deep_supervision=false")
         if channels_last:
             self.net = self.net.to(memory_format=torch.channels_last)
         self.criterion = ScheduledLoss(loss["first"], loss.get("second"), loss.get("switch_epoch"),
-                                       loss.get("switch_at"))
-        self.val_map = KaggleMAP(val_threshold)
+                                       loss.get("switch_at"), ignore_index)
+        self.val_map = KaggleMAP(val_threshold, ignore_index)
         self._phase = None
         self.mean_teacher = None
         if ssl and ssl.get("mode") == "mean_teacher":

@@ -1,21 +1,69 @@
-"""Seismic amplitudes -> the grey range the model was trained on.
+"""Seismic amplitudes -> the grey levels a network was trained on: grey = clip(offset + gain x amplitude, 0, 255).
 
-Rule: clip at the `low`/`high` percentiles of the whole section or volume (never per window), then map the
-clipped range linearly onto 0..255, so zero amplitude lands near mid-grey as in the TGS tiles. Images that are
-already 8-bit grey pass through unchanged.
+One rule from training to prediction: a network trained on a survey stores its (offset, gain) in its checkpoint
+and ONNX metadata (Preprocess.amplitude), and predict.py applies it by default. The rules:
+- percentile: clip at +-max(|p_low|, |p_high|) of the amplitudes (whole section, or a sample of the volume's
+  traces; never per window) and map that range onto 0..255, zero amplitude at mid-grey as in the TGS tiles;
+- matched: map the amplitudes' robust centre and spread (median, half the p16..p84 range) onto a trained
+  network's grey mean and spread, so a TGS network sees a survey at the grey levels it learned on.
+Images that are already 8-bit grey pass through unchanged.
 """
+from dataclasses import asdict, dataclass
+
 import numpy as np
 
 
+@dataclass(frozen=True)
+class AmplitudeScaling:
+    offset: float
+    gain: float
+    rule: str
+
+    @classmethod
+    def percentile(cls, amplitudes, low=1.0, high=99.0):
+        finite = finite_values(amplitudes)
+        lo, hi = np.percentile(finite, [low, high]) if finite.size else (0.0, 1.0)
+        bound = float(max(abs(lo), abs(hi))) or 1.0
+        return cls(127.5, 127.5 / bound, f"clip at +-max(|p{low:g}|, |p{high:g}|) = +-{bound:.6g}, then linear to "
+                                         "0..255")
+
+    @classmethod
+    def matched(cls, amplitudes, grey_mean, grey_std):
+        """grey_mean, grey_std in [0, 1] units (Preprocess.mean, .std of the network's training tiles)."""
+        finite = finite_values(amplitudes)
+        p16, p50, p84 = np.percentile(finite, [16, 50, 84]) if finite.size else (-1.0, 0.0, 1.0)
+        spread = float(p84 - p16) / 2 or 1.0
+        gain = 255.0 * grey_std / spread
+        return cls(float(255.0 * grey_mean - gain * p50), gain,
+                   f"median {p50:.6g} and half the p16..p84 range {spread:.6g} onto the network's grey mean "
+                   f"{grey_mean:.4f} and spread {grey_std:.4f}")
+
+    @classmethod
+    def from_pair(cls, pair, rule="stored with the network"):
+        return cls(float(pair[0]), float(pair[1]), rule)
+
+    @property
+    def pair(self):
+        return (self.offset, self.gain)
+
+    def apply(self, amplitudes):
+        """uint8 grey levels of an amplitude array (NaN as zero amplitude)."""
+        grey = self.offset + self.gain * np.nan_to_num(np.asarray(amplitudes, dtype=np.float64))
+        return np.round(np.clip(grey, 0, 255)).astype(np.uint8)
+
+    def to_dict(self):
+        return asdict(self)
+
+
+def finite_values(amplitudes):
+    values = np.asarray(amplitudes).ravel()
+    return values[np.isfinite(values)]
+
+
 def amplitude_to_grey(data, low=1.0, high=99.0):
-    """(grey uint8 array, metadata dict describing the mapping)."""
+    """(grey uint8 array, metadata dict describing the mapping) with the percentile rule from `data` itself."""
     data = np.asarray(data)
     if data.dtype == np.uint8:
         return data, {"rule": "uint8 passthrough"}
-    finite = data[np.isfinite(data)]
-    lo, hi = (np.percentile(finite, [low, high]) if finite.size else (0.0, 1.0))
-    bound = max(abs(lo), abs(hi)) or 1.0  # symmetric about zero amplitude
-    grey = np.clip((np.nan_to_num(data.astype(np.float64)) + bound) / (2 * bound), 0, 1) * 255
-    meta = {"rule": f"clip at +-max(|p{low}|, |p{high}|) = +-{bound:.6g}, then linear to 0..255",
-            "clip": float(bound), "percentiles": [float(low), float(high)]}
-    return np.round(grey).astype(np.uint8), meta
+    scaling = AmplitudeScaling.percentile(data, low, high)
+    return scaling.apply(data), {**scaling.to_dict(), "clip": 127.5 / scaling.gain, "percentiles": [low, high]}

@@ -1,8 +1,10 @@
-"""Reading sections and volumes (PNG/TIFF, .npy, SEG-Y) and writing probabilities back in the same form.
+"""Reading sections and volumes (PNG/TIFF, .npy, SEG-Y) and writing results back in the same form, a line at a
+time, so that memory stays far below the size of a large volume.
 
 Layout used throughout: a 2D section is an image, rows = depth/time, columns = traces; a 3D volume is
-(inline, crossline, samples) as segyio's cube. SEG-Y files without clean inline/crossline geometry are read
-with ignore_geometry=True as one section of traces in file order, and written back in that order.
+(inline, crossline, samples) as segyio's cube. A 2D input (image, .npy section, a SEG-Y with one inline or one
+crossline, or a SEG-Y without clean geometry, read as traces in file order) is held in memory as a Section; a
+3D one (.npy memory-mapped, structured SEG-Y) is a Volume read line by line.
 """
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,69 +18,169 @@ from src.utils.errors import UserError
 
 IMAGE_SUFFIXES = {".png", ".tif", ".tiff", ".jpg", ".jpeg"}
 SEGY_SUFFIXES = {".sgy", ".segy"}
+AXES = ("inline", "crossline")
 
 
 @dataclass
-class Seismic:
-    data: np.ndarray                 # (H, W) section or (inline, crossline, samples) volume
+class Section:
+    data: np.ndarray                 # (samples, traces)
     kind: str                        # image | npy | segy
     path: Path
-    segy: dict = field(default_factory=dict)  # how to write back: structured, sorting, iline/xline bytes
+    segy: dict = field(default_factory=dict)  # SEG-Y geometry to write back: iline/xline bytes or ignore_geometry
 
 
-def read_seismic(path, iline_byte=189, xline_byte=193):
+class Volume:
+    """A 3D cube (inline, crossline, samples), memory-mapped (.npy) or read from a structured SEG-Y on demand."""
+
+    def __init__(self, path, iline_byte=189, xline_byte=193):
+        self.path = Path(path)
+        self.kind = "npy" if self.path.suffix.lower() == ".npy" else "segy"
+        self.segy = {"iline": iline_byte, "xline": xline_byte}
+        if self.kind == "npy":
+            self._array = np.load(self.path, mmap_mode="r")
+            self.shape = self._array.shape
+            self.ilines, self.xlines = np.arange(self.shape[0]), np.arange(self.shape[1])
+        else:
+            self._file = segyio.open(str(self.path), "r", iline=iline_byte, xline=xline_byte)
+            self.ilines, self.xlines = np.asarray(self._file.ilines), np.asarray(self._file.xlines)
+            self.shape = (len(self.ilines), len(self.xlines), len(self._file.samples))
+            self.inline_sorted = self._file.sorting == segyio.TraceSortingFormat.INLINE_SORTING
+
+    def line(self, axis, k):
+        """The k-th (0-based) inline (crossline, samples) or crossline (inline, samples) as float32."""
+        if self.kind == "npy":
+            return np.asarray(self._array[k] if axis == "inline" else self._array[:, k], dtype=np.float32)
+        lines = self._file.iline if axis == "inline" else self._file.xline
+        return np.asarray(lines[(self.ilines if axis == "inline" else self.xlines)[k]], dtype=np.float32)
+
+    def sample_traces(self, n=2000, seed=0):
+        """Up to `n` traces (n, samples) drawn evenly at random, for amplitude statistics."""
+        count = self.shape[0] * self.shape[1]
+        picks = np.sort(np.random.default_rng(seed).choice(count, size=min(n, count), replace=False))
+        if self.kind == "npy":
+            return np.stack([np.asarray(self._array[i // self.shape[1], i % self.shape[1]]) for i in picks])
+        trace_of = (lambda i: i) if self.inline_sorted else (lambda i: (i % self.shape[1]) * self.shape[0]
+                                                              + i // self.shape[1])
+        return np.stack([self._file.trace[int(trace_of(i))] for i in picks])
+
+    @property
+    def file_order(self):
+        """(axis, count): the lines whose traces follow one another in the file."""
+        axis = "inline" if self.kind == "npy" or self.inline_sorted else "crossline"
+        return axis, self.shape[0] if axis == "inline" else self.shape[1]
+
+    def close(self):
+        if self.kind == "segy":
+            self._file.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def check_input(path):
     path = Path(path).expanduser()
     if not path.is_file():
         raise UserError(f"input {path} not found: pass a PNG/TIFF image, a .npy array or a SEG-Y file")
+    return path
+
+
+def open_seismic(path, iline_byte=189, xline_byte=193):
+    """A Section (2D, in memory) or a Volume (3D, read a line at a time) for any supported input."""
+    path = check_input(path)
     suffix = path.suffix.lower()
     if suffix in IMAGE_SUFFIXES:
         image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
         if image is None:
             raise UserError(f"cannot read image {path}: corrupt or not an image")
-        return Seismic(image[..., 0] if image.ndim == 3 else image, "image", path)
+        return Section(image[..., 0] if image.ndim == 3 else image, "image", path)
     if suffix == ".npy":
-        data = np.load(path, allow_pickle=False)
-        if data.ndim not in (2, 3):
-            raise UserError(f"{path} has shape {data.shape}: expected a 2D section (depth, traces) or a 3D "
-                            "volume (inline, crossline, samples)")
-        return Seismic(data, "npy", path)
+        try:
+            data = np.load(path, mmap_mode="r", allow_pickle=False)
+        except ValueError as error:
+            raise UserError(f"cannot read {path} ({error}): save it with numpy.save") from None
+        if data.ndim == 2:
+            return Section(np.asarray(data), "npy", path)
+        if data.ndim == 3:
+            return Volume(path)
+        raise UserError(f"{path} has shape {data.shape}: expected a 2D section (depth, traces) or a 3D "
+                        "volume (inline, crossline, samples)")
     if suffix in SEGY_SUFFIXES:
-        return read_segy(path, iline_byte, xline_byte)
+        return open_segy(path, iline_byte, xline_byte)
     raise UserError(f"unknown input type {path.suffix} for {path}: use .png/.tif, .npy or .sgy/.segy")
 
 
-def read_segy(path, iline_byte, xline_byte):
+def open_segy(path, iline_byte, xline_byte):
+    """A structured SEG-Y as a Volume, or a Section when it holds one line; without clean geometry (or
+    pre-stack), a Section of its traces in file order."""
     try:
         with segyio.open(str(path), "r", iline=iline_byte, xline=xline_byte) as f:
-            traces = f.trace.raw[:]
-            inline_sorted = f.sorting == segyio.TraceSortingFormat.INLINE_SORTING
-            shape = (len(f.ilines), len(f.xlines)) if inline_sorted else (len(f.xlines), len(f.ilines))
-            if len(f.offsets) > 1 or shape[0] * shape[1] != len(traces):
-                raise ValueError("pre-stack or irregular")
-            cube = traces.reshape(*shape, -1)
-            if not inline_sorted:
-                cube = cube.transpose(1, 0, 2)
-            return Seismic(cube, "segy", path, {"structured": True, "inline_sorted": inline_sorted,
-                                                "iline": iline_byte, "xline": xline_byte})
+            if len(f.offsets) > 1:
+                raise ValueError("pre-stack")
+            if len(f.ilines) > 1 and len(f.xlines) > 1:
+                structured = True
+            else:  # a 2D line: one inline or one crossline
+                return Section(f.trace.raw[:].T, "segy", path, {"iline": iline_byte, "xline": xline_byte})
     except (ValueError, RuntimeError, KeyError):
-        pass  # no clean geometry: read as a line of traces
+        structured = False
+    if structured:
+        return Volume(path, iline_byte, xline_byte)
     try:
         with segyio.open(str(path), "r", ignore_geometry=True) as f:
-            return Seismic(f.trace.raw[:].T, "segy", path, {"structured": False})
+            return Section(f.trace.raw[:].T, "segy", path, {"ignore_geometry": True})
     except (ValueError, RuntimeError, OSError) as error:
         raise UserError(f"cannot read SEG-Y {path} ({error}): check the file, or set predict.iline_byte and "
                         "predict.xline_byte") from None
 
 
-def write_segy_like(source, probs, out):
-    """A SEG-Y with the source's headers and geometry, IEEE float samples (format 5) holding `probs`."""
-    if source.segy.get("structured"):
-        cube = probs if source.segy["inline_sorted"] else probs.transpose(1, 0, 2)
-        traces = cube.reshape(-1, cube.shape[-1])
-        open_args = {"iline": source.segy["iline"], "xline": source.segy["xline"]}
-    else:
-        traces = probs.T
-        open_args = {"ignore_geometry": True}
+class LineCube:
+    """A float32 .npy cube on disk (inline, crossline, samples) written and read a line at a time with plain file
+    I/O, so neither the cube nor a memory map of it is held in memory."""
+
+    def __init__(self, path, shape, dtype=np.float32):
+        self.path, self.shape, self.dtype = Path(path), tuple(shape), np.dtype(dtype)
+        with open(self.path, "wb") as handle:
+            np.lib.format.write_array_header_1_0(handle, {"descr": self.dtype.str, "fortran_order": False,
+                                                          "shape": self.shape})
+            self.header = handle.tell()
+            handle.truncate(self.header + int(np.prod(self.shape)) * self.dtype.itemsize)
+        self.handle = open(self.path, "r+b")
+
+    def _trace_offset(self, i, j):
+        return self.header + (i * self.shape[1] + j) * self.shape[2] * self.dtype.itemsize
+
+    def write(self, axis, k, values):
+        """values: (crossline, samples) for an inline, (inline, samples) for a crossline."""
+        values = np.ascontiguousarray(values, dtype=self.dtype)
+        if axis == "inline":
+            self.handle.seek(self._trace_offset(k, 0))
+            self.handle.write(values.tobytes())
+            return
+        for i, trace in enumerate(values):
+            self.handle.seek(self._trace_offset(i, k))
+            self.handle.write(trace.tobytes())
+
+    def read(self, axis, k):
+        if axis == "inline":
+            self.handle.seek(self._trace_offset(k, 0))
+            count = self.shape[1] * self.shape[2]
+            return np.frombuffer(self.handle.read(count * self.dtype.itemsize), self.dtype).reshape(self.shape[1:])
+        out = np.empty((self.shape[0], self.shape[2]), self.dtype)
+        for i in range(self.shape[0]):
+            self.handle.seek(self._trace_offset(i, k))
+            out[i] = np.frombuffer(self.handle.read(self.shape[2] * self.dtype.itemsize), self.dtype)
+        return out
+
+    def close(self):
+        self.handle.close()
+
+
+def write_segy_like(source, out, lines):
+    """A SEG-Y with the source's headers and geometry and IEEE float samples (format 5): `lines` yields the traces
+    (n, samples) in the source's trace order, a line at a time (Volume.file_order) or all at once (Section)."""
+    open_args = source.segy
     with segyio.open(str(source.path), "r", **open_args) as src:
         spec = segyio.tools.metadata(src)
         spec.format = 5  # an integer source format would truncate probabilities
@@ -87,10 +189,38 @@ def write_segy_like(source, probs, out):
                 dst.text[0] = src.text[0]
                 dst.bin = src.bin
                 dst.bin.update(format=5)
-                for i in range(src.tracecount):
-                    dst.header[i] = src.header[i]
-                    dst.trace[i] = np.ascontiguousarray(traces[i], dtype=np.float32)
+                index = 0
+                for traces in lines:
+                    for trace in traces:
+                        dst.header[index] = src.header[index]
+                        dst.trace[index] = np.ascontiguousarray(trace, dtype=np.float32)
+                        index += 1
     return out
+
+
+def write_segy_volume(path, cube, ilines=None, xlines=None, sample_interval_us=4000, origin=(500000.0, 6000000.0),
+                      spacing=(25.0, 12.5)):
+    """A structured, inline-sorted SEG-Y (IEEE floats) of a cube (inline, crossline, samples) with real geometry
+    headers: inline and crossline numbers (bytes 189, 193), CDP X/Y on a grid, the sample interval."""
+    n_il, n_xl, n_s = cube.shape
+    ilines = np.arange(1000, 1000 + n_il) if ilines is None else np.asarray(ilines)
+    xlines = np.arange(2000, 2000 + n_xl) if xlines is None else np.asarray(xlines)
+    spec = segyio.spec()
+    spec.iline, spec.xline, spec.format = 189, 193, 5
+    spec.sorting = segyio.TraceSortingFormat.INLINE_SORTING
+    spec.ilines, spec.xlines, spec.samples = list(ilines), list(xlines), list(range(n_s))
+    with atomic_path(path) as tmp:
+        with segyio.create(str(tmp), spec) as f:
+            f.bin.update(hdt=sample_interval_us, hns=n_s)
+            for i, il in enumerate(ilines):
+                for j, xl in enumerate(xlines):
+                    index = i * n_xl + j
+                    f.header[index] = {segyio.su.iline: int(il), segyio.su.xline: int(xl),
+                                       segyio.su.cdpx: int(origin[0] + i * spacing[0]),
+                                       segyio.su.cdpy: int(origin[1] + j * spacing[1]),
+                                       segyio.su.dt: sample_interval_us, segyio.su.ns: n_s}
+                    f.trace[index] = np.ascontiguousarray(cube[i, j], dtype=np.float32)
+    return Path(path)
 
 
 def save_npy(array, out):

@@ -1,4 +1,9 @@
-"""The predict task: salt probabilities for whole sections and volumes, written back in the input's form."""
+"""The predict task: salt probabilities for whole sections and volumes, written back in the input's form.
+
+Volumes are read, predicted and written a line at a time (probabilities go to disk as they come), so memory
+stays far below the size of the volume. Amplitudes become grey levels by the rule the network was trained with
+when it stores one (a survey run), else by the input's own percentiles.
+"""
 import json
 import logging
 from pathlib import Path
@@ -7,13 +12,16 @@ import numpy as np
 from tqdm import tqdm
 
 from src.inference.backends import build_backend, needs_depth
-from src.sections.scaling import amplitude_to_grey
+from src.sections.scaling import AmplitudeScaling
 from src.sections.tiling import section_probs
-from src.sections.volumes import overlay, read_seismic, save_npy, save_png, write_segy_like
-from src.utils.atomic import write_text
+from src.sections.volumes import AXES, LineCube, Section, open_seismic, overlay, save_npy, save_png, write_segy_like
+from src.utils.atomic import atomic_path, write_text
 from src.utils.errors import UserError
 
 log = logging.getLogger(__name__)
+OUTPUTS = {"probs": "probs.npy", "mask": "mask.npy", "probs_png": "probs.png", "overlay": "overlay.png",
+           "sgy": "sgy", "json": "json"}  # <out>.<suffix>: what a prediction writes (the PNGs for 2D inputs)
+SCALING_MISMATCH = 2.0  # warn when the input's own amplitude scale differs from the stored one by this factor
 
 
 def depth_function(backend, p):
@@ -25,51 +33,98 @@ def depth_function(backend, p):
     return lambda row: p.depth_origin + row * p.depth_step
 
 
-def sections_of(volume, axis):
-    """(sections as (depth, traces) images, a function putting predicted sections back into a volume)."""
-    if axis == "inline":
-        return [volume[i].T for i in range(volume.shape[0])], lambda s: np.stack([x.T for x in s], axis=0)
-    if axis == "crossline":
-        return [volume[:, j].T for j in range(volume.shape[1])], lambda s: np.stack([x.T for x in s], axis=1)
-    raise UserError(f"predict.axis={axis} is not one of inline, crossline, both")
-
-
-def predict_volume(grey, predict_one, axis):
-    if axis == "both":
-        return 0.5 * (predict_volume(grey, predict_one, "inline") + predict_volume(grey, predict_one, "crossline"))
-    sections, assemble = sections_of(grey, axis)
-    return assemble([predict_one(s) for s in tqdm(sections, desc=f"{axis} sections", unit="section")])
+def choose_scaling(backend, amplitudes, p):
+    """The amplitude-to-grey rule: the network's stored one (predict.scaling=auto|model), or the input's own
+    percentiles (predict.scaling=input, or auto for a network trained on TGS tiles); a stored rule far from the
+    input's own scale is warned about."""
+    own = AmplitudeScaling.percentile(amplitudes, *p.clip_percentiles)
+    stored = {pre.amplitude for pre in backend.preprocesses} - {None}
+    if p.scaling == "input" or (p.scaling == "auto" and not stored):
+        return own
+    if not stored:
+        raise UserError("predict.scaling=model, but this network stores no amplitude scaling (trained on grey tiles): "
+                        "use predict.scaling=auto or input")
+    if len(stored) > 1:
+        raise UserError("the networks behind ckpt store different amplitude scalings: predict with one run at a time")
+    scaling = AmplitudeScaling.from_pair(stored.pop())
+    ratio = scaling.gain / own.gain
+    if not 1 / SCALING_MISMATCH <= ratio <= SCALING_MISMATCH:
+        log.warning("this input's amplitudes are %.1fx %s than those the network was trained on: check that it is "
+                    "the same survey and processing, or pass predict.scaling=input", max(ratio, 1 / ratio),
+                    "weaker" if ratio > 1 else "stronger")
+    return scaling
 
 
 def predict(cfg):
     p = cfg.predict
-    seismic = read_seismic(cfg.input, p.iline_byte, p.xline_byte)
+    if p.scaling not in ("auto", "model", "input"):
+        raise UserError(f"predict.scaling={p.scaling} is not one of auto, model, input")
+    source = open_seismic(cfg.input, p.iline_byte, p.xline_byte)
     backend = build_backend(cfg.ckpt, cfg.snapshots, cfg.tta == "hflip", cfg.backend)
     depth_of_row = depth_function(backend, p)
-    grey, scaling = amplitude_to_grey(seismic.data, *p.clip_percentiles)
 
-    def predict_one(section):
-        return section_probs(section, backend, depth_of_row, p.overlap, p.taper, p.batch_size)
+    def probs_of(grey_section):
+        return section_probs(grey_section, backend, depth_of_row, p.overlap, p.taper, p.batch_size)
 
-    if grey.ndim == 2:
-        probs = predict_one(grey)  # images and SEG-Y lines are (samples, traces) already
-    else:
-        probs = predict_volume(grey, predict_one, p.axis)
-    mask = probs > cfg.threshold
     out = Path(cfg.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    written = [out.with_name(out.name + ".probs.npy"), out.with_name(out.name + ".mask.npy")]
-    save_npy(probs.astype(np.float32), written[0])
-    save_npy(mask, written[1])
-    if probs.ndim == 2:
-        written += [out.with_name(out.name + ".probs.png"), out.with_name(out.name + ".overlay.png")]
-        save_png(np.round(probs * 255).astype(np.uint8), written[2])
-        save_png(overlay(grey, mask), written[3])
-    if seismic.kind == "segy":
-        written.append(write_segy_like(seismic, probs, out.with_name(out.name + ".sgy")))
-    meta = {"input": str(seismic.path), "shape": list(probs.shape), "scaling": scaling, "threshold": cfg.threshold,
-            "backend": cfg.backend, "ckpt": str(cfg.ckpt), "tta": cfg.tta, "axis": p.axis, "overlap": p.overlap,
-            "taper": p.taper, "salt_fraction": float(mask.mean())}
-    write_text(out.with_name(out.name + ".json"), json.dumps(meta, indent=2))
-    log.info("wrote %s (salt in %.1f%% of the samples)", ", ".join(str(w) for w in written), 100 * mask.mean())
+    paths = {kind: out.with_name(f"{out.name}.{suffix}") for kind, suffix in OUTPUTS.items()}
+    if isinstance(source, Section):
+        written, salt, scaling = predict_section_file(source, probs_of, cfg, p, paths, backend)
+    else:
+        with source:
+            written, salt, scaling = predict_volume_file(source, probs_of, cfg, p, paths, backend)
+    meta = {"input": str(source.path), "shape": list(source.data.shape if isinstance(source, Section) else
+                                                     source.shape),
+            "scaling": scaling.to_dict() if scaling else {"rule": "uint8 passthrough"}, "threshold": cfg.threshold,
+            "backend": type(backend).__name__, "ckpt": str(cfg.ckpt), "tta": cfg.tta, "axis": p.axis,
+            "overlap": p.overlap, "taper": p.taper, "salt_fraction": salt}
+    write_text(paths["json"], json.dumps(meta, indent=2))
+    written.append(paths["json"])
+    log.info("wrote %s (salt in %.1f%% of the samples)", ", ".join(str(w) for w in written), 100 * salt)
     return [str(w) for w in written]
+
+
+def predict_section_file(source, probs_of, cfg, p, paths, backend):
+    """A 2D input: probabilities, mask, pictures, and a SEG-Y line back for a SEG-Y line."""
+    scaling = None if source.data.dtype == np.uint8 else choose_scaling(backend, source.data, p)
+    grey = source.data if scaling is None else scaling.apply(source.data)
+    probs = probs_of(grey).astype(np.float32)
+    mask = probs > cfg.threshold
+    save_npy(probs, paths["probs"])
+    save_npy(mask, paths["mask"])
+    save_png(np.round(probs * 255).astype(np.uint8), paths["probs_png"])
+    save_png(overlay(grey, mask), paths["overlay"])
+    written = [paths["probs"], paths["mask"], paths["probs_png"], paths["overlay"]]
+    if source.kind == "segy":
+        written.append(write_segy_like(source, paths["sgy"], [probs.T]))
+    return written, float(mask.mean()), scaling
+
+
+def predict_volume_file(volume, probs_of, cfg, p, paths, backend):
+    """A 3D input, a line at a time: along `predict.axis` (both: the mean of the two directions), written to disk
+    as each line comes; then the mask and, for SEG-Y, a SEG-Y with the source's headers."""
+    if p.axis not in (*AXES, "both"):
+        raise UserError(f"predict.axis={p.axis} is not one of inline, crossline, both")
+    scaling = choose_scaling(backend, volume.sample_traces(), p)
+    axes = AXES if p.axis == "both" else (p.axis,)
+    salt = 0
+    with atomic_path(paths["probs"]) as probs_tmp, atomic_path(paths["mask"]) as mask_tmp:
+        probs = LineCube(probs_tmp, volume.shape)
+        for n, axis in enumerate(axes):
+            count = volume.shape[0] if axis == "inline" else volume.shape[1]
+            for k in tqdm(range(count), desc=f"{axis} sections", unit="section"):
+                line = probs_of(scaling.apply(volume.line(axis, k)).T).T  # sections are (samples, traces)
+                probs.write(axis, k, line if n == 0 else 0.5 * (probs.read(axis, k) + line))
+        mask = LineCube(mask_tmp, volume.shape, dtype=np.bool_)
+        for k in range(volume.shape[0]):
+            line_mask = probs.read("inline", k) > cfg.threshold
+            mask.write("inline", k, line_mask)
+            salt += int(line_mask.sum())
+        mask.close()
+        written = [paths["probs"], paths["mask"]]
+        if volume.kind == "segy":
+            axis, count = volume.file_order
+            written.append(write_segy_like(volume, paths["sgy"], (probs.read(axis, k) for k in range(count))))
+        probs.close()
+    return written, salt / int(np.prod(volume.shape)), scaling

@@ -14,14 +14,15 @@ from hydra.utils import instantiate
 from src.callbacks.pictures import publish_picture
 from src.data.augment import build_augment
 from src.data.datamodule import PseudoLabelled, TGSDataModule, Unlabelled, load_unlabelled
-from src.data.roots import resolve_root
-from src.ensemble.members import snapshot_ensembles
+from src.data.roots import resolve_root, resolve_survey
+from src.ensemble.members import load_members, snapshot_ensembles
 from src.ensemble.run_folder import RunFolder
 from src.ensemble.spec import read_ensemble
 from src.inference.probabilities import predict_probs
 from src.metrics.kaggle_map import kaggle_map
 from src.models.module import SaltModule
 from src.ssl.pseudo import pseudo_labels
+from src.survey.datamodule import SurveyDataModule
 from src.utils.atomic import atomic_path
 from src.utils.config import to_plain
 from src.utils.errors import UserError
@@ -31,21 +32,44 @@ log = logging.getLogger(__name__)
 MAX_TIME = re.compile(r"\d+:\d{1,2}:\d{1,2}:\d{1,2}")
 
 
-def build_datamodule(cfg, run_dir, **semi_supervised):
+def build_datamodule(cfg, run_dir, start=None, **semi_supervised):
+    """The Kaggle-layout tiles (data=tgs, synthetic) or a survey's windows (data=survey); `start`: the network
+    a fine-tuning run starts from, whose preprocessing a survey keeps."""
     d = cfg.data
-    return TGSDataModule(root=resolve_root(d), fold=cfg.fold, n_folds=d.n_folds, seed=cfg.seed, channels=d.channels,
-                         input_size=d.input_size, batch_size=cfg.batch_size, num_workers=d.num_workers,
-                         augment=build_augment(cfg.aug, cfg.seed), split_file=d.split_file,
-                         save_split=RunFolder(run_dir).folds if run_dir else None,
-                         subset=d.subset, **semi_supervised)
+    common = dict(fold=cfg.fold, n_folds=d.n_folds, seed=cfg.seed, channels=d.channels, input_size=d.input_size,
+                  batch_size=cfg.batch_size, num_workers=d.num_workers, augment=build_augment(cfg.aug, cfg.seed),
+                  split_file=d.split_file, save_split=RunFolder(run_dir).folds if run_dir else None)
+    if d.get("survey"):
+        if semi_supervised:
+            raise UserError("ssl works on Kaggle-layout tiles: train a survey with ssl=none")
+        return SurveyDataModule(survey=resolve_survey(to_plain(d.survey)),
+                                reference=start.preprocess if start is not None else None, **common)
+    return TGSDataModule(root=resolve_root(d), subset=d.subset, **common, **semi_supervised)
 
 
-def build_module(cfg, preprocess):
-    return SaltModule(model=to_plain(cfg.model), loss=to_plain(cfg.loss), optimizer=to_plain(cfg.optimizer),
-                      lr_scheduler=to_plain(cfg.scheduler), preprocess=preprocess.to_dict(),
-                      val_threshold=cfg.val_threshold, channels_last=cfg.channels_last,
-                      ssl=to_plain(cfg.ssl) if cfg.ssl.mode else None,
-                      deep_supervision_weights=to_plain(cfg.deep_supervision_weights))
+def build_module(cfg, preprocess, ignore_index=None, start=None):
+    """The LightningModule; from `start` (fine-tuning) it takes the network's architecture and weights."""
+    module = SaltModule(model=start.hparams.model if start is not None else to_plain(cfg.model),
+                        loss=to_plain(cfg.loss), optimizer=to_plain(cfg.optimizer),
+                        lr_scheduler=to_plain(cfg.scheduler), preprocess=preprocess.to_dict(),
+                        val_threshold=cfg.val_threshold, channels_last=cfg.channels_last,
+                        ssl=to_plain(cfg.ssl) if cfg.ssl.mode else None,
+                        deep_supervision_weights=to_plain(cfg.deep_supervision_weights), ignore_index=ignore_index)
+    if start is not None:
+        module.net.load_state_dict(start.net.state_dict())
+    return module
+
+
+def starting_network(init):
+    """The one network a fine-tuning run starts from: a .ckpt, or a run's ensemble when it is one network."""
+    if init is None:
+        return None
+    members, _ = load_members(init)
+    if len(members) != 1:
+        raise UserError(f"init={init} stands for {len(members)} networks: pass one .ckpt, or a run whose ensemble is "
+                        "one network (ensemble.mode=weights)")
+    log.info("starting from %s", init)
+    return members[0][0]
 
 
 def semi_supervised_tiles(cfg, root):
@@ -85,9 +109,11 @@ def train(cfg):
     check_ddp_launch(cfg)
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     pl.seed_everything(cfg.seed, workers=True)
-    datamodule = build_datamodule(cfg, run_dir, **semi_supervised_tiles(cfg, resolve_root(cfg.data)))
+    start = starting_network(cfg.init)
+    semi = semi_supervised_tiles(cfg, resolve_root(cfg.data)) if not cfg.data.get("survey") else {}
+    datamodule = build_datamodule(cfg, run_dir, start, **semi)
     datamodule.setup()
-    module = build_module(cfg, datamodule.preprocess)
+    module = build_module(cfg, datamodule.preprocess, datamodule.ignore_value, start)
     callbacks = [instantiate(c) for c in cfg.callbacks.values()]
     loggers = [instantiate(c) for c in cfg.logger.values()]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
@@ -116,19 +142,22 @@ def evaluate_out_of_fold(cfg, run_dir, datamodule, loggers=()):
         log.warning("no validation snapshot was saved: skipping out-of-fold evaluation")
         return None
     dataset = datamodule.subset(datamodule.val_idx)
-    truth = datamodule.masks[datamodule.val_idx]
+    masks = datamodule.masks[datamodule.val_idx]
+    truth = masks == 1
+    interpreted = {} if datamodule.ignore_value is None else {"valid": masks != datamodule.ignore_value}
     kwargs = dict(tta=cfg.oof.tta, batch_size=cfg.oof.batch_size)
     best_probs = predict_probs(best, dataset, desc="oof best", **kwargs)
     probs = best_probs if ensemble is None else predict_probs(ensemble, dataset, desc="oof ensemble", **kwargs)
     n_snapshots = len(ensemble or best)
-    map_best, map_ensemble = kaggle_map(best_probs > 0.5, truth), kaggle_map(probs > 0.5, truth)
+    map_best = kaggle_map(best_probs > 0.5, truth, **interpreted)
+    map_ensemble = kaggle_map(probs > 0.5, truth, **interpreted)
     log.info("fold %d out-of-fold val/map at 0.5: best snapshot %.4f, ensemble of %d %.4f",
              cfg.fold, map_best, n_snapshots, map_ensemble)
     ids = np.array(datamodule.ids)[datamodule.val_idx]
     with atomic_path(run.oof) as tmp:
         with open(tmp, "wb") as handle:
-            np.savez_compressed(handle, ids=ids, probs=probs, truth=truth, fold=cfg.fold,
-                                map_best=map_best, map_ensemble=map_ensemble, n_snapshots=n_snapshots)
+            np.savez_compressed(handle, ids=ids, probs=probs, truth=truth, fold=cfg.fold, map_best=map_best,
+                                map_ensemble=map_ensemble, n_snapshots=n_snapshots, **interpreted)
     n = min(cfg.oof.grid_tiles, len(ids))
     pick = np.argsort(-truth.reshape(len(truth), -1).mean(1))[np.linspace(0, len(ids) - 1, n).astype(int)]
     save_tile_grid(run.validation_picture,

@@ -19,18 +19,18 @@ log = logging.getLogger(__name__)
 
 
 def tune(cfg):
-    ids, probs, truth = gather_oof(cfg.run)
+    ids, probs, truth, valid = gather_oof(cfg.run)
     if HydraConfig.get().mode == RunMode.MULTIRUN:
         params = OmegaConf.to_container(cfg.postproc)
-        score = kaggle_map(postprocess_batch(probs, **params), truth)
+        score = kaggle_map(postprocess_batch(probs, **params), truth, valid)
         write_text(Path(HydraConfig.get().runtime.output_dir) / "result.yaml", yaml.safe_dump({**params, "map": score}))
         log.info("%s -> OOF mAP %.4f on %d tiles", params, score, len(ids))
         return score
     start = time.perf_counter()
     table = grid_search(probs, truth, cfg.grid.threshold, cfg.grid.min_component, cfg.grid.min_mask,
-                        cfg.postproc.fill_holes)
+                        cfg.postproc.fill_holes, valid)
     best = table.iloc[0]
-    default = kaggle_map(probs > 0.5, truth)
+    default = kaggle_map(probs > 0.5, truth, valid)
     print(f"{len(table)} settings on {len(ids)} out-of-fold tiles in {time.perf_counter() - start:.1f} s")
     print(table.head(cfg.top).to_string(index=False))
     print(f"OOF mAP: threshold 0.5 alone {default:.4f} -> tuned {best['map']:.4f}")

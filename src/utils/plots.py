@@ -1,7 +1,10 @@
 """Pictures for people: tile grids (image / truth / prediction), training curves and the tuning curve, saved
 as PNG. Matplotlib's object API (Figure, no pyplot): no GUI backend, no global figure state."""
+import numpy as np
 import pandas as pd
+from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from src.utils.atomic import atomic_path
 
@@ -55,4 +58,24 @@ def save_threshold_plot(table, path):
     ax.plot(best.index, best.values, marker=".", label="best min sizes")
     ax.plot(plain.index, plain.values, marker=".", label="no post-processing")
     ax.set_xlabel("threshold"), ax.set_ylabel("OOF mAP"), ax.legend(fontsize=7)
+    save_figure(fig, path)
+
+
+def save_split_map(path, shape, axis, blocks, fold, guard):
+    """Map view (inline x crossline) of a survey split: training, dropped (within `guard` lines of the
+    validation block) and validation lines along `axis`, unlabelled lines blank."""
+    roles = np.zeros(shape[0] if axis == "inline" else shape[1])  # 0 unlabelled, 1 train, 2 dropped, 3 validation
+    validation = [k for k, f in blocks.items() if f == fold]
+    first, last = min(validation), max(validation)
+    for k, f in blocks.items():
+        roles[k] = 3 if f == fold else (2 if first - guard <= k <= last + guard else 1)
+    grid = np.repeat(roles[:, None], shape[1], axis=1) if axis == "inline" else np.repeat(roles[None], shape[0], 0)
+    fig = Figure(figsize=(5, 5 * shape[0] / max(shape[1], 1) + 0.8))
+    ax = fig.subplots()
+    colours = ListedColormap(["white", "tab:blue", "lightgrey", "tab:orange"])
+    ax.imshow(grid, cmap=colours, vmin=0, vmax=3, interpolation="nearest", aspect="auto")
+    ax.set_xlabel("crossline (index)"), ax.set_ylabel("inline (index)")
+    ax.set_title(f"fold {fold}: training / dropped / validation {axis}s", fontsize=9)
+    ax.legend(handles=[Patch(color=colours(i), label=name) for i, name in
+                       ((1, "training"), (2, f"dropped (guard {guard})"), (3, "validation"))], fontsize=7)
     save_figure(fig, path)

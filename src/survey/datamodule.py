@@ -1,0 +1,150 @@
+"""Training tiles from your own survey: 101 x 101 windows of its labelled lines, served like the TGS tiles.
+
+Windows are cut on a grid (`window_stride`) from the labelled sections along `axis` (inline, crossline or
+both), kept when at least `min_labelled` of their samples are interpreted; a window's depth follows predict.py's
+rule (depth_origin + top row x depth_step), so the depth channel means the same in training and prediction.
+Validation is a block of lines (src/survey/split.py). Amplitudes become grey levels by one rule, fitted on
+training lines only (robust percentiles, or matched to the grey levels of the network a run starts from) and
+stored in the checkpoint for predict.py. Only the labelled sections are read, one at a time.
+"""
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from src.data.datamodule import TGSDataModule
+from src.data.preprocess import Preprocess
+from src.data.tiles import TILE
+from src.sections.scaling import AmplitudeScaling
+from src.sections.tiling import window_starts
+from src.sections.volumes import AXES, Volume, open_seismic
+from src.survey.labels import SurveyLabels
+from src.survey.split import GAP, TRAIN, VALIDATION, Window, line_blocks, load_folds, save_folds, window_role
+from src.utils.errors import UserError
+from src.utils.plots import save_split_map
+
+log = logging.getLogger(__name__)
+
+
+def padded(section, fill=None):
+    """A (samples, traces) section padded to at least a tile each way: reflected, or with `fill` (labels)."""
+    pad = ((0, max(TILE - section.shape[0], 0)), (0, max(TILE - section.shape[1], 0)))
+    if fill is None:
+        return np.pad(section, pad, mode="reflect")
+    return np.pad(section, pad, mode="constant", constant_values=fill)
+
+
+def training_traces(volume, label_axis, windows, roles, amplitudes, most=32):
+    """Amplitudes of the training lines (up to `most`, evenly spread), whose statistics fix the scaling: training
+    traces only, never a validation line's. Without training windows along label_axis, the training windows'."""
+    lines = sorted({w.line for w, role in zip(windows, roles) if role == TRAIN and w.axis == label_axis})
+    if not lines:
+        return amplitudes[roles == TRAIN]
+    picked = [lines[i] for i in np.unique(np.linspace(0, len(lines) - 1, min(most, len(lines))).astype(int))]
+    return np.stack([volume.line(label_axis, k) for k in picked])
+
+
+class SurveyDataModule(TGSDataModule):
+    """TGSDataModule's loaders and folds interface over windows of a survey's labelled lines.
+
+    survey: the data.survey config (seismic, labels, label_axis, label_every, ignore_value, axis, window_stride,
+    min_labelled, salt_share, guard, depth_origin, depth_step, clip_percentiles, iline_byte, xline_byte);
+    reference: the Preprocess of the network a run starts from (fine-tuning), whose grey levels the survey's
+    amplitudes are mapped onto and whose preprocessing is kept."""
+
+    def __init__(self, *, survey, reference: Preprocess | None = None, **kwargs):
+        super().__init__(root=Path(survey["seismic"]).expanduser().parent, **kwargs)
+        self.survey, self.reference = survey, reference
+        self.ignore_value = survey["ignore_value"]
+
+    def setup(self, stage=None):
+        if self.preprocess is not None:
+            return
+        s = self.survey
+        volume = open_seismic(s["seismic"], s["iline_byte"], s["xline_byte"])
+        if not isinstance(volume, Volume):
+            raise UserError(f"data.survey.seismic={s['seismic']} is not a 3D volume: a survey run needs a "
+                            "structured SEG-Y or a 3D .npy (inline, crossline, samples)")
+        self.n_samples = volume.shape[2]
+        with volume:
+            labels = SurveyLabels(s["labels"], volume, s["label_axis"], s["label_every"], s["ignore_value"])
+            numbers = volume.ilines if s["label_axis"] == "inline" else volume.xlines
+            blocks = (load_folds(self.split_file, numbers, labels.labelled, self.n_folds) if self.split_file
+                      else line_blocks(labels.labelled, self.n_folds))
+            validation = [k for k, f in blocks.items() if f == self.fold]
+            block = (min(validation), max(validation))
+            windows, amplitudes, masks, roles = self._cut(volume, labels, block)
+            scaling = self._scaling(training_traces(volume, labels.axis, windows, roles, amplitudes))
+        train = self._balance(np.flatnonzero(roles == TRAIN), masks)
+        val = np.flatnonzero(roles == VALIDATION)
+        if not len(train) or not len(val):
+            raise UserError(f"fold {self.fold} leaves {len(train)} training and {len(val)} validation windows: "
+                            "label more lines, lower data.survey.guard or data.n_folds")
+        keep = np.concatenate([train, val])
+        self.windows = [windows[i] for i in keep]
+        self.images = np.stack([scaling.apply(a) for a in amplitudes[keep]])
+        self.masks = masks[keep]
+        self.depths = np.array([s["depth_origin"] + w.top * s["depth_step"] for w in self.windows], np.float32)
+        self.ids = [f"{w.axis}{int((volume.ilines if w.axis == 'inline' else volume.xlines)[w.line])}"
+                    f"-t{w.top}-x{w.left}" for w in self.windows]
+        self.train_idx, self.val_idx = np.arange(len(train)), np.arange(len(train), len(keep))
+        self.preprocess = self._preprocess(scaling)
+        if self.save_split is not None:
+            save_folds(blocks, numbers, self.save_split)
+            save_split_map(Path(self.save_split).with_name("split.png"), volume.shape, s["label_axis"], blocks,
+                           self.fold, s["guard"])
+        log.info("survey %s, fold %d: %d training and %d validation windows (%.0f%% with salt), %d dropped near "
+                 "the validation block; amplitudes: %s", s["seismic"], self.fold, len(train), len(val),
+                 100 * (self.masks == 1).any(axis=(1, 2)).mean(), int((roles == GAP).sum()), scaling.rule)
+
+    def _cut(self, volume, labels, block):
+        """Windows of the labelled sections along data.survey.axis with their amplitudes (float32), labels and
+        role for this fold."""
+        s = self.survey
+        axes = AXES if s["axis"] == "both" else (s["axis"],)
+        if any(a not in AXES for a in axes):
+            raise UserError(f"data.survey.axis={s['axis']} is not one of inline, crossline, both")
+        windows, amplitudes, masks = [], [], []
+        for axis in axes:
+            count = volume.shape[0] if axis == "inline" else volume.shape[1]
+            lines = labels.labelled if axis == labels.axis else range(count)
+            for k in lines:
+                label_section = padded(labels.line(axis, k).T, fill=self.ignore_value)
+                if not (label_section != self.ignore_value).any():
+                    continue
+                section = padded(volume.line(axis, k).T)
+                for top in window_starts(section.shape[0], TILE, TILE - s["window_stride"]):
+                    for left in window_starts(section.shape[1], TILE, TILE - s["window_stride"]):
+                        tile = label_section[top : top + TILE, left : left + TILE]
+                        if (tile != self.ignore_value).mean() >= s["min_labelled"]:
+                            windows.append(Window(axis, k, top, left))
+                            amplitudes.append(section[top : top + TILE, left : left + TILE])
+                            masks.append(tile)
+        if not windows:
+            raise UserError(f"no window of {s['seismic']} has {s['min_labelled']:.0%} of its samples labelled in "
+                            f"{s['labels']}: check the labels, or lower data.survey.min_labelled")
+        roles = np.array([window_role(w, block, labels.axis, s["guard"]) for w in windows])
+        return windows, np.stack(amplitudes).astype(np.float32), np.stack(masks), roles
+
+    def _balance(self, train, masks):
+        """Drop empty training windows at random (seeded) until salt windows are data.survey.salt_share of them."""
+        salty = (masks[train] == 1).any(axis=(1, 2))
+        share = self.survey["salt_share"]
+        if not salty.any() or salty.mean() >= share:
+            return train
+        keep_empty = int(round(salty.sum() * (1 - share) / share))
+        empty = np.random.default_rng(self.seed).permutation(train[~salty])[:keep_empty]
+        return np.sort(np.concatenate([train[salty], empty]))
+
+    def _scaling(self, training_amplitudes):
+        if self.reference is not None:
+            return AmplitudeScaling.matched(training_amplitudes, self.reference.mean, self.reference.std)
+        return AmplitudeScaling.percentile(training_amplitudes, *self.survey["clip_percentiles"])
+
+    def _preprocess(self, scaling):
+        if self.reference is not None:  # the network's own preprocessing, with this survey's amplitude rule
+            return Preprocess(**{**self.reference.__dict__, "amplitude": scaling.pair})
+        s = self.survey
+        deepest = s["depth_origin"] + (self.n_samples - 1) * s["depth_step"]  # any window's depth lies in here
+        return Preprocess.fit(self.images[self.train_idx], [s["depth_origin"], deepest], self.channels,
+                              self.input_size, amplitude=scaling.pair)

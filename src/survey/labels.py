@@ -1,0 +1,95 @@
+"""Salt labels of a survey, read a line at a time: a label volume on the seismic grid (.npy or SEG-Y), or a folder
+of labelled lines (`inline_<number>.npy|png` or `crossline_<number>...`, each (samples, traces)). Values: 0 no
+salt, 1 (or any non-zero below `ignore`) salt, `ignore` for samples nobody interpreted. With a label volume,
+`every` keeps every n-th line along `axis` as labelled and the rest as unlabelled, as a sparse interpretation.
+"""
+import re
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from src.sections.volumes import AXES, Volume
+from src.utils.errors import UserError
+
+LINE_FILE = re.compile(r"(inline|crossline)_(-?\d+)$")
+
+
+class SurveyLabels:
+    def __init__(self, path, volume, axis="inline", every=None, ignore=255):
+        self.path, self.volume, self.axis, self.ignore = Path(path).expanduser(), volume, axis, ignore
+        if axis not in AXES:
+            raise UserError(f"data.survey.label_axis={axis} is not one of inline, crossline")
+        if not self.path.exists():
+            raise UserError(f"label file or folder {self.path} not found: pass a label volume (.npy, SEG-Y) or a "
+                            "folder of inline_<n>.npy / .png files")
+        self.files = self._line_files() if self.path.is_dir() else None
+        self.cube = None if self.files is not None else self._label_volume()
+        count = volume.shape[0] if axis == "inline" else volume.shape[1]
+        if self.files is not None:
+            self.labelled = sorted(self.files)
+        else:
+            self.labelled = list(range(0, count, every)) if every else list(range(count))
+
+    def _label_volume(self):
+        cube = Volume(self.path) if self.path.suffix.lower() != ".npy" else np.load(self.path, mmap_mode="r")
+        shape = cube.shape
+        if tuple(shape) != tuple(self.volume.shape):
+            raise UserError(f"labels {self.path} are {tuple(shape)} but the seismic {self.volume.path} is "
+                            f"{tuple(self.volume.shape)} (inline, crossline, samples): they must share one grid")
+        return cube
+
+    def _line_files(self):
+        numbers = self.volume.ilines if self.axis == "inline" else self.volume.xlines
+        index_of = {int(n): k for k, n in enumerate(numbers)}
+        files = {}
+        for path in sorted(self.path.iterdir()):
+            match = LINE_FILE.match(path.stem)
+            if not match or path.suffix.lower() not in (".npy", ".png") or match[1] != self.axis:
+                continue
+            if int(match[2]) not in index_of:
+                raise UserError(f"label file {path} names {self.axis} {match[2]}, which {self.volume.path} does not "
+                                f"have ({numbers[0]}..{numbers[-1]}): rename it to an existing line number")
+            files[index_of[int(match[2])]] = path
+        if not files:
+            raise UserError(f"no {self.axis}_<number>.npy or .png label files in {self.path}")
+        return files
+
+    def _read_file(self, k):
+        path = self.files[k]
+        image = np.load(path) if path.suffix.lower() == ".npy" else cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        expected = (self.volume.shape[2], self.volume.shape[1 if self.axis == "inline" else 0])
+        if image is None or image.shape != expected:
+            raise UserError(f"label file {path} is {None if image is None else image.shape}, but {self.axis} "
+                            f"sections of {self.volume.path} are {expected} (samples, traces): fix its size")
+        return np.asarray(image).T  # (traces, samples), as Volume.line
+
+    def line(self, axis, k):
+        """Labels (traces, samples) uint8 of the k-th inline or crossline; `ignore` where nobody interpreted."""
+        if self.files is None:
+            cube = self.cube
+            line = np.asarray(cube.line(axis, k) if isinstance(cube, Volume) else
+                              (cube[k] if axis == "inline" else cube[:, k]))
+            labels = np.where(line >= self.ignore, self.ignore, line > 0).astype(np.uint8)
+            if len(self.labelled) < (self.volume.shape[0] if self.axis == "inline" else self.volume.shape[1]):
+                labels = self._keep_labelled(labels, axis, k)
+            return labels
+        traces = self.volume.shape[1] if axis == "inline" else self.volume.shape[0]
+        if axis == self.axis:
+            return self._normalise(self._read_file(k)) if k in self.files else np.full(
+                (traces, self.volume.shape[2]), self.ignore, np.uint8)
+        labels = np.full((traces, self.volume.shape[2]), self.ignore, np.uint8)
+        for j in self.files:  # the orthogonal section crosses each labelled line in one trace
+            labels[j] = self._normalise(self._read_file(j))[k]
+        return labels
+
+    def _keep_labelled(self, labels, axis, k):
+        """Blank out what lies off the labelled lines (a sparse interpretation of a dense label volume)."""
+        if axis == self.axis:
+            return labels if k in self.labelled else np.full_like(labels, self.ignore)
+        kept = np.full_like(labels, self.ignore)
+        kept[self.labelled] = labels[self.labelled]
+        return kept
+
+    def _normalise(self, labels):
+        return np.where(labels >= self.ignore, self.ignore, labels > 0).astype(np.uint8)

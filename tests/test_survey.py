@@ -1,0 +1,156 @@
+"""Your own survey: labels a line at a time, leakage-safe folds, masked losses, one scaling rule, fine-tuning from
+a TGS-trained network, and the whole volume predicted back into SEG-Y."""
+import json
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+import segyio
+import torch
+
+from conftest import compose_config, run_task, train_run
+from src.losses.losses import ScheduledLoss
+from src.metrics.kaggle_map import KaggleMAP, kaggle_map
+from src.models.checkpoint import load_module
+from src.sections.scaling import AmplitudeScaling
+from src.sections.volumes import Volume, save_npy
+from src.survey.labels import SurveyLabels
+from src.survey.split import GAP, TRAIN, VALIDATION, Window, line_blocks, window_role
+from src.survey.synthetic import generate_survey
+from src.tasks.predict import predict
+from src.utils.errors import UserError
+
+SHAPE = (30, 120, 120)
+
+
+@pytest.fixture(scope="module")
+def survey(tmp_path_factory):
+    return generate_survey(tmp_path_factory.mktemp("survey"), shape=SHAPE, seed=1)
+
+
+def survey_overrides(survey, *more):
+    return ["data=survey", f"data.survey.seismic={survey / 'seismic.sgy'}", f"data.survey.labels={survey / 'labels.npy'}",
+            "data.survey.label_every=10", "data.survey.guard=5", "data.n_folds=3", *more]
+
+
+def test_the_synthetic_survey_is_a_segy_with_real_geometry_and_labels_on_its_grid(survey):
+    with segyio.open(str(survey / "seismic.sgy")) as f:
+        assert list(f.ilines[:2]) == [1000, 1001] and list(f.xlines[:2]) == [2000, 2001]
+        assert f.header[1][segyio.su.cdpy] - f.header[0][segyio.su.cdpy] == 12  # the crossline spacing, rounded
+        assert f.bin[segyio.BinField.Interval] == 4000
+    labels = np.load(survey / "labels.npy")
+    assert labels.shape == SHAPE and 0.02 < labels.mean() < 0.5 and set(np.unique(labels)) == {0, 1}
+
+
+def test_sparse_labels_from_a_volume_or_from_line_files(survey, tmp_path):
+    with Volume(survey / "seismic.sgy") as volume:
+        every = SurveyLabels(survey / "labels.npy", volume, every=10)
+        assert every.labelled == [0, 10, 20]
+        assert (every.line("inline", 5) == 255).all() and (every.line("inline", 10) < 255).all()
+        crossline = every.line("crossline", 40)  # crosses the labelled inlines in one trace each
+        assert (crossline[[0, 10, 20]] < 255).all() and (np.delete(crossline, [0, 10, 20], axis=0) == 255).all()
+        dense = np.load(survey / "labels.npy")
+        (tmp_path / "lines").mkdir()
+        np.save(tmp_path / "lines" / "inline_1010.npy", dense[10].T)
+        cv2.imwrite(str(tmp_path / "lines" / "inline_1020.png"), dense[20].T)
+        files = SurveyLabels(tmp_path / "lines", volume)
+        assert files.labelled == [10, 20] and np.array_equal(files.line("inline", 20), dense[20])
+        assert np.array_equal(files.line("crossline", 7)[[10, 20]], dense[[10, 20], 7])
+
+
+def test_labels_on_another_grid_are_one_clear_error_naming_both_files(survey, tmp_path):
+    save_npy(np.zeros((30, 100, 120), np.uint8), tmp_path / "labels.npy")
+    with Volume(survey / "seismic.sgy") as volume, pytest.raises(UserError, match=(
+            r"labels .*labels.npy are \(30, 100, 120\) but the seismic .*seismic.sgy is \(30, 120, 120\)")):
+        SurveyLabels(tmp_path / "labels.npy", volume)
+
+
+def test_folds_are_blocks_and_windows_near_the_validation_block_are_dropped():
+    assert line_blocks([0, 10, 20, 30, 40, 50], 3) == {0: 0, 10: 0, 20: 1, 30: 1, 40: 2, 50: 2}
+    block = (20, 30)
+    assert window_role(Window("inline", 20, 0, 0), block, "inline", 5) == VALIDATION
+    assert window_role(Window("inline", 34, 0, 0), block, "inline", 5) == GAP      # within the guard
+    assert window_role(Window("inline", 40, 0, 0), block, "inline", 5) == TRAIN
+    assert window_role(Window("crossline", 3, 0, 0), block, "inline", 5) == GAP    # spans inlines 0..100
+    assert window_role(Window("crossline", 3, 0, 36), block, "inline", 5) == TRAIN  # inlines 36..136
+
+
+@pytest.mark.parametrize("terms", [{"bce": 1.0}, {"dice": 1.0}, {"lovasz": 1.0}, {"symmetric_lovasz": 1.0}])
+def test_ignored_pixels_contribute_nothing_to_any_loss_term(terms):
+    torch.manual_seed(0)
+    logits = torch.randn(2, 1, 16, 16, requires_grad=True)
+    target = (torch.rand(2, 1, 16, 16) > 0.5).float()
+    target[:, :, :, 8:] = 255
+    loss = ScheduledLoss(terms, ignore_index=255)(logits, target, 0)
+    loss.backward()
+    assert torch.isfinite(loss) and logits.grad[..., 8:].abs().max() == 0 and logits.grad[..., :8].abs().max() > 0
+    changed = logits.detach().clone()
+    changed[..., 8:] = 100.0  # whatever is predicted where nobody interpreted
+    assert ScheduledLoss(terms, ignore_index=255)(changed, target, 0).item() == pytest.approx(loss.item(), rel=1e-6)
+
+
+def test_the_metric_scores_interpreted_pixels_only():
+    truth = np.zeros((2, 10, 10), bool)
+    truth[0, :, :5] = True
+    valid = np.ones_like(truth)
+    valid[0, :, 5:] = False   # the prediction's false positives lie where nobody interpreted
+    valid[1] = False          # nothing interpreted: the image does not count
+    pred = np.ones_like(truth)
+    assert kaggle_map(pred, truth, valid) == 1.0 and kaggle_map(pred, truth) == 0.0
+    metric = KaggleMAP(ignore_index=255)
+    target = torch.from_numpy(np.where(valid, truth, 255).astype(np.float32))[:, None]
+    metric.update(torch.from_numpy(pred.astype(np.float32))[:, None], target)
+    assert metric.compute().item() == 1.0
+
+
+def test_fine_tune_a_tgs_network_on_every_tenth_inline_then_predict_the_volume(survey, trained_run, tmp_path):
+    run = train_run(tmp_path / "run", *survey_overrides(survey, f"init={trained_run}", "trainer.max_epochs=2"))
+    folds = pd.read_csv(run / "folds.csv")
+    assert folds.line.tolist() == [1000, 1010, 1020] and folds.fold.tolist() == [0, 1, 2]
+    assert (run / "split.png").exists() and (run / "oof.npz").exists()
+    oof_ids = np.load(run / "oof.npz")["ids"]
+    assert all(i.startswith("inline1000-") for i in oof_ids)  # validation: the fold-0 block only
+
+    tgs, tuned = load_module(trained_run / "checkpoints" / "last.ckpt"), load_module(run / "checkpoints" / "last.ckpt")
+    assert tuned.preprocess.mean == tgs.preprocess.mean and tuned.preprocess.amplitude is not None
+    with Volume(survey / "seismic.sgy") as volume:  # the stored rule is the one fitted on training lines 1010, 1020
+        expected = AmplitudeScaling.matched(np.stack([volume.line("inline", k) for k in (10, 20)]),
+                                            tgs.preprocess.mean, tgs.preprocess.std)
+    assert tuned.preprocess.amplitude == pytest.approx(expected.pair, rel=1e-5)
+
+    out = tmp_path / "pred" / "volume"
+    run_task(predict, compose_config("predict", f"ckpt={run}", f"input={survey / 'seismic.sgy'}", f"out={out}",
+                                     "predict.depth_origin=0", "predict.depth_step=1", run_dir=tmp_path / "hydra"))
+    meta = json.loads(out.with_name("volume.json").read_text())
+    assert meta["scaling"]["offset"] == pytest.approx(tuned.preprocess.amplitude[0])  # the scaling used = stored
+    probs = np.load(out.with_name("volume.probs.npy"))
+    assert probs.shape == SHAPE and 0 <= probs.min() and probs.max() <= 1
+    with segyio.open(str(survey / "seismic.sgy")) as a, segyio.open(str(out.with_name("volume.sgy"))) as b:
+        assert list(a.ilines) == list(b.ilines) and list(a.xlines) == list(b.xlines)
+        assert list(a.samples) == list(b.samples) and b.bin[segyio.BinField.Format] == 5
+        assert all(a.header[i] == b.header[i] for i in range(0, a.tracecount, 97))
+        assert np.allclose(segyio.tools.cube(b), probs, atol=1e-6)
+
+
+def test_a_survey_trains_from_scratch_with_the_percentile_rule_and_crossline_windows(survey, tmp_path):
+    run = train_run(tmp_path / "run", *survey_overrides(survey, "data.survey.axis=both", "fold=1"))
+    module = load_module(run / "checkpoints" / "last.ckpt")
+    with Volume(survey / "seismic.sgy") as volume:
+        training = np.stack([volume.line("inline", k) for k in (0, 20)])  # fold 1 validates on inline 1010
+    assert module.preprocess.amplitude == pytest.approx(AmplitudeScaling.percentile(training).pair, rel=1e-5)
+    assert pd.read_csv(run / "folds.csv").fold.tolist() == [0, 1, 2]
+
+
+def test_a_single_segy_line_is_predicted_as_a_section_with_its_pictures(survey, trained_run, tmp_path):
+    line = tmp_path / "line.sgy"
+    with Volume(survey / "seismic.sgy") as volume:
+        section = volume.line("inline", 3)[None]  # one inline: a 2D survey line
+    segyio.tools.from_array(str(line), section)
+    out = tmp_path / "pred" / "line"
+    run_task(predict, compose_config("predict", f"ckpt={trained_run}", f"input={line}", f"out={out}",
+                                     "predict.depth_origin=0", "predict.depth_step=1", run_dir=tmp_path / "hydra"))
+    assert np.load(out.with_name("line.probs.npy")).shape == (SHAPE[2], SHAPE[1])  # (samples, traces)
+    assert out.with_name("line.overlay.png").exists() and out.with_name("line.probs.png").exists()
+    with segyio.open(str(line)) as a, segyio.open(str(out.with_name("line.sgy"))) as b:
+        assert a.tracecount == b.tracecount and a.header[5] == b.header[5]
