@@ -30,8 +30,9 @@ def survey(tmp_path_factory):
 
 
 def survey_overrides(survey, *more):
-    return ["data=survey", f"data.survey.seismic={survey / 'seismic.sgy'}", f"data.survey.labels={survey / 'labels.npy'}",
-            "data.survey.label_every=10", "data.survey.guard=5", "data.n_folds=3", *more]
+    return ["data=survey", f"data.survey.seismic={survey / 'seismic.sgy'}",
+            f"data.survey.labels={survey / 'labels.npy'}", "data.survey.label_every=10", "data.survey.guard=5",
+            "data.n_folds=3", *more]
 
 
 def test_the_synthetic_survey_is_a_segy_with_real_geometry_and_labels_on_its_grid(survey):
