@@ -117,7 +117,9 @@ class TGSDataModule(pl.LightningDataModule):
                            masks=self.masks[indices], augment=augment)
 
     def _loader(self, dataset, shuffle):
-        return DataLoader(dataset, batch_size=self.batch_size, shuffle=shuffle, drop_last=shuffle,
+        # training drops the last partial batch, unless the tiles make less than one batch (a few labelled lines)
+        drop_last = shuffle and len(dataset) >= self.batch_size
+        return DataLoader(dataset, batch_size=self.batch_size, shuffle=shuffle, drop_last=drop_last,
                           num_workers=self.num_workers, persistent_workers=self.num_workers > 0,
                           worker_init_fn=seed_worker)
 

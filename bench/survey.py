@@ -1,0 +1,159 @@
+"""Your own survey, measured on synthetic ones (src/survey/synthetic.py).
+
+python -m bench.survey --minutes M [--labelled 2 5 10 20] [--shape 120 200 160] [--tgs RUN | --tgs-minutes 10]
+    IoU (threshold 0.5) on the inlines nobody labelled, against the number of labelled inlines (evenly spread,
+    written as per-line label files), for a network fine-tuned from a TGS-trained one and one trained from
+    scratch, M minutes of `experiment=cpu_fast` each, then predict.py on the whole volume.
+python -m bench.survey --memory-gb G [--every 40]
+    Peak resident memory, against the SEG-Y's size, of sampling training windows from a G-GB SEG-Y (every n-th
+    inline labelled) and of predict.py on the whole volume (one tiny network, inline sections, no TTA).
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench.common import PROJECT, SHARED_TGS, record, train
+from src.sections.volumes import write_segy_volume
+from src.survey.synthetic import FIRST_INLINE, generate_survey, make_survey
+
+DEPTH = ["data.survey.depth_origin=0", "data.survey.depth_step=4"]  # 4 m a sample, in TGS's metres
+
+
+def label_files(labels, lines, folder):
+    """Per-line label files (inline_<number>.npy, (samples, crosslines)) for the chosen inline indices."""
+    folder.mkdir(parents=True)
+    for k in lines:
+        np.save(folder / f"inline_{FIRST_INLINE + k}.npy", labels[k].T)
+    return folder
+
+
+def predicted_iou(run, survey, unlabelled, work):
+    out = work / "pred" / run.name
+    run_py("predict.py", f"ckpt={run}", f"input={survey / 'seismic.sgy'}", f"out={out}", "predict.depth_origin=0",
+           "predict.depth_step=4", f"hydra.run.dir={work / 'hydra' / run.name}")
+    pred = np.load(out.with_name(out.name + ".mask.npy"))[unlabelled]
+    truth = np.load(survey / "labels.npy")[unlabelled].astype(bool)
+    return (pred & truth).sum() / max((pred | truth).sum(), 1)
+
+
+def run_py(*args):
+    """Run a project entry point; returns the peak resident memory of its process, in MiB."""
+    print("$", " ".join(map(str, args)), flush=True)
+    process = subprocess.Popen([sys.executable, *map(str, args)], cwd=PROJECT)
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode:
+        raise subprocess.CalledProcessError(process.returncode, args)
+    return usage.ru_maxrss / 1024
+
+
+def iou_study(args):
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        survey = generate_survey(work / "survey", shape=tuple(args.shape), seed=args.seed)
+        labels = np.load(survey / "labels.npy")
+        tgs = args.tgs or train(work / "tgs", args.tgs_minutes, "experiment=cpu_fast", f"data.root={SHARED_TGS}")
+        lines = ["survey " + "x".join(map(str, args.shape)) + f" (salt {labels.mean():.1%}), {args.minutes} min per "
+                 f"model, experiment=cpu_fast; TGS network: {'given' if args.tgs else f'{args.tgs_minutes} min'}",
+                 f"{'labelled inlines':>16s} {'from scratch':>13s} {'fine-tuned':>11s}   IoU on the unlabelled inlines"]
+        for n in args.labelled:
+            picked = np.unique(np.linspace(0, args.shape[0] - 1, n).round().astype(int))
+            folder = label_files(labels, picked, work / f"labels{n}")
+            unlabelled = np.setdiff1d(np.arange(args.shape[0]), picked)
+            common = ["experiment=cpu_fast", "data=survey", f"data.survey.seismic={survey / 'seismic.sgy'}",
+                      f"data.survey.labels={folder}", f"data.n_folds={min(n, 5)}", "data.survey.guard=2",
+                      "data.survey.window_stride=25", *DEPTH]
+            ious = [predicted_iou(train(work / f"{arm}{n}", args.minutes, *common, *extra), survey, unlabelled, work)
+                    for arm, extra in (("scratch", []), ("finetuned", [f"init={tgs}"]))]
+            lines.append(f"{n:16d} {ious[0]:13.3f} {ious[1]:11.3f}")
+    record("Your own survey: IoU on unlabelled inlines", "\n".join(lines))
+
+
+class RepeatedCube:
+    """A large cube (inline, crossline, samples) that repeats a small one along every axis, never all in memory."""
+
+    def __init__(self, small, shape):
+        self.small, self.shape = small, shape
+
+    def line(self, i):
+        rows = self.small[i % self.small.shape[0]][np.arange(self.shape[1]) % self.small.shape[1]]
+        return rows[:, np.arange(self.shape[2]) % self.small.shape[2]]
+
+    def __getitem__(self, index):  # one trace, as write_segy_volume reads it
+        i, j = index
+        return self.small[i % self.small.shape[0], j % self.small.shape[1]][np.arange(self.shape[2])
+                                                                             % self.small.shape[2]]
+
+
+def memory_study(args):
+    samples = 1000
+    crosslines = 1250
+    inlines = int(round(args.memory_gb * 2**30 / (4 * samples * crosslines)))
+    shape = (inlines, crosslines, samples)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        small, small_labels = make_survey((40, 125, 250), seed=args.seed)
+        start = time.perf_counter()
+        write_segy_volume(work / "big.sgy", RepeatedCube(small, shape))
+        written = time.perf_counter() - start
+        labels_path, label_cube = work / "labels.npy", RepeatedCube(small_labels, shape)
+        labels = np.lib.format.open_memmap(labels_path, mode="w+", dtype=np.uint8, shape=shape)
+        for i in range(inlines):
+            labels[i] = label_cube.line(i)
+        labels.flush()
+        del labels
+        size = (work / "big.sgy").stat().st_size / 2**20
+        tiny = work / "tiny"
+        run_py("train.py", "debug=tiny", "data=synthetic", f"hydra.run.dir={tiny}")
+        baseline = run_py("-c", "import src.tasks.predict, src.survey.datamodule")
+        windows = run_py("-c", "import sys; sys.path.insert(0, '.'); from bench.survey import sample_windows; "
+                         f"sample_windows('{work / 'big.sgy'}', '{labels_path}', {args.every})")
+        predicted = run_py("predict.py", f"ckpt={tiny}", f"input={work / 'big.sgy'}", f"out={work / 'pred'}",
+                           "tta=none", "predict.overlap=0", "predict.depth_origin=51", "predict.depth_step=1",
+                           f"hydra.run.dir={work / 'hydra'}")
+    lines = [f"SEG-Y {inlines} x {crosslines} x {samples} float32: {size:.0f} MiB (written in {written:.0f} s)",
+             f"importing the project's modules alone (torch, Lightning, onnxruntime...): peak RSS {baseline:.0f} MiB",
+             f"sampling training windows (every {args.every}th inline labelled): peak RSS {windows:.0f} MiB",
+             f"predict.py on the whole volume (inline sections, tiny network, no TTA): peak RSS {predicted:.0f} MiB"]
+    record(f"Your own survey: memory on a {args.memory_gb:g} GB SEG-Y", "\n".join(lines))
+
+
+def sample_windows(seismic, labels, every):
+    """What train.py does first on a survey: the windows of the labelled lines (run in its own process)."""
+    from src.survey.datamodule import SurveyDataModule
+
+    survey = {"seismic": seismic, "labels": labels, "label_axis": "inline", "label_every": every,
+              "ignore_value": 255, "axis": "inline", "window_stride": 50, "min_labelled": 0.05, "salt_share": 0.5,
+              "guard": 5, "depth_origin": 0.0, "depth_step": 1.0, "clip_percentiles": [1.0, 99.0],
+              "iline_byte": 189, "xline_byte": 193}
+    datamodule = SurveyDataModule(survey=survey, n_folds=3)
+    datamodule.setup()
+    print(f"{len(datamodule.images)} windows")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--minutes", type=int, help="training budget of each model (the IoU study)")
+    what.add_argument("--memory-gb", type=float, help="size of the SEG-Y of the memory study")
+    parser.add_argument("--labelled", type=int, nargs="+", default=[2, 5, 10, 20])
+    parser.add_argument("--shape", type=int, nargs=3, default=[120, 200, 160])
+    parser.add_argument("--tgs", type=Path, default=None, help="a TGS-trained run to fine-tune (one network)")
+    parser.add_argument("--tgs-minutes", type=int, default=10)
+    parser.add_argument("--every", type=int, default=40)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    if args.minutes:
+        iou_study(args)
+    else:
+        memory_study(args)
+
+
+if __name__ == "__main__":
+    main()
