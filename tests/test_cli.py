@@ -53,6 +53,15 @@ def test_a_model_with_depth_refuses_a_section_without_depth(trained_run, tmp_pat
     assert not (tmp_path / "out").exists()
 
 
+def test_semi_supervised_training_on_a_survey_is_one_clear_line(tmp_path):
+    result = run_cli("train.py", "data=survey_synthetic", "ssl=mean_teacher", "debug=tiny",
+                     f"data.survey.seismic={tmp_path / 's' / 'seismic.sgy'}",
+                     f"data.survey.labels={tmp_path / 's' / 'labels.npy'}", f"hydra.run.dir={tmp_path / 'run'}")
+    assert not (tmp_path / "s").exists()  # refused before generating anything
+    assert result.returncode == 1 and last_line(result) == (
+        "error: ssl=mean_teacher works on Kaggle-layout tiles: train a survey with ssl=none")
+
+
 def test_ddp_inside_a_local_sweep_is_one_clear_line(synthetic_root, tmp_path):
     result = run_cli("train.py", "-m", "fold=0", f"data.root={synthetic_root}", "debug=tiny", "trainer=ddp_cpu",
                      f"hydra.sweep.dir={tmp_path}")

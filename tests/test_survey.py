@@ -155,3 +155,36 @@ def test_a_single_segy_line_is_predicted_as_a_section_with_its_pictures(survey, 
     assert out.with_name("line.overlay.png").exists() and out.with_name("line.probs.png").exists()
     with segyio.open(str(line)) as a, segyio.open(str(out.with_name("line.sgy"))) as b:
         assert a.tracecount == b.tracecount and a.header[5] == b.header[5]
+
+
+def test_no_training_window_comes_near_the_validation_block_in_any_orientation(survey):
+    from src.survey.datamodule import SurveyDataModule
+
+    spec = {"seismic": str(survey / "seismic.sgy"), "labels": str(survey / "labels.npy"), "label_axis": "inline",
+            "label_every": 5, "ignore_value": 255, "axis": "both", "window_stride": 50, "min_labelled": 0.05,
+            "salt_share": 0.0, "guard": 3, "depth_origin": 0.0, "depth_step": 1.0, "clip_percentiles": [1.0, 99.0],
+            "iline_byte": 189, "xline_byte": 193}
+    dm = SurveyDataModule(survey=spec, fold=1, n_folds=3, seed=0)  # labelled 0, 5, ..., 25: fold 1 is 10..15
+    dm.setup()
+    train, val = [dm.windows[i] for i in dm.train_idx], [dm.windows[i] for i in dm.val_idx]
+    assert {w.axis for w in train + val} == {"inline"}  # a crossline window spans all 30 inlines: each touches it
+    assert all(10 <= w.span("inline")[0] and w.span("inline")[1] <= 15 for w in val)
+    assert all(w.span("inline")[1] < 10 - 3 or w.span("inline")[0] > 15 + 3 for w in train)
+
+
+def test_tune_and_export_work_on_a_survey_run(survey, tmp_path):
+    import onnx
+    import yaml
+
+    from src.inference.onnx import ONNX_PREPROCESS_KEY
+    from src.tasks.export import export
+    from src.tasks.tune import tune
+
+    run = train_run(tmp_path / "run", *survey_overrides(survey))
+    assert "valid" in np.load(run / "oof.npz")  # the interpreted samples of the validation windows
+    run_task(tune, compose_config("tune", f"run={run}", run_dir=tmp_path / "tune"))
+    assert 0 <= yaml.safe_load((run / "postproc.yaml").read_text())["oof_map"] <= 1
+    run_task(export, compose_config("export", f"ckpt={run}", f"out={tmp_path / 'm.onnx'}", run_dir=tmp_path / "x"))
+    meta = {p.key: p.value for p in onnx.load(str(tmp_path / "m.onnx")).metadata_props}
+    stored = load_module(run / "checkpoints" / "last.ckpt").preprocess.amplitude
+    assert json.loads(meta[ONNX_PREPROCESS_KEY])["amplitude"] == pytest.approx(list(stored))

@@ -40,8 +40,8 @@ def build_datamodule(cfg, run_dir, start=None, **semi_supervised):
                   batch_size=cfg.batch_size, num_workers=d.num_workers, augment=build_augment(cfg.aug, cfg.seed),
                   split_file=d.split_file, save_split=RunFolder(run_dir).folds if run_dir else None)
     if d.get("survey"):
-        if semi_supervised:
-            raise UserError("ssl works on Kaggle-layout tiles: train a survey with ssl=none")
+        if cfg.ssl.mode:
+            raise UserError(f"ssl={cfg.ssl.mode} works on Kaggle-layout tiles: train a survey with ssl=none")
         return SurveyDataModule(survey=resolve_survey(to_plain(d.survey)),
                                 reference=start.preprocess if start is not None else None, **common)
     return TGSDataModule(root=resolve_root(d), subset=d.subset, **common, **semi_supervised)
@@ -110,7 +110,7 @@ def train(cfg):
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     pl.seed_everything(cfg.seed, workers=True)
     start = starting_network(cfg.init)
-    semi = semi_supervised_tiles(cfg, resolve_root(cfg.data)) if not cfg.data.get("survey") else {}
+    semi = {} if cfg.data.get("survey") else semi_supervised_tiles(cfg, resolve_root(cfg.data))
     datamodule = build_datamodule(cfg, run_dir, start, **semi)
     datamodule.setup()
     module = build_module(cfg, datamodule.preprocess, datamodule.ignore_value, start)
