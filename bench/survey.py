@@ -1,9 +1,9 @@
 """Your own survey, measured on synthetic ones (src/survey/synthetic.py).
 
 python -m bench.survey --minutes M [--labelled 2 5 10 20] [--shape 120 200 160] [--tgs RUN | --tgs-minutes 10]
-    IoU (threshold 0.5) on the inlines nobody labelled, against the number of labelled inlines (evenly spread,
-    written as per-line label files), for a network fine-tuned from a TGS-trained one and one trained from
-    scratch, M minutes of `experiment=cpu_fast` each, then predict.py on the whole volume.
+    IoU (threshold 0.5) on the inlines nobody labelled, against the number n of labelled inlines (the centres of
+    n equal blocks of inlines, written as per-line label files), for a network fine-tuned from a TGS-trained one
+    and one trained from scratch, M minutes of `experiment=cpu_fast` each, then predict.py on the whole volume.
 python -m bench.survey --memory-gb G [--every 40]
     Peak resident memory, against the SEG-Y's size, of sampling training windows from a G-GB SEG-Y (every n-th
     inline labelled) and of predict.py on the whole volume (one tiny network, inline sections, no TTA).
@@ -63,7 +63,7 @@ def iou_study(args):
                  f"model, experiment=cpu_fast; TGS network: {'given' if args.tgs else f'{args.tgs_minutes} min'}",
                  f"{'labelled inlines':>16s} {'from scratch':>13s} {'fine-tuned':>11s}   IoU on the unlabelled inlines"]
         for n in args.labelled:
-            picked = np.unique(np.linspace(0, args.shape[0] - 1, n).round().astype(int))
+            picked = np.unique(((np.arange(n) + 0.5) * args.shape[0] / n).astype(int))  # centres of n equal blocks
             folder = label_files(labels, picked, work / f"labels{n}")
             unlabelled = np.setdiff1d(np.arange(args.shape[0]), picked)
             common = ["experiment=cpu_fast", "data=survey", f"data.survey.seismic={survey / 'seismic.sgy'}",

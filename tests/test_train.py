@@ -148,3 +148,13 @@ def test_snapshots_come_from_the_last_stretch_of_the_budget(synthetic_root, tmp_
                         "ensemble.stretch=0.4")
     members = yaml.safe_load((run_dir / "ensemble.yaml").read_text())["members"]
     assert sorted(m["ckpt"][:12] for m in members) == ["snapshot-002", "snapshot-003"]  # spent 0.75 and 1.0
+
+
+def test_early_stopping_waits_for_the_last_stretch_so_a_stopped_run_keeps_a_snapshot(synthetic_root, tmp_path):
+    never_better = ["callbacks.early_stopping.patience=2", "+callbacks.early_stopping.min_delta=1.0"]
+    run_dir = train_run(tmp_path / "run", f"data.root={synthetic_root}", "trainer.max_epochs=6", "ensemble.stretch=0.3",
+                        *never_better)
+    state = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert state["global_step"] == 10  # patience ran out in the stretch (spent 10/12 at epoch 4), not at epoch 2
+    members = yaml.safe_load((run_dir / "ensemble.yaml").read_text())["members"]
+    assert [m["ckpt"][:12] for m in members] == ["snapshot-004"]

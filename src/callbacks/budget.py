@@ -5,13 +5,14 @@ recipe fits any machine: the share spent is the larger of the time used and the 
 that what follows its last step (the final validation, checkpoints and pictures, timed at the earlier epoch
 ends) still ends by the deadline (Lightning validates when a run is stopped); snapshots for the ensemble are
 kept from the last stretch of the budget only, where the learning rate has annealed and averaging them pays
-(Li, Yumer & Ramanan, "Budgeted Training", ICLR 2020).
+(Li, Yumer & Ramanan, "Budgeted Training", ICLR 2020). Early stopping's patience counts in that stretch only: before
+it the learning rate is high by design, and a run stopped there would keep no snapshot.
 """
 import math
 import time
 
 import pytorch_lightning as pl
-from pytorch_lightning.callbacks import ModelCheckpoint, Timer
+from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint, Timer
 
 EPOCH_END_MARGIN = 1.5  # epoch ends vary; keeping back 1.5 of the longest seen lets the schedule end before the Timer
 
@@ -27,11 +28,13 @@ class TrainingBudget(pl.Callback):
         self._last_step_end = None
         self._validated = False
         self._top_k = {}
+        self._early_stopping = []
 
     def setup(self, trainer, pl_module, stage):
         self._timer = next((c for c in trainer.callbacks if isinstance(c, Timer)), None)
         self._top_k = {c: c.save_top_k for c in trainer.checkpoint_callbacks
                        if isinstance(c, ModelCheckpoint) and c.monitor}
+        self._early_stopping = [c for c in trainer.callbacks if isinstance(c, EarlyStopping)]
 
     def spent(self, trainer):
         """Share of the budget spent: the larger of steps / planned steps and time / (budget - an epoch end)."""
@@ -56,14 +59,17 @@ class TrainingBudget(pl.Callback):
             trainer.should_stop = True  # its final validation still runs, within the time kept back for it
 
     def on_validation_end(self, trainer, pl_module):
-        """Let snapshots be kept only in the last stretch (this runs before the checkpoint callbacks, which Lightning
-        calls last)."""
+        """Let snapshots be kept, and early stopping's patience count, only in the last stretch (this runs before
+        the checkpoint callbacks, which Lightning calls last, and before early stopping's check at the epoch end)."""
         if trainer.sanity_checking:
             return
         self._validated = True
         in_stretch = self.spent(trainer) >= 1.0 - self.snapshot_stretch or trainer.should_stop
         for checkpoint, top_k in self._top_k.items():
             checkpoint.save_top_k = top_k if in_stretch else 0
+        if not in_stretch:
+            for early_stopping in self._early_stopping:
+                early_stopping.wait_count = 0
 
     def state_dict(self):
         return {"epoch_end_seconds": self.epoch_end_seconds}
