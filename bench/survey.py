@@ -9,7 +9,6 @@ python -m bench.survey --memory-gb G [--every 40]
     inline labelled) and of predict.py on the whole volume (one tiny network, inline sections, no TTA).
 """
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
@@ -42,15 +41,21 @@ def predicted_iou(run, survey, unlabelled, work):
     return (pred & truth).sum() / max((pred | truth).sum(), 1)
 
 
+PEAK_LAUNCHER = ("import os, subprocess, sys; p = subprocess.Popen(sys.argv[2:]); "
+                 "_, status, usage = os.wait4(p.pid, 0); open(sys.argv[1], 'w').write(str(usage.ru_maxrss)); "
+                 "sys.exit(os.waitstatus_to_exitcode(status))")
+
+
 def run_py(*args):
-    """Run a project entry point; returns the peak resident memory of its process, in MiB."""
+    """Run a project entry point; returns the peak resident memory of its process, in MiB. A small launcher
+    starts it: a process forked from this large one would count this one's memory as its own peak (Linux keeps
+    the high-water mark of the forked copy across exec)."""
     print("$", " ".join(map(str, args)), flush=True)
-    process = subprocess.Popen([sys.executable, *map(str, args)], cwd=PROJECT)
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode:
-        raise subprocess.CalledProcessError(process.returncode, args)
-    return usage.ru_maxrss / 1024
+    with tempfile.TemporaryDirectory() as tmp:
+        peak = Path(tmp) / "peak_kib"
+        subprocess.run([sys.executable, "-c", PEAK_LAUNCHER, peak, sys.executable, *map(str, args)], cwd=PROJECT,
+                       check=True)
+        return int(peak.read_text()) / 1024
 
 
 def iou_study(args):
