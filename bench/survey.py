@@ -5,8 +5,8 @@ python -m bench.survey --minutes M [--labelled 2 5 10 20] [--shape 120 200 160] 
     n equal blocks of inlines, written as per-line label files), for a network fine-tuned from a TGS-trained one
     and one trained from scratch, M minutes of `experiment=cpu_fast` each, then predict.py on the whole volume.
 python -m bench.survey --memory-gb G [--every 40]
-    Peak resident memory, against the SEG-Y's size, of sampling training windows from a G-GB SEG-Y (every n-th
-    inline labelled) and of predict.py on the whole volume (one tiny network, inline sections, no TTA).
+    Peak resident and private memory, against the SEG-Y's size, of sampling training windows from a G-GB SEG-Y
+    (every n-th inline labelled) and of predict.py on the whole volume (one tiny network, inline sections, no TTA).
 """
 import argparse
 import subprocess
@@ -41,21 +41,15 @@ def predicted_iou(run, survey, unlabelled, work):
     return (pred & truth).sum() / max((pred | truth).sum(), 1)
 
 
-PEAK_LAUNCHER = ("import os, subprocess, sys; p = subprocess.Popen(sys.argv[2:]); "
-                 "_, status, usage = os.wait4(p.pid, 0); open(sys.argv[1], 'w').write(str(usage.ru_maxrss)); "
-                 "sys.exit(os.waitstatus_to_exitcode(status))")
-
-
 def run_py(*args):
-    """Run a project entry point; returns the peak resident memory of its process, in MiB. A small launcher
-    starts it: a process forked from this large one would count this one's memory as its own peak (Linux keeps
-    the high-water mark of the forked copy across exec)."""
+    """Run a project entry point; returns its peak resident and peak anonymous memory, in MiB
+    (bench/peak_memory.py)."""
     print("$", " ".join(map(str, args)), flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         peak = Path(tmp) / "peak_kib"
-        subprocess.run([sys.executable, "-c", PEAK_LAUNCHER, peak, sys.executable, *map(str, args)], cwd=PROJECT,
-                       check=True)
-        return int(peak.read_text()) / 1024
+        subprocess.run([sys.executable, "-m", "bench.peak_memory", peak, sys.executable, *map(str, args)],
+                       cwd=PROJECT, check=True)
+        return [int(kib) / 1024 for kib in peak.read_text().split()]
 
 
 def iou_study(args):
@@ -122,10 +116,14 @@ def memory_study(args):
         predicted = run_py("predict.py", f"ckpt={tiny}", f"input={work / 'big.sgy'}", f"out={work / 'pred'}",
                            "tta=none", "predict.overlap=0", "predict.depth_origin=51", "predict.depth_step=1",
                            f"hydra.run.dir={work / 'hydra'}")
+    rows = [("importing the project's modules alone (torch, Lightning, onnxruntime...)", baseline),
+            (f"sampling training windows (every {args.every}th inline labelled)", windows),
+            ("predict.py on the whole volume (inline sections, tiny network, no TTA)", predicted)]
     lines = [f"SEG-Y {inlines} x {crosslines} x {samples} float32: {size:.0f} MiB (written in {written:.0f} s)",
-             f"importing the project's modules alone (torch, Lightning, onnxruntime...): peak RSS {baseline:.0f} MiB",
-             f"sampling training windows (every {args.every}th inline labelled): peak RSS {windows:.0f} MiB",
-             f"predict.py on the whole volume (inline sections, tiny network, no TTA): peak RSS {predicted:.0f} MiB"]
+             f"{'':72s} {'peak RSS':>9s} {'peak private':>13s}",
+             *[f"{what:72s} {rss:5.0f} MiB {private:9.0f} MiB" for what, (rss, private) in rows],
+             "(RSS counts the pages of memory-mapped files a process touched: page cache the kernel can drop; "
+             "private memory is the process's own)"]
     record(f"Your own survey: memory on a {args.memory_gb:g} GB SEG-Y", "\n".join(lines))
 
 
