@@ -24,6 +24,7 @@ class SurveyLabels:
             raise UserError(f"label file or folder {self.path} not found: pass a label volume (.npy, SEG-Y) or a "
                             "folder of inline_<n>.npy / .png files")
         self.files = self._line_files() if self.path.is_dir() else None
+        self._file_labels = {}  # labelled line -> its normalised labels, each file read once
         self.cube = None if self.files is not None else self._label_volume()
         count = volume.shape[0] if axis == "inline" else volume.shape[1]
         if self.files is not None:
@@ -76,12 +77,19 @@ class SurveyLabels:
             return labels
         traces = self.volume.shape[1] if axis == "inline" else self.volume.shape[0]
         if axis == self.axis:
-            return self._normalise(self._read_file(k)) if k in self.files else np.full(
+            return self._file_line(k) if k in self.files else np.full(
                 (traces, self.volume.shape[2]), self.ignore, np.uint8)
         labels = np.full((traces, self.volume.shape[2]), self.ignore, np.uint8)
         for j in self.files:  # the orthogonal section crosses each labelled line in one trace
-            labels[j] = self._normalise(self._read_file(j))[k]
+            labels[j] = self._file_line(j)[k]
         return labels
+
+    def _file_line(self, k):
+        """The labelled line k's labels, read from its file once: every orthogonal section needs a trace of each
+        (holding them costs what the labelled lines' training windows cost anyway)."""
+        if k not in self._file_labels:
+            self._file_labels[k] = self._normalise(self._read_file(k))
+        return self._file_labels[k]
 
     def _keep_labelled(self, labels, axis, k):
         """Blank out what lies off the labelled lines (a sparse interpretation of a dense label volume)."""
