@@ -32,12 +32,12 @@ def label_files(labels, lines, folder):
     return folder
 
 
-def predicted_iou(run, survey, unlabelled, work):
+def predicted_iou(run, survey, labels, unlabelled, work):
     out = work / "pred" / run.name
     run_py("predict.py", f"ckpt={run}", f"input={survey / 'seismic.sgy'}", f"out={out}", "predict.depth_origin=0",
            "predict.depth_step=4", f"hydra.run.dir={work / 'hydra' / run.name}")
     pred = np.load(out.with_name(out.name + ".mask.npy"))[unlabelled]
-    truth = np.load(survey / "labels.npy")[unlabelled].astype(bool)
+    truth = labels[unlabelled].astype(bool)
     return (pred & truth).sum() / max((pred | truth).sum(), 1)
 
 
@@ -68,8 +68,8 @@ def iou_study(args):
             common = ["experiment=cpu_fast", "data=survey", f"data.survey.seismic={survey / 'seismic.sgy'}",
                       f"data.survey.labels={folder}", f"data.n_folds={min(n, 5)}", "data.survey.guard=2",
                       "data.survey.window_stride=25", *DEPTH]
-            ious = [predicted_iou(train(work / f"{arm}{n}", args.minutes, *common, *extra), survey, unlabelled, work)
-                    for arm, extra in (("scratch", []), ("finetuned", [f"init={tgs}"]))]
+            ious = [predicted_iou(train(work / f"{arm}{n}", args.minutes, *common, *extra), survey, labels,
+                                  unlabelled, work) for arm, extra in (("scratch", []), ("finetuned", [f"init={tgs}"]))]
             lines.append(f"{n:16d} {ious[0]:13.3f} {ious[1]:11.3f}")
     record("Your own survey: IoU on unlabelled inlines", "\n".join(lines))
 
