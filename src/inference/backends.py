@@ -1,5 +1,5 @@
 """Two backends behind one call, backend(tiles uint8 (N, 101, 101), depths (N,)) -> probs (N, 101, 101): the
-PyTorch ensemble (on the GPU when there is one), or its ONNX graph run by ONNX Runtime, 1.6x faster on CPU
+PyTorch ensemble (on the GPU when there is one), or its ONNX graph run by ONNX Runtime, 1.8x faster on CPU tiles here
 (bench/RESULTS.md). Both apply hflip TTA the same way, in float32."""
 import json
 import logging
