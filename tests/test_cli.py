@@ -1,6 +1,7 @@
 """The command-line contract, in subprocesses as a user runs it: bad input ends as one `error:` line and exit
 code 1 with nothing written; DDP's processes are started by re-running the command."""
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -73,11 +74,14 @@ def test_ddp_inside_a_local_sweep_is_one_clear_line(synthetic_root, tmp_path):
 @pytest.mark.slow
 def test_ddp_on_cpu_trains_in_two_processes_and_evaluates_once_on_rank_zero(synthetic_root, tmp_path):
     run_dir = tmp_path / "ddp"
-    result = run_cli("train.py", f"data.root={synthetic_root}", "debug=tiny", "trainer=ddp_cpu", "trainer.max_epochs=2",
-                     "trainer.limit_train_batches=1.0", "ensemble.mode=weights", f"hydra.run.dir={run_dir}")
+    result = run_cli("train.py", f"data.root={synthetic_root}", "debug=tiny", "trainer=ddp_cpu", "trainer.max_epochs=3",
+                     "trainer.limit_train_batches=1.0", "ensemble.mode=weights", "ensemble.stretch=0.5",
+                     "callbacks.training_budget.validate_every_early=2", f"hydra.run.dir={run_dir}")
     assert result.returncode == 0, result.stderr[-3000:]
     state = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
-    assert state["global_step"] == 2 * 4  # 32 training tiles over 2 processes of batch 4: 4 steps an epoch
+    assert state["global_step"] == 3 * 4  # 32 training tiles over 2 processes of batch 4: 4 steps an epoch
+    metrics = pd.read_csv(run_dir / "logs" / "metrics.csv")  # both ranks skipped epoch 0's validation together
+    assert sorted(metrics.dropna(subset=["val/map"]).epoch.unique()) == [1, 2]
     assert len(list(tmp_path.rglob("ensemble.yaml"))) == 1 and len(list(tmp_path.rglob("oof.npz"))) == 1
     for ckpt in (run_dir / "checkpoints").glob("*.ckpt"):
         load_module(ckpt)

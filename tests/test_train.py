@@ -158,3 +158,18 @@ def test_early_stopping_waits_for_the_last_stretch_so_a_stopped_run_keeps_a_snap
     assert state["global_step"] == 10  # patience ran out in the stretch (spent 10/12 at epoch 4), not at epoch 2
     members = yaml.safe_load((run_dir / "ensemble.yaml").read_text())["members"]
     assert [m["ckpt"][:12] for m in members] == ["snapshot-004"]
+
+
+def validated_epochs(run_dir):
+    metrics = pd.read_csv(run_dir / "logs" / "metrics.csv")
+    return sorted(metrics.dropna(subset=["val/map"]).epoch.astype(int).unique())
+
+
+def test_validation_before_the_last_stretch_runs_every_nth_epoch_and_after_every_epoch_in_it(synthetic_root,
+                                                                                            tmp_path):
+    plan = [f"data.root={synthetic_root}", "trainer.max_epochs=6", "ensemble.stretch=0.3"]
+    assert validated_epochs(train_run(tmp_path / "every", *plan)) == [0, 1, 2, 3, 4, 5]
+    run_dir = train_run(tmp_path / "sparse", *plan, "callbacks.training_budget.validate_every_early=2")
+    assert validated_epochs(run_dir) == [1, 3, 4, 5]  # the stretch starts at 8.4 of 12 steps: epochs 4 and 5
+    members = yaml.safe_load((run_dir / "ensemble.yaml").read_text())["members"]
+    assert {m["ckpt"][:12] for m in members} <= {"snapshot-004", "snapshot-005"}

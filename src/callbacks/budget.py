@@ -6,7 +6,9 @@ that what follows its last step (the final validation, checkpoints and pictures,
 ends) still ends by the deadline (Lightning validates when a run is stopped); snapshots for the ensemble are
 kept from the last stretch of the budget only, where the learning rate has annealed and averaging them pays
 (Li, Yumer & Ramanan, "Budgeted Training", ICLR 2020). Early stopping's patience counts in that stretch only: before
-it the learning rate is high by design, and a run stopped there would keep no snapshot.
+it the learning rate is high by design, and a run stopped there would keep no snapshot. For the same reason
+validation before the stretch only draws the curves, so it can run every `validate_every_early`-th epoch there,
+giving its time back to training (in the stretch, and when the run stops, it runs after every epoch).
 """
 import math
 import time
@@ -20,8 +22,11 @@ EPOCH_END_MARGIN = 1.5  # epoch ends vary; keeping back 1.5 of the longest seen 
 class TrainingBudget(pl.Callback):
     """Keeps `fraction`, the share of the budget spent (0 to 1), current at every training step."""
 
-    def __init__(self, snapshot_stretch: float = 1.0):
+    def __init__(self, snapshot_stretch: float = 1.0, validate_every_early: int = 1):
+        if validate_every_early < 1:
+            raise ValueError(f"validate_every_early={validate_every_early}: use 1 (every epoch) or more")
         self.snapshot_stretch = snapshot_stretch
+        self.validate_every_early = validate_every_early
         self.fraction = 0.0
         self.epoch_end_seconds = 0.0  # the longest epoch end seen (validation, checkpoints), kept back from the time
         self._timer = None
@@ -52,19 +57,26 @@ class TrainingBudget(pl.Callback):
         self._validated = False
         self.fraction = self.spent(trainer)
 
+    def in_stretch(self, trainer):
+        return self.spent(trainer) >= 1.0 - self.snapshot_stretch or trainer.should_stop
+
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         self.fraction = self.spent(trainer)
         self._last_step_end = time.monotonic()
         if self.fraction >= 1.0:
             trainer.should_stop = True  # its final validation still runs, within the time kept back for it
+        if self.validate_every_early > 1 and trainer.fit_loop.epoch_loop.batch_progress.is_last_batch:
+            # Lightning reads this right after this hook to decide whether to validate; every rank must agree
+            in_stretch = trainer.strategy.reduce_boolean_decision(self.in_stretch(trainer), all=False)
+            trainer.check_val_every_n_epoch = 1 if in_stretch else self.validate_every_early
 
-    def on_validation_end(self, trainer, pl_module):
-        """Let snapshots be kept, and early stopping's patience count, only in the last stretch (this runs before
-        the checkpoint callbacks, which Lightning calls last, and before early stopping's check at the epoch end)."""
+    def on_validation_start(self, trainer, pl_module):
+        """Let snapshots be kept, and early stopping's patience count, only in the last stretch (before the
+        checkpoint callbacks save and before early stopping checks, both after validation)."""
         if trainer.sanity_checking:
             return
         self._validated = True
-        in_stretch = self.spent(trainer) >= 1.0 - self.snapshot_stretch or trainer.should_stop
+        in_stretch = self.in_stretch(trainer)
         for checkpoint, top_k in self._top_k.items():
             checkpoint.save_top_k = top_k if in_stretch else 0
         if not in_stretch:
