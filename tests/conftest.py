@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import pytorch_lightning as pl
 import torch
@@ -77,6 +78,12 @@ class RecordLearningRate(pl.Callback):
 
     def on_train_end(self, trainer, pl_module):
         (Path(trainer.default_root_dir) / "lrs.json").write_text(json.dumps(self.lrs))
+
+
+def validated_epochs(run_dir):
+    """The epochs whose val/map a run's CSV log holds."""
+    metrics = pd.read_csv(Path(run_dir) / "logs" / "metrics.csv")
+    return sorted(metrics.dropna(subset=["val/map"]).epoch.astype(int).unique())
 
 
 def run_cli(*args, timeout=600):

@@ -1,11 +1,10 @@
 """The command-line contract, in subprocesses as a user runs it: bad input ends as one `error:` line and exit
 code 1 with nothing written; DDP's processes are started by re-running the command."""
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 
-from conftest import last_line, run_cli
+from conftest import last_line, run_cli, validated_epochs
 from src.models.checkpoint import load_module
 
 
@@ -80,8 +79,7 @@ def test_ddp_on_cpu_trains_in_two_processes_and_evaluates_once_on_rank_zero(synt
     assert result.returncode == 0, result.stderr[-3000:]
     state = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     assert state["global_step"] == 3 * 4  # 32 training tiles over 2 processes of batch 4: 4 steps an epoch
-    metrics = pd.read_csv(run_dir / "logs" / "metrics.csv")  # both ranks skipped epoch 0's validation together
-    assert sorted(metrics.dropna(subset=["val/map"]).epoch.unique()) == [1, 2]
+    assert validated_epochs(run_dir) == [1, 2]  # both ranks skipped epoch 0's validation together
     assert len(list(tmp_path.rglob("ensemble.yaml"))) == 1 and len(list(tmp_path.rglob("oof.npz"))) == 1
     for ckpt in (run_dir / "checkpoints").glob("*.ckpt"):
         load_module(ckpt)

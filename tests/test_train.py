@@ -9,7 +9,7 @@ import pytest
 import torch
 import yaml
 
-from conftest import train_run
+from conftest import train_run, validated_epochs
 from src.data import io
 from src.data.datamodule import TileDataset
 from src.inference.probabilities import predict_probs
@@ -158,11 +158,6 @@ def test_early_stopping_waits_for_the_last_stretch_so_a_stopped_run_keeps_a_snap
     assert state["global_step"] == 10  # patience ran out in the stretch (spent 10/12 at epoch 4), not at epoch 2
     members = yaml.safe_load((run_dir / "ensemble.yaml").read_text())["members"]
     assert [m["ckpt"][:12] for m in members] == ["snapshot-004"]
-
-
-def validated_epochs(run_dir):
-    metrics = pd.read_csv(run_dir / "logs" / "metrics.csv")
-    return sorted(metrics.dropna(subset=["val/map"]).epoch.astype(int).unique())
 
 
 def test_validation_before_the_last_stretch_runs_every_nth_epoch_and_after_every_epoch_in_it(synthetic_root,

@@ -58,7 +58,8 @@ class TrainingBudget(pl.Callback):
         self.fraction = self.spent(trainer)
 
     def in_stretch(self, trainer):
-        return self.spent(trainer) >= 1.0 - self.snapshot_stretch or trainer.should_stop
+        """Whether training is in the last stretch, from the share spent at the latest step."""
+        return self.fraction >= 1.0 - self.snapshot_stretch or trainer.should_stop
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         self.fraction = self.spent(trainer)
