@@ -23,8 +23,6 @@ class TrainingBudget(pl.Callback):
     """Keeps `fraction`, the share of the budget spent (0 to 1), current at every training step."""
 
     def __init__(self, snapshot_stretch: float = 1.0, validate_every_early: int = 1):
-        if validate_every_early < 1:
-            raise ValueError(f"validate_every_early={validate_every_early}: use 1 (every epoch) or more")
         self.snapshot_stretch = snapshot_stretch
         self.validate_every_early = validate_every_early
         self.fraction = 0.0

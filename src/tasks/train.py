@@ -94,6 +94,12 @@ def check_max_time(value):
                         "e.g. trainer.max_time=00:00:30:00 for 30 minutes (null for none)")
 
 
+def check_validate_every_early(value):
+    if value is not None and (not isinstance(value, int) or value < 1):
+        raise UserError(f"callbacks.training_budget.validate_every_early={value}: use a whole number of epochs, "
+                        "1 (every epoch) or more")
+
+
 def check_ddp_launch(cfg):
     """Lightning starts DDP's other processes by running this command again, which a Hydra sweep cannot host
     (each process would run the whole sweep). On SLURM the processes are SLURM's tasks instead."""
@@ -106,6 +112,7 @@ def check_ddp_launch(cfg):
 
 def train(cfg):
     check_max_time(cfg.trainer.get("max_time"))
+    check_validate_every_early(cfg.callbacks.get("training_budget", {}).get("validate_every_early"))
     check_ddp_launch(cfg)
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     pl.seed_everything(cfg.seed, workers=True)
