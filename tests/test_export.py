@@ -1,5 +1,7 @@
 """The export task: one ONNX graph with the preprocessing in its metadata, the same probabilities as PyTorch,
 dynamic batch and spatial axes."""
+import warnings
+
 import numpy as np
 import torch
 
@@ -22,9 +24,12 @@ def test_onnx_export_matches_pytorch(trained_run, tmp_path, synthetic_root):
     assert np.abs(onnx_probs - torch_probs).max() < 1e-3
 
 
-def test_onnx_export_has_dynamic_batch_and_spatial_axes(trained_run, tmp_path):
+def test_onnx_export_has_dynamic_batch_and_spatial_axes_and_traces_without_warnings(trained_run, tmp_path):
     ckpt = trained_run / "checkpoints" / "last.ckpt"
-    onnx_model = OnnxBackend(export_onnx(ckpt, tmp_path / "m.onnx"), tta=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        onnx_model = OnnxBackend(export_onnx(ckpt, tmp_path / "m.onnx"), tta=False)
+    assert not [w for w in caught if issubclass(w.category, torch.jit.TracerWarning)]
     module = load_module(ckpt)
     for batch, size in [(1, 128), (3, 160), (2, 224)]:
         x = torch.randn(batch, 3, size, size)
