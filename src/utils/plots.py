@@ -5,6 +5,7 @@ import pandas as pd
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 from src.utils.atomic import atomic_path
 
@@ -33,19 +34,42 @@ def save_tile_grid(path, columns, titles, row_labels=None):
     save_figure(fig, path)
 
 
+def curve_panels(frame):
+    """(title, x column, metric columns) per panel of the training curves, for the columns `frame` (a
+    metrics.csv) holds: loss and val/map per epoch, the learning rate of whichever optimiser per step."""
+    panels = [("loss", "epoch", ["train/loss_epoch", "val/loss"]), ("val/map", "epoch", ["val/map"]),
+              ("lr", "step", [c for c in frame if c.startswith("lr-")])]
+    panels = [(title, x, [c for c in cols if c in frame]) for title, x, cols in panels]
+    return [panel for panel in panels if panel[2]]
+
+
+def loss_switch(frame):
+    """Where the loss switched to its second phase on the curves' epoch axis (a point at x = e stands for the end
+    of epoch e), from train/loss_phase, the share of an epoch's steps in the second phase; None if it never did."""
+    if "train/loss_phase" not in frame:
+        return None
+    phases = frame[["epoch", "train/loss_phase"]].dropna()
+    switched = phases[phases["train/loss_phase"] > 0]
+    if switched.empty:
+        return None
+    epoch, share = switched.iloc[0]
+    return float(epoch - share)
+
+
 def save_curves(metrics_csv, path):
-    """Loss and val/map per epoch from Lightning's CSVLogger metrics.csv."""
+    """The training curves from Lightning's CSVLogger metrics.csv, one panel each (curve_panels)."""
     frame = pd.read_csv(metrics_csv)
-    panels = [("loss", ["train/loss_epoch", "val/loss"]), ("val/map", ["val/map"]), ("lr", ["lr-Adam"])]
-    panels = [(t, [c for c in cols if c in frame]) for t, cols in panels]
-    panels = [(t, cols) for t, cols in panels if cols]
+    panels = curve_panels(frame)
     fig = Figure(figsize=(4.5 * len(panels), 3.2))
     axes = fig.subplots(1, len(panels), squeeze=False)
-    for ax, (title, cols) in zip(axes[0], panels):
+    for ax, (title, x, cols) in zip(axes[0], panels):
         for col in cols:
-            rows = frame[["epoch" if col != "lr-Adam" else "step", col]].dropna()
-            ax.plot(rows.iloc[:, 0], rows[col], marker="." if len(rows) < 30 else None, label=col)
-        ax.set_title(title), ax.set_xlabel("step" if title == "lr" else "epoch"), ax.legend(fontsize=7)
+            rows = frame[[x, col]].dropna()
+            ax.plot(rows[x], rows[col], marker="." if len(rows) < 30 else None, label=col)
+        if title == "loss" and loss_switch(frame) is not None:
+            ax.axvline(loss_switch(frame), color="grey", linestyle="--", linewidth=1, label="loss switch")
+        ax.set_title(title), ax.set_xlabel(x), ax.legend(fontsize=7)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     save_figure(fig, path)
 
 
