@@ -59,15 +59,15 @@ def loss_switch(frame):
 def save_curves(metrics_csv, path):
     """The training curves from Lightning's CSVLogger metrics.csv, one panel each (curve_panels)."""
     frame = pd.read_csv(metrics_csv)
-    panels = curve_panels(frame)
+    panels, switch = curve_panels(frame), loss_switch(frame)
     fig = Figure(figsize=(4.5 * len(panels), 3.2))
     axes = fig.subplots(1, len(panels), squeeze=False)
     for ax, (title, x, cols) in zip(axes[0], panels):
         for col in cols:
             rows = frame[[x, col]].dropna()
             ax.plot(rows[x], rows[col], marker="." if len(rows) < 30 else None, label=col)
-        if title == "loss" and loss_switch(frame) is not None:
-            ax.axvline(loss_switch(frame), color="grey", linestyle="--", linewidth=1, label="loss switch")
+        if title == "loss" and switch is not None:
+            ax.axvline(switch, color="grey", linestyle="--", linewidth=1, label="loss switch")
         ax.set_title(title), ax.set_xlabel(x), ax.legend(fontsize=7)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     save_figure(fig, path)
