@@ -15,6 +15,8 @@ from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import OmegaConf, open_dict
+from pytorch_lightning.callbacks import Timer
+from pytorch_lightning.trainer.states import RunningStage
 
 from src.utils.config import CONFIG_DIR  # importing it registers the resolvers the configs use
 
@@ -68,7 +70,8 @@ class StopAfterEpoch(pl.Callback):
 
 
 class RecordLearningRate(pl.Callback):
-    """Writes {global step: learning rate} of every training step to lrs.json in the run folder."""
+    """Writes {global step: learning rate} of every training step to lrs.json in the run folder (lrs-rankN.json
+    for DDP rank N > 0)."""
 
     def __init__(self):
         self.lrs = {}
@@ -77,7 +80,32 @@ class RecordLearningRate(pl.Callback):
         self.lrs[trainer.global_step] = trainer.optimizers[0].param_groups[0]["lr"]
 
     def on_train_end(self, trainer, pl_module):
-        (Path(trainer.default_root_dir) / "lrs.json").write_text(json.dumps(self.lrs))
+        name = "lrs.json" if trainer.global_rank == 0 else f"lrs-rank{trainer.global_rank}.json"
+        (Path(trainer.default_root_dir) / name).write_text(json.dumps(self.lrs))
+
+
+class VirtualClock(Timer):
+    """Lightning's Timer (the time budget, as trainer.max_time makes it) on a clock the test drives: every training
+    step takes `step_seconds` (`other_rank_step_seconds` on DDP ranks > 0) and every validation
+    `validation_seconds`, however fast the machine is. Tests add it by _target_ with a `duration`."""
+
+    def __init__(self, duration, step_seconds=1.0, validation_seconds=0.0, other_rank_step_seconds=None):
+        super().__init__(duration=duration, interval="step", verbose=False)
+        self.now = 0.0
+        self.step_seconds, self.validation_seconds = step_seconds, validation_seconds
+        self.other_rank_step_seconds = other_rank_step_seconds
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        other = trainer.global_rank > 0 and self.other_rank_step_seconds is not None
+        self.now += self.other_rank_step_seconds if other else self.step_seconds
+
+    def on_validation_start(self, trainer, pl_module):
+        super().on_validation_start(trainer, pl_module)
+        if not trainer.sanity_checking:
+            self.now += self.validation_seconds
+
+    def time_elapsed(self, stage=RunningStage.TRAINING):
+        return self.now + self._offset if stage == RunningStage.TRAINING else super().time_elapsed(stage)
 
 
 def validated_epochs(run_dir):
@@ -87,8 +115,9 @@ def validated_epochs(run_dir):
 
 
 def run_cli(*args, timeout=600):
-    """Run an entry point of the project in a subprocess; return the CompletedProcess."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    """Run an entry point of the project in a subprocess (which can name this file's callbacks by _target_);
+    return the CompletedProcess."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(PROJECT / "tests")}
     return subprocess.run([sys.executable, *map(str, args)], cwd=PROJECT, env=env, capture_output=True,
                           text=True, timeout=timeout)
 

@@ -53,6 +53,12 @@ def test_average_state_dicts_is_weighted_mean():
     assert torch.allclose(out["w"], torch.tensor([1.5, 3.0])) and out["n"].item() == 3
 
 
+def test_weights_that_do_not_sum_to_one_are_normalised():
+    sd1, sd2 = {"w": torch.tensor([1.0, 2.0])}, {"w": torch.tensor([3.0, 6.0])}
+    out = average_state_dicts([sd1, sd2], [0.3, 0.1])  # the best 2 of a decay**i ensemble: 0.75 and 0.25 of them
+    assert torch.equal(out["w"], average_state_dicts([sd1, sd2], [0.75, 0.25])["w"])
+
+
 def test_callback_writes_the_kept_snapshots_best_first_with_decaying_weights(tmp_path):
     from types import SimpleNamespace
 
@@ -114,6 +120,21 @@ def test_snapshots_n_in_weights_mode_averages_the_best_n(three_snapshot_run):
     assert resolve_members(run, 2)[0][0][0] == top2 and top2.stat().st_mtime_ns == made  # made once, kept
 
 
+def test_the_average_of_the_best_n_is_their_normalised_weighted_mean(three_snapshot_run):
+    run = three_snapshot_run
+    _, snapshots = read_ensemble(RunFolder(run))
+    (top2, _), = resolve_members(run, 2)[0]
+    weights = [w for _, w in snapshots[:2]]
+    assert sum(weights) < 0.9  # 1 and 0.8 of 2.44 (decay 0.8): the weights as ensemble.yaml gives them
+    states = [state(p) for p, _ in snapshots[:2]]
+    averaged = state(top2)
+    learned = [k for k in averaged if averaged[k].is_floating_point() and "running_" not in k]  # BN stats recomputed
+    assert "net.fuse.1.weight" in learned  # the head convolution, with no BatchNorm after it
+    for key in learned:
+        expected = (weights[0] * states[0][key] + weights[1] * states[1][key]) / sum(weights)
+        torch.testing.assert_close(averaged[key], expected, rtol=1e-6, atol=1e-7)
+
+
 def test_snapshots_n_in_predictions_mode_takes_the_best_n(three_snapshot_run, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(three_snapshot_run, run)
@@ -131,6 +152,6 @@ def test_averaging_the_best_n_without_the_training_tiles_is_one_clear_error(thre
     config = (run / ".hydra" / "config.yaml").read_text()
     root = yaml.safe_load(config)["data"]["root"]
     (run / ".hydra" / "config.yaml").write_text(config.replace(root, str(tmp_path / "moved")))
-    with pytest.raises(UserError, match="snapshots=2 averages the best 2 snapshots .* needs its training tiles: "
+    with pytest.raises(UserError, match="snapshots=2: averaging the best 2 snapshots .* needs its training tiles: "
                                         "data folder .*moved not found"):
         resolve_members(run, 2)

@@ -48,9 +48,10 @@ def test_the_onnx_backend_gives_pytorchs_probabilities_and_keeps_its_graph(train
     assert (run / "ensemble.onnx").stat().st_mtime_ns == made  # exported once, kept
     newer = (run / "ensemble.onnx").stat().st_mtime + 10
     for ckpt in (run / "checkpoints").glob("*.ckpt"):
-        os.utime(ckpt, (newer, newer))  # a checkpoint newer than the graph: export again
-    run_infer(tmp_path / "stale", f"ckpt={run}", "backend=onnx")
-    assert (run / "ensemble.onnx").stat().st_mtime_ns != made
+        os.utime(ckpt, (newer, newer))  # newer files, the same networks: the graph still stands for them
+    run_infer(tmp_path / "touched", f"ckpt={run}", "backend=onnx")
+    assert (run / "ensemble.onnx").stat().st_mtime_ns == made
+    # what changes the graph's inputs is tested in tests/test_caches.py
 
 
 @pytest.fixture(scope="module")

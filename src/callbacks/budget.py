@@ -10,28 +10,46 @@ it the learning rate is high by design, and a run stopped there would keep no sn
 validation before the stretch only draws the curves, so it can run every `validate_every_early`-th epoch there,
 giving its time back to training (in the stretch, and when the run stops, it runs after every epoch).
 """
+import logging
 import math
-import time
 
 import pytorch_lightning as pl
+import torch
 from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint, Timer
 
+log = logging.getLogger(__name__)
 EPOCH_END_MARGIN = 1.5  # epoch ends vary; keeping back 1.5 of the longest seen lets the schedule end before the Timer
+# Predictions after training run in float32 where validation ran in bf16 (1.8x slower per tile on a bf16 CPU),
+# then checkpoints are loaded and pictures drawn: twice validation's seconds per tile covers that.
+AFTER_TRAINING_MARGIN = 2.0
 
 
 class TrainingBudget(pl.Callback):
-    """Keeps `fraction`, the share of the budget spent (0 to 1), current at every training step."""
+    """Keeps `fraction`, the share of the budget spent (0 to 1), current at every training step.
+
+    The time budget covers the work after training too (`keep_back_for`: BatchNorm recompute and out-of-fold
+    predictions, priced at validation's seconds per tile), so trainer.max_time is about what the user waits. Under
+    DDP every rank takes the same share (the largest of their clocks) once per step, so they stop, validate, keep
+    snapshots and set the learning rate together."""
 
     def __init__(self, snapshot_stretch: float = 1.0, validate_every_early: int = 1):
         self.snapshot_stretch = snapshot_stretch
         self.validate_every_early = validate_every_early
         self.fraction = 0.0
         self.epoch_end_seconds = 0.0  # the longest epoch end seen (validation, checkpoints), kept back from the time
+        self.seconds_per_tile = 0.0   # the latest validation's seconds per tile: the price of work after training
+        self.after_training_tiles = 0
         self._timer = None
         self._last_step_end = None
         self._validated = False
+        self._validation = None  # [clock at its start, tiles seen] of the validation under way
+        self._agreed = None      # (global step, share) every rank took at that step
         self._top_k = {}
         self._early_stopping = []
+
+    def keep_back_for(self, tiles: int) -> None:
+        """Keep back from a time budget what predicting `tiles` tiles after training takes."""
+        self.after_training_tiles = tiles
 
     def setup(self, trainer, pl_module, stage):
         self._timer = next((c for c in trainer.callbacks if isinstance(c, Timer)), None)
@@ -39,35 +57,59 @@ class TrainingBudget(pl.Callback):
                        if isinstance(c, ModelCheckpoint) and c.monitor}
         self._early_stopping = [c for c in trainer.callbacks if isinstance(c, EarlyStopping)]
 
-    def spent(self, trainer):
-        """Share of the budget spent: the larger of steps / planned steps and time / (budget - an epoch end)."""
+    def timed(self) -> bool:
+        return self._timer is not None and self._timer.time_remaining() is not None
+
+    def clock(self) -> float:
+        """Seconds of training so far, on the Timer's clock (a test may drive it); 0 without a time budget."""
+        return self._timer.time_elapsed() if self.timed() else 0.0
+
+    def after_training_seconds(self) -> float:
+        return AFTER_TRAINING_MARGIN * self.after_training_tiles * self.seconds_per_tile
+
+    def spent(self, trainer) -> float:
+        """Share of the budget spent on this rank: the larger of steps / planned steps and time / (budget - an
+        epoch end - the work after training)."""
         planned = trainer.estimated_stepping_batches
         steps = trainer.global_step / planned if math.isfinite(planned) and planned > 0 else 0.0
-        if self._timer is None or self._timer.time_remaining() is None:
+        if not self.timed():
             return min(steps, 1.0)
         elapsed = self._timer.time_elapsed()
-        usable = elapsed + self._timer.time_remaining() - EPOCH_END_MARGIN * self.epoch_end_seconds
+        usable = (elapsed + self._timer.time_remaining() - EPOCH_END_MARGIN * self.epoch_end_seconds
+                  - self.after_training_seconds())
         return min(max(steps, elapsed / max(usable, 1e-9)), 1.0)
+
+    def agreed_spent(self, trainer) -> float:
+        """The share spent that every rank takes: computed once per step (and again after a validation), the largest
+        over the ranks when a clock is involved (steps agree by themselves)."""
+        step = trainer.global_step
+        if self._agreed is None or self._agreed[0] != step:
+            share = self.spent(trainer)
+            if trainer.world_size > 1 and self.timed():
+                share = float(trainer.strategy.reduce(
+                    torch.tensor(share, dtype=torch.float64, device=trainer.strategy.root_device), reduce_op="max"))
+            self._agreed = (step, share)
+        return self._agreed[1]
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
         if self._validated and self._last_step_end is not None:  # the first step after an epoch end
-            self.epoch_end_seconds = max(self.epoch_end_seconds, time.monotonic() - self._last_step_end)
+            self.epoch_end_seconds = max(self.epoch_end_seconds, self.clock() - self._last_step_end)
         self._validated = False
-        self.fraction = self.spent(trainer)
+        self.fraction = self.agreed_spent(trainer)
 
-    def in_stretch(self, trainer):
+    def in_stretch(self, trainer) -> bool:
         """Whether training is in the last stretch, from the share spent at the latest step."""
         return self.fraction >= 1.0 - self.snapshot_stretch or trainer.should_stop
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        self.fraction = self.spent(trainer)
-        self._last_step_end = time.monotonic()
+        self.fraction = self.agreed_spent(trainer)
+        self._last_step_end = self.clock()
         if self.fraction >= 1.0:
             trainer.should_stop = True  # its final validation still runs, within the time kept back for it
-        if self.validate_every_early > 1 and trainer.fit_loop.epoch_loop.batch_progress.is_last_batch:
-            # Lightning reads this right after this hook to decide whether to validate; every rank must agree
-            in_stretch = trainer.strategy.reduce_boolean_decision(self.in_stretch(trainer), all=False)
-            trainer.check_val_every_n_epoch = 1 if in_stretch else self.validate_every_early
+        if self.validate_every_early > 1:
+            # Lightning reads this right after this hook, and applies the epoch rule even to a run that stops in
+            # the middle of an epoch: in the stretch, and when stopping, every epoch validates
+            trainer.check_val_every_n_epoch = 1 if self.in_stretch(trainer) else self.validate_every_early
 
     def on_validation_start(self, trainer, pl_module):
         """Let snapshots be kept, and early stopping's patience count, only in the last stretch (before the
@@ -75,6 +117,7 @@ class TrainingBudget(pl.Callback):
         if trainer.sanity_checking:
             return
         self._validated = True
+        self._validation = [self.clock(), 0]
         in_stretch = self.in_stretch(trainer)
         for checkpoint, top_k in self._top_k.items():
             checkpoint.save_top_k = top_k if in_stretch else 0
@@ -82,11 +125,31 @@ class TrainingBudget(pl.Callback):
             for early_stopping in self._early_stopping:
                 early_stopping.wait_count = 0
 
+    def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0):
+        if self._validation is not None:
+            self._validation[1] += len(batch["x"])
+
+    def on_validation_end(self, trainer, pl_module):
+        if self._validation is None:
+            return
+        started, tiles = self._validation
+        if tiles and self.timed():
+            self.seconds_per_tile = (self.clock() - started) / tiles
+        self._validation = None
+        self._agreed = None  # the clock moved on: the next step takes the share again
+
+    def on_train_end(self, trainer, pl_module):
+        if self.timed() and self.after_training_tiles:
+            log.info("training ended at %.0f s of the time budget; %.0f s kept back for %d tiles predicted after "
+                     "training (%.1f ms a tile in validation)", self.clock(), self.after_training_seconds(),
+                     self.after_training_tiles, 1000 * self.seconds_per_tile)
+
     def state_dict(self):
-        return {"epoch_end_seconds": self.epoch_end_seconds}
+        return {"epoch_end_seconds": self.epoch_end_seconds, "seconds_per_tile": self.seconds_per_tile}
 
     def load_state_dict(self, state_dict):
         self.epoch_end_seconds = state_dict["epoch_end_seconds"]
+        self.seconds_per_tile = state_dict.get("seconds_per_tile", 0.0)
 
 
 def budget_lr_factor(fraction, warmup=0.05, floor=0.01, shape="linear"):

@@ -1,29 +1,35 @@
 """Weight averaging of snapshots into one network, with BatchNorm statistics recomputed on training tiles."""
 import copy
 import logging
+import pickle
+from pathlib import Path
 
 import torch
+from torch import nn
 from torch.optim.swa_utils import update_bn
 
 from src.inference.probabilities import pick_device
 from src.utils.atomic import atomic_path
 
 log = logging.getLogger(__name__)
+CACHE_KEY = "saltseg_cache_key"  # in a saved average: the key of the snapshots and weights it was made from
 
 
-def average_state_dicts(state_dicts, weights):
-    """Weighted mean of floating-point tensors; integer buffers (BN batch counts) come from the first."""
+def average_state_dicts(state_dicts: list[dict], weights: list[float]) -> dict:
+    """Weighted mean of floating-point tensors, the weights normalised to sum 1 (the best N of a decay**i ensemble
+    sum to less than 1); integer buffers (BN batch counts) come from the first."""
+    total = float(sum(weights))
     averaged = {}
     for key, first in state_dicts[0].items():
         if first.is_floating_point():
-            averaged[key] = sum(w * sd[key].float() for sd, w in zip(state_dicts, weights)).to(first.dtype)
+            averaged[key] = sum((w / total) * sd[key].float() for sd, w in zip(state_dicts, weights)).to(first.dtype)
         else:
             averaged[key] = first.clone()
     return averaged
 
 
 @torch.no_grad()
-def weight_average(modules, weights, bn_loader, device="auto"):
+def weight_average(modules: list[nn.Module], weights: list[float], bn_loader, device="auto") -> nn.Module:
     """A new module whose parameters are the weighted mean of `modules`', BN statistics recomputed on the
     `device` ('auto': the GPU when there is one)."""
     device = pick_device(device)
@@ -34,16 +40,28 @@ def weight_average(modules, weights, bn_loader, device="auto"):
     return target.eval()
 
 
-def save_weight_average(module, path):
+def save_weight_average(module, path: Path, key: str) -> None:
     with atomic_path(path) as tmp:
-        torch.save({"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams)}, tmp)
+        torch.save({"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams), CACHE_KEY: key},
+                   tmp)
 
 
-def average_snapshots(modules, weights, bn_loader, path):
+def stored_key(path: Path) -> str | None:
+    """The key a saved average was made under; None when there is no such file or it carries no key."""
+    if not Path(path).is_file():
+        return None
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError):
+        return None
+    return saved.get(CACHE_KEY) if isinstance(saved, dict) else None
+
+
+def average_snapshots(modules, weights, bn_loader, path: Path, key: str):
     """Average snapshots (modules with their weights) into one network, BN recomputed on `bn_loader`, saved at
-    `path`; returns the network."""
+    `path` under `key`; returns the network."""
     averaged = weight_average(modules, weights, bn_loader)
-    save_weight_average(averaged, path)
+    save_weight_average(averaged, path, key)
     log.info("averaged %d snapshots into %s (BatchNorm recomputed on %d tiles, %s)", len(modules), path,
              len(bn_loader.dataset), next(averaged.parameters()).device)
     return averaged

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from src.ensemble.averaging import average_snapshots
+from src.ensemble.averaging import average_snapshots, stored_key
+from src.ensemble.cache_key import members_key
 from src.ensemble.run_folder import run_of_checkpoint, runs_under
 from src.ensemble.spec import read_ensemble
 from src.models.checkpoint import load_module
@@ -18,8 +19,8 @@ log = logging.getLogger(__name__)
 
 def fold_members(run, top_k=None):
     """[(ckpt path, weight)] of one RunFolder: its ensemble of the best `top_k` snapshots (all when None), else
-    last.ckpt. In weights mode that is one averaged network: the one saved after training for all the snapshots,
-    the best snapshot as it is for top_k=1, or an average of the best top_k made (and kept) on first use."""
+    last.ckpt. In weights mode that is one averaged network: the best snapshot as it is for top_k=1, else the
+    average of the chosen snapshots, kept beside them while it matches them (made again when it does not)."""
     spec = read_ensemble(run)
     if spec is None:
         if not run.last_checkpoint.exists():
@@ -30,27 +31,36 @@ def fold_members(run, top_k=None):
     chosen = members[:top_k] if top_k else members
     if mode != "weights" or len(chosen) == 1:
         return chosen
-    if len(chosen) == len(members):
-        return [(run.weight_average, 1.0)]
-    return [(top_k_average(run, chosen), 1.0)]
+    return [(kept_average(run, chosen, len(members))[0], 1.0)]
 
 
-def top_k_average(run, chosen):
-    """The weight average of the `chosen` best snapshots of a run, BN recomputed on the run's training tiles;
-    made once and kept beside the snapshots (remade when ensemble.yaml is newer)."""
-    path = run.top_k_average(len(chosen))
-    if path.exists() and path.stat().st_mtime >= run.ensemble_file.stat().st_mtime:
-        return path
-    log.info("averaging the best %d snapshots of %s (BatchNorm recomputed on its training tiles)", len(chosen),
-             run.path)
-    try:
-        loader = run_datamodule(run).labelled_train_loader()
-    except UserError as error:
-        raise UserError(f"snapshots={len(chosen)} averages the best {len(chosen)} snapshots of {run.path}, which "
-                        f"needs its training tiles: {error}") from None
-    networks = load_networks(chosen)
-    average_snapshots([m for m, _ in networks], [w for _, w in networks], loader, path)
-    return path
+def average_path(run, n_chosen, n_members):
+    """weight_average.ckpt for all the snapshots, weight_average_topN.ckpt for the best N."""
+    return run.weight_average if n_chosen == n_members else run.top_k_average(n_chosen)
+
+
+def kept_average(run, chosen, n_members, bn_loader=None, networks=None):
+    """(path, network or None) of the weight average of the `chosen` [(snapshot, weight)] of a run: the saved one
+    when the snapshots and weights it was made from are these (network None: not loaded), else made now with
+    BatchNorm recomputed on `bn_loader` (default: the run's training tiles) and saved under its key. `networks`:
+    the chosen snapshots already loaded, [(module, weight)]."""
+    path = average_path(run, len(chosen), n_members)
+    key = members_key(chosen, kind="weight_average")
+    stored = stored_key(path)
+    if stored == key:
+        log.info("weight average %s matches its %d snapshots (key %s): used", path, len(chosen), key[:12])
+        return path, None
+    log.info("weight average %s %s: averaging the %d snapshots again", path,
+             "not made yet" if not path.exists() else "was made from other snapshots or weights", len(chosen))
+    if bn_loader is None:
+        try:
+            bn_loader = run_datamodule(run).labelled_train_loader()
+        except UserError as error:
+            raise UserError(f"snapshots={len(chosen)}: averaging the best {len(chosen)} snapshots of {run.path} "
+                            f"needs its training tiles: {error}") from None
+    networks = networks or load_networks(chosen)
+    averaged = average_snapshots([m for m, _ in networks], [w for _, w in networks], bn_loader, path, key)
+    return path, averaged
 
 
 def run_datamodule(run):
@@ -97,7 +107,7 @@ def load_members(ckpt, top_k=None):
 def snapshot_ensembles(run, bn_loader, modes=("predictions", "weights")):
     """{'best': [(best snapshot, 1.0)], 'predictions': [(snapshot, weight)...], 'weights': [(average, 1.0)]} of a
     run's ensemble.yaml, for the modes asked (best always), each snapshot loaded once; None without the file.
-    The weight average is the saved one when it is newer than ensemble.yaml, else made now (and saved)."""
+    The weight average is the saved one while it matches the snapshots, else made now on `bn_loader` (and saved)."""
     spec = read_ensemble(run)
     if spec is None:
         return None
@@ -106,13 +116,9 @@ def snapshot_ensembles(run, bn_loader, modes=("predictions", "weights")):
     if "predictions" in modes:
         ensembles["predictions"] = snapshots
     if "weights" in modes:
-        saved = run.weight_average
-        if saved.exists() and saved.stat().st_mtime >= run.ensemble_file.stat().st_mtime:
-            ensembles["weights"] = [(load_module(saved), 1.0)]
-        elif len(snapshots) == 1:
+        if len(snapshots) == 1:
             ensembles["weights"] = ensembles["best"]
         else:
-            averaged = average_snapshots([m for m, _ in snapshots], [w for _, w in snapshots], bn_loader, saved)
-            ensembles["weights"] = [(averaged, 1.0)]
+            path, averaged = kept_average(run, spec[1], len(spec[1]), bn_loader, snapshots)
+            ensembles["weights"] = [(averaged if averaged is not None else load_module(path), 1.0)]
     return ensembles
-

@@ -9,12 +9,15 @@ import onnx
 import torch
 from torch import nn
 
+from src.ensemble.cache_key import members_key
 from src.ensemble.members import load_members, resolve_members
 from src.utils.atomic import atomic_path
 from src.utils.errors import UserError
 
 log = logging.getLogger(__name__)
 ONNX_PREPROCESS_KEY = "saltseg_preprocess"
+ONNX_CACHE_KEY = "saltseg_cache_key"  # in a kept graph: the key of the networks and weights it was made from
+OPSET = 18
 
 
 class EnsembleProbabilities(nn.Module):
@@ -29,9 +32,9 @@ class EnsembleProbabilities(nn.Module):
         return sum(w * torch.sigmoid(m(x)) for m, w in zip(self.members, self.weights))
 
 
-def export_onnx(ckpt, out, snapshots=None, opset=18):
+def export_onnx(ckpt, out, snapshots=None, opset=OPSET, cache_key=None) -> Path:
     """Write the ensemble behind `ckpt` (best `snapshots` per fold) to `out` as one graph with dynamic batch and
-    spatial axes, its preprocessing in the metadata."""
+    spatial axes, its preprocessing (and, for a kept graph, its `cache_key`) in the metadata."""
     members, _ = load_members(ckpt, snapshots)
     modules = [m for m, _ in members]
     preprocesses = {m.preprocess for m in modules}
@@ -53,6 +56,8 @@ def export_onnx(ckpt, out, snapshots=None, opset=18):
         graph = onnx.load(str(tmp))
         meta = {ONNX_PREPROCESS_KEY: json.dumps(preprocess.to_dict()), "tile_size": "101",
                 "members": str(len(modules))}
+        if cache_key is not None:
+            meta[ONNX_CACHE_KEY] = cache_key
         for key, value in meta.items():
             graph.metadata_props.add(key=key, value=value)
         onnx.save(graph, str(tmp))
@@ -60,14 +65,29 @@ def export_onnx(ckpt, out, snapshots=None, opset=18):
     return out
 
 
-def cached_graph(ckpt, snapshots=None):
+def graph_key(path: Path) -> str | None:
+    """The cache key stored in an ONNX graph's metadata; None when it has none or cannot be read."""
+    try:
+        graph = onnx.load(str(path), load_external_data=False)
+    except Exception:  # onnx raises protobuf's DecodeError and others for a file that is not a graph
+        return None
+    return next((p.value for p in graph.metadata_props if p.key == ONNX_CACHE_KEY), None)
+
+
+def cached_graph(ckpt, snapshots=None) -> Path:
     """The ONNX graph of `ckpt`'s ensemble, exported on first use and kept beside it (`<file>.onnx` for a .ckpt,
-    `ensemble[-topN].onnx` in a run or multirun folder); made again when a checkpoint behind it is newer."""
+    `ensemble[-topN].onnx` in a run or multirun folder). It is used only while the key in its metadata is the key
+    of the networks and weights it stands for now (their content, not their file times); otherwise it is exported
+    again, and the log says which happened."""
     path = Path(ckpt).expanduser()
     name = f"ensemble-top{snapshots}.onnx" if snapshots else "ensemble.onnx"
     cache = path.with_suffix(".onnx") if path.is_file() else path / name
-    newest = max(Path(p).stat().st_mtime for p, _ in resolve_members(ckpt, snapshots)[0])
-    if cache.exists() and cache.stat().st_mtime >= newest:
-        log.info("ONNX graph %s (kept from an earlier run)", cache)
+    key = members_key(resolve_members(ckpt, snapshots)[0], kind="onnx", opset=OPSET)
+    stored = graph_key(cache) if cache.exists() else None
+    if stored == key:
+        log.info("ONNX graph %s matches its networks (key %s): used", cache, key[:12])
         return cache
-    return export_onnx(ckpt, cache, snapshots)
+    if cache.exists():
+        log.warning("ONNX graph %s was not made from these networks (%s): exporting it again", cache,
+                    "no key in it" if stored is None else f"key {stored[:12]}, now {key[:12]}")
+    return export_onnx(ckpt, cache, snapshots, cache_key=key)

@@ -136,7 +136,8 @@ class SaltModule(pl.LightningModule):
             if self.training_budget is None:
                 raise UserError("scheduler=budget needs the training_budget callback (conf/callbacks/default.yaml)")
             budget, trainer = self.training_budget, self.trainer  # the share spent when Lightning steps the LR
-            scheduler = LambdaLR(optimizer, lambda _: budget_lr_factor(budget.spent(trainer), **sched["budget"]))
+            scheduler = LambdaLR(optimizer, lambda _: budget_lr_factor(budget.agreed_spent(trainer),
+                                                                       **sched["budget"]))
             return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
         spec = dict(sched["scheduler"])
         if spec.get("total_steps") == "auto":

@@ -1,13 +1,13 @@
 """Pseudo-labels: a teacher ensemble predicts unlabelled tiles; confident tiles join training with their
 thresholded masks (1st place's rule: most pixels far from 0.5). Cached on disk under the teacher's identity."""
 import hashlib
-import json
 import logging
 from pathlib import Path
 
 import numpy as np
 
 from src.data.datamodule import load_unlabelled
+from src.ensemble.cache_key import members_key
 from src.ensemble.members import load_networks, resolve_members
 from src.inference.backends import predict_tiles
 from src.utils.atomic import atomic_path
@@ -21,15 +21,11 @@ def confident_tiles(probs, low, high, fraction):
     return sure.reshape(len(probs), -1).mean(axis=1) >= fraction
 
 
-def teacher_identity(paths, ids, params):
-    """A key that changes when any teacher checkpoint, the unlabelled tiles or the selection rule change."""
-    digest = hashlib.sha256()
-    for path, weight in paths:
-        stat = Path(path).stat()
-        digest.update(f"{Path(path).resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{weight}".encode())
-    digest.update("|".join(ids).encode())
-    digest.update(json.dumps(params, sort_keys=True).encode())
-    return digest.hexdigest()[:16]
+def teacher_identity(paths, ids, images, depths, params):
+    """A key that changes when any teacher checkpoint's content or weight, the unlabelled tiles (names, pixels,
+    depths) or the selection rule change."""
+    tiles = hashlib.sha256("|".join(ids).encode() + images.tobytes() + depths.tobytes()).hexdigest()
+    return members_key(paths, kind="pseudo_labels", tiles=tiles, **params)[:16]
 
 
 def pseudo_labels(ssl_cfg, root, cache_dir):
@@ -38,7 +34,7 @@ def pseudo_labels(ssl_cfg, root, cache_dir):
     ids, images, depths = load_unlabelled(root, ssl_cfg.unlabelled)
     params = {k: float(ssl_cfg[k]) for k in ("low", "high", "confident_fraction", "threshold")}
     params["tta"] = bool(ssl_cfg.tta)
-    cache = Path(cache_dir) / f"pseudo-{teacher_identity(paths, ids, params)}.npz"
+    cache = Path(cache_dir) / f"pseudo-{teacher_identity(paths, ids, images, depths, params)}.npz"
     if cache.exists():
         log.info("pseudo-labels from cache %s", cache)
         stored = np.load(cache)

@@ -2,6 +2,7 @@
 import logging
 import os
 import re
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.utils import instantiate
 
+from src.callbacks.budget import TrainingBudget
 from src.callbacks.pictures import publish_picture
 from src.data.augment import build_augment
 from src.data.datamodule import PseudoLabelled, TGSDataModule, Unlabelled, load_unlabelled
@@ -100,6 +102,29 @@ def check_validate_every_early(value):
                         "1 (every epoch) or more")
 
 
+def check_budget_has_an_end(cfg):
+    """The budget schedule, loss.switch_at and a snapshot stretch follow the share of the budget spent, which
+    stays 0 for a run with no end; say so before any work starts."""
+    trainer = cfg.trainer
+    endless = (trainer.get("max_epochs") == -1 and trainer.get("max_steps", -1) in (None, -1)
+               and trainer.get("max_time") is None)
+    follows = [name for name, used in (("scheduler=budget", cfg.scheduler.get("budget")),
+                                       ("loss.switch_at", cfg.loss.get("switch_at") is not None),
+                                       ("ensemble.stretch<1", cfg.ensemble.stretch < 1)) if used]
+    if endless and follows:
+        raise UserError(f"trainer.max_epochs=-1 with no trainer.max_time or max_steps gives the training budget no "
+                        f"end, which {', '.join(follows)} follow: set trainer.max_time=DD:HH:MM:SS or "
+                        "trainer.max_epochs=N")
+
+
+def after_training_tiles(cfg, datamodule):
+    """Tiles predicted after training: the training tiles once when snapshots are weight-averaged (BatchNorm
+    recompute), and the validation tiles by the best snapshot and by the ensemble, twice each with hflip TTA."""
+    several = cfg.ensemble.top_k > 1
+    bn = len(datamodule.train_idx) if several and cfg.ensemble.mode == "weights" else 0
+    return bn + len(datamodule.val_idx) * (2 if cfg.oof.tta else 1) * (2 if several else 1)
+
+
 def check_ddp_launch(cfg):
     """Lightning starts DDP's other processes by running this command again, which a Hydra sweep cannot host
     (each process would run the whole sweep). On SLURM the processes are SLURM's tasks instead."""
@@ -113,7 +138,9 @@ def check_ddp_launch(cfg):
 def train(cfg):
     check_max_time(cfg.trainer.get("max_time"))
     check_validate_every_early(cfg.callbacks.get("training_budget", {}).get("validate_every_early"))
+    check_budget_has_an_end(cfg)
     check_ddp_launch(cfg)
+    started = time.monotonic()
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     pl.seed_everything(cfg.seed, workers=True)
     start = starting_network(cfg.init)
@@ -122,12 +149,24 @@ def train(cfg):
     datamodule.setup()
     module = build_module(cfg, datamodule.preprocess, datamodule.ignore_value, start)
     callbacks = [instantiate(c) for c in cfg.callbacks.values()]
+    for budget in (c for c in callbacks if isinstance(c, TrainingBudget)):
+        budget.keep_back_for(after_training_tiles(cfg, datamodule))
     loggers = [instantiate(c) for c in cfg.logger.values()]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
     trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.resume)
     if not trainer.is_global_zero:
         return None
-    return evaluate_out_of_fold(cfg, run_dir, datamodule, trainer.loggers)
+    trained = time.monotonic()
+    score = evaluate_out_of_fold(cfg, run_dir, datamodule, trainer.loggers)
+    log.info("train task: %s in all (trainer.max_time=%s covers training and the %s after it)",
+             clock_time(time.monotonic() - started), cfg.trainer.get("max_time"),
+             clock_time(time.monotonic() - trained))
+    return score
+
+
+def clock_time(seconds):
+    minutes, seconds = divmod(round(seconds), 60)
+    return f"{minutes}:{seconds:02d}"
 
 
 def out_of_fold_members(run, datamodule):

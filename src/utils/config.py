@@ -1,4 +1,5 @@
 """Config helpers shared by the entry points: the config folder and the project-root resolver."""
+import os
 from pathlib import Path
 
 from omegaconf import OmegaConf
@@ -12,7 +13,10 @@ CPU_BF16_FLAGS = {"avx512_bf16", "amx_bf16"}  # x86 instructions that run bf16 m
 def cpu_precision():
     """Lightning precision for CPU training: bf16 autocast where the processor has native bf16 instructions
     (measured 1.8x a fp32 training step on an AVX-512 BF16 EPYC), fp32 elsewhere (bf16 ran 13-20x slower than
-    fp32 on an AVX2-only one; bench/RESULTS.md)."""
+    fp32 on an AVX2-only one; bench/RESULTS.md). SALTSEG_CPU_PRECISION overrides it (e.g. 32-true, to run fp32
+    on a bf16 machine as an AVX2 one would)."""
+    if os.environ.get("SALTSEG_CPU_PRECISION"):
+        return os.environ["SALTSEG_CPU_PRECISION"]
     try:
         flags = set(Path("/proc/cpuinfo").read_text().split())
     except OSError:
