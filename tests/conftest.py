@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -87,10 +88,10 @@ class RecordLearningRate(pl.Callback):
 class VirtualClock(Timer):
     """Lightning's Timer (the time budget, as trainer.max_time makes it) on a clock the test drives: every training
     step takes `step_seconds` (`other_rank_step_seconds` on DDP ranks > 0) and every validation
-    `validation_seconds`, however fast the machine is. Tests add it by _target_ with a `duration`."""
+    `validation_seconds`, however fast the machine is. Tests add it by _target_ with the budget in `seconds`."""
 
-    def __init__(self, duration, step_seconds=1.0, validation_seconds=0.0, other_rank_step_seconds=None):
-        super().__init__(duration=duration, interval="step", verbose=False)
+    def __init__(self, seconds, step_seconds=1.0, validation_seconds=0.0, other_rank_step_seconds=None):
+        super().__init__(duration=timedelta(seconds=seconds), interval="step", verbose=False)
         self.now = 0.0
         self.step_seconds, self.validation_seconds = step_seconds, validation_seconds
         self.other_rank_step_seconds = other_rank_step_seconds

@@ -1,5 +1,7 @@
 """The command-line contract, in subprocesses as a user runs it: bad input ends as one `error:` line and exit
 code 1 with nothing written; DDP's processes are started by re-running the command."""
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -76,6 +78,24 @@ def test_ddp_inside_a_local_sweep_is_one_clear_line(synthetic_root, tmp_path):
     assert result.returncode == 1
     assert last_line(result).startswith("error: trainer.strategy=ddp cannot run inside a -m sweep here")
     assert not list(tmp_path.rglob("*.ckpt"))
+
+
+@pytest.mark.slow
+def test_ddp_ranks_whose_clocks_disagree_stop_and_schedule_together(synthetic_root, tmp_path):
+    run_dir = tmp_path / "ddp"
+    # ranks that disagree and decide alone hang in their next collective: the timeout ends such a run
+    result = run_cli("train.py", f"data.root={synthetic_root}", "debug=tiny", "trainer=ddp_cpu",
+                     "trainer.max_epochs=50", "trainer.limit_train_batches=1.0", "scheduler=budget",
+                     "optimizer.lr=1e-3", "ensemble.stretch=0.5", "callbacks.training_budget.validate_every_early=2",
+                     "+callbacks.clock._target_=conftest.VirtualClock", "+callbacks.clock.seconds=30",
+                     "+callbacks.clock.other_rank_step_seconds=3",
+                     "+callbacks.lrs._target_=conftest.RecordLearningRate", f"hydra.run.dir={run_dir}", timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    state = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    assert state["global_step"] == 10  # rank 1's clock (3 s a step) ends the 30 s budget for both; rank 0's would at 30
+    lrs = (run_dir / "lrs.json").read_text()
+    assert lrs == (run_dir / "lrs-rank1.json").read_text() and len(json.loads(lrs)) == 10
+    assert (run_dir / "ensemble.yaml").exists() and (run_dir / "oof.npz").exists()
 
 
 @pytest.mark.slow

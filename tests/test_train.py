@@ -12,8 +12,11 @@ import yaml
 from conftest import train_run, validated_epochs
 from src.data import io
 from src.data.datamodule import TileDataset
+from src.ensemble.run_folder import RunFolder
+from src.ensemble.spec import read_ensemble
 from src.inference.probabilities import predict_probs
 from src.models.checkpoint import load_module
+from src.utils.errors import UserError
 
 
 def test_train_writes_checkpoints_oof_pictures_and_folds(trained_run):
@@ -36,12 +39,61 @@ def test_resume_continues_on_the_second_loss_phase(trained_run, synthetic_root, 
     assert "epoch 1, step 2: loss phase 1" in caplog.text
 
 
+def clock(seconds, step=1.0, validation=0.0):
+    """Overrides for a time budget of `seconds` on a clock the test drives (conftest.VirtualClock)."""
+    return ["+callbacks.clock._target_=conftest.VirtualClock", f"+callbacks.clock.seconds={seconds}",
+            f"+callbacks.clock.step_seconds={step}", f"+callbacks.clock.validation_seconds={validation}"]
+
+
 def test_a_time_budget_stops_training_inside_the_first_epoch_and_keeps_a_snapshot(synthetic_root, tmp_path):
     run_dir = train_run(tmp_path / "run", f"data.root={synthetic_root}", "trainer.max_epochs=50", "batch_size=1",
-                        "trainer.limit_train_batches=1.0", "trainer.max_time=00:00:00:01")
-    state = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
-    assert 0 < state["global_step"] < 32  # inside the first epoch: 32 training tiles / batch 1 (~14 steps a second)
+                        "trainer.limit_train_batches=1.0", *clock(10))
+    state = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    assert state["global_step"] == 10  # 10 one-second steps of an epoch of 32 (32 training tiles, batch 1)
     assert list((run_dir / "checkpoints").glob("snapshot-*.ckpt")) and (run_dir / "ensemble.yaml").exists()
+
+
+def test_the_time_budget_keeps_back_the_work_after_training(synthetic_root, tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    run_dir = train_run(tmp_path / "run", f"data.root={synthetic_root}", "trainer.max_epochs=1000",
+                        *clock(100, step=1, validation=4))
+    state = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    # Epochs of 2 one-second steps and a 4-second validation of 8 tiles (0.5 s a tile). Kept back: 1.5 epoch ends
+    # (6 s) and twice the price of the 48 tiles predicted after training (32 for BatchNorm, 8 x best and ensemble):
+    # 48 s. Training stops at the first step past 100 - 54 = 46 s: step 17, at 49 s.
+    assert state["global_step"] == 17
+    assert "training ended at 53 s of the time budget; 48 s kept back for 48 tiles" in caplog.text
+    assert "train task: " in caplog.text and "in all (trainer.max_time=" in caplog.text
+
+
+@pytest.mark.parametrize("stop", [["+trainer.max_steps=6"], clock(6)])
+def test_a_run_stopped_between_sparse_validations_still_validates_and_keeps_a_snapshot(synthetic_root, tmp_path,
+                                                                                        stop):
+    run_dir = train_run(tmp_path / "run", f"data.root={synthetic_root}", "trainer.limit_train_batches=4",
+                        "trainer.max_epochs=10", "ensemble.stretch=0.3",
+                        "callbacks.training_budget.validate_every_early=3", *stop)
+    # 6 steps of epochs of 4: epoch 0 ends before the stretch (4/6 spent) and skips validation; the run stops at
+    # step 6, in the middle of epoch 1, which the every-3rd-epoch rule would skip too
+    assert validated_epochs(run_dir) == [1]
+    assert (run_dir / "ensemble.yaml").exists() and (run_dir / "oof.npz").exists()
+
+
+def test_a_budget_with_no_end_is_one_clear_error(synthetic_root, tmp_path):
+    with pytest.raises(UserError, match="trainer.max_epochs=-1 .* gives the training budget no end, which "
+                                        "scheduler=budget, loss.switch_at, ensemble.stretch<1 follow"):
+        train_run(tmp_path / "run", f"data.root={synthetic_root}", "experiment=cpu_fast", "trainer.max_epochs=-1",
+                  "trainer.max_time=null")
+    assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_a_resume_into_a_new_run_folder_keeps_the_earlier_snapshots(synthetic_root, tmp_path):
+    plan = [f"data.root={synthetic_root}", "trainer.max_epochs=4", "ensemble.top_k=4"]
+    first = train_run(tmp_path / "first", *plan, "+callbacks.stop._target_=conftest.StopAfterEpoch",
+                      "+callbacks.stop.epoch=1")
+    rest = train_run(tmp_path / "rest", *plan, f"resume={first / 'checkpoints' / 'last.ckpt'}")
+    _, members = read_ensemble(RunFolder(rest))
+    assert sorted(p.name[:12] for p, _ in members) == [f"snapshot-00{e}" for e in range(4)]
+    assert all(p.parent == rest / "checkpoints" and p.is_file() for p, _ in members)
 
 
 def trained_weights(synthetic_root, run_dir, *overrides):
@@ -115,13 +167,13 @@ def learning_rates(run_dir):
 
 def test_the_lr_reaches_its_floor_when_the_time_budget_ends(synthetic_root, tmp_path):
     run_dir = train_run(tmp_path / "run", f"data.root={synthetic_root}", *BUDGET, "trainer.max_epochs=1000",
-                        "trainer.max_time=00:00:00:06")
-    state = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+                        *clock(60))
+    state = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
     assert state["epoch"] < 999  # the time budget, not the epochs, ended it
     assert state["optimizer_states"][0]["param_groups"][0]["lr"] == pytest.approx(1e-5, rel=1e-3)  # 0.01 x 1e-3
     lrs = list(learning_rates(run_dir).values())
     peak = lrs.index(max(lrs))
-    assert max(lrs) > 0.9e-3 and peak < len(lrs) / 4  # warmed up early, then
+    assert len(lrs) > 50 and max(lrs) > 0.9e-3 and peak < len(lrs) / 4  # warmed up early, then
     assert all(a >= b for a, b in zip(lrs[peak:], lrs[peak + 1:]))  # decayed all the way
 
 
