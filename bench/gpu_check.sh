@@ -10,8 +10,9 @@
 #   bash bench/gpu_check.sh [--minutes M] [--data DIR] [--work DIR] [--cpu-dry-run] [-- train.py overrides]
 #
 # --data defaults to .gpu/tgs (made by bench/gpu_data.sh to travel with the tree), else ../shared/tgs.
-# --cpu-dry-run runs the same steps on the CPU with a tiny network and a 20 s budget and records nothing in
-# RESULTS.md: review the script without a GPU. Prepare a device call with: bash bench/gpu_wheels.sh &&
+# --cpu-dry-run runs the same steps on the CPU with a tiny network for 3 epochs (a step budget, so what it
+# reports does not depend on the machine's speed) and records nothing in RESULTS.md: review the script without
+# a GPU. Prepare a device call with: bash bench/gpu_wheels.sh &&
 # bash bench/gpu_data.sh; then run this with `.whl` and `.gpu` carried.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,9 +41,9 @@ rm -rf "$work" && mkdir -p "$work"
 now() { $PY -c "import time; print(time.time())"; }
 seconds() { $PY -c "print(f'{$2 - $1:.1f}')"; }
 if [ "$dry_run" = 1 ]; then
-  budget=00:00:00:20 budget_s=20
+  budget=00:00:05:00 budget_s=300
   setup=(trainer=cpu encoder.name=resnet18 model.stem=standard model.filters=8 batch_size=4 data.subset=64
-         ensemble.top_k=2 data.num_workers=0)
+         ensemble.top_k=2 data.num_workers=0 trainer.max_epochs=3)
   results=$work/report.md
 else
   budget=$(printf "00:00:%02d:00" "$minutes") budget_s=$((minutes * 60))

@@ -1,4 +1,6 @@
 """Every `experiment=` preset trains, evaluates and writes its run folder under debug=tiny (in this process)."""
+import re
+
 import numpy as np
 import pytest
 
@@ -16,4 +18,9 @@ def test_every_experiment_runs_under_the_debug_config(experiment, synthetic_root
 
 
 def test_the_presets_are_the_ones_the_readme_names():
-    assert EXPERIMENTS == ["cpu_fast", "seed"]
+    readme = (PROJECT / "README.md").read_text()
+    row = next(line for line in readme.splitlines() if line.startswith("| `experiment` |"))
+    named = re.findall(r"`([a-z_]+)`", row.split("|")[2])  # the options column of the Configuration table
+    assert sorted(named) == EXPERIMENTS
+    for experiment in EXPERIMENTS:  # and each is shown in a command
+        assert f"experiment={experiment}" in readme, experiment

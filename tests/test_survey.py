@@ -29,6 +29,12 @@ def survey(tmp_path_factory):
     return generate_survey(tmp_path_factory.mktemp("survey"), shape=SHAPE, seed=1)
 
 
+@pytest.fixture(scope="module")
+def long_survey(tmp_path_factory):
+    """240 inlines: a crossline window spans 101 of them, so crossline windows clear of a validation block exist."""
+    return generate_survey(tmp_path_factory.mktemp("long_survey"), shape=(240, 40, 120), seed=2)
+
+
 def survey_overrides(survey, *more):
     return ["data=survey", f"data.survey.seismic={survey / 'seismic.sgy'}",
             f"data.survey.labels={survey / 'labels.npy'}", "data.survey.label_every=10", "data.survey.guard=5",
@@ -134,7 +140,7 @@ def test_fine_tune_a_tgs_network_on_every_tenth_inline_then_predict_the_volume(s
         assert np.allclose(segyio.tools.cube(b), probs, atol=1e-6)
 
 
-def test_a_survey_trains_from_scratch_with_the_percentile_rule_and_crossline_windows(survey, tmp_path):
+def test_a_survey_trains_from_scratch_with_the_percentile_rule(survey, tmp_path):
     run = train_run(tmp_path / "run", *survey_overrides(survey, "data.survey.axis=both", "fold=1"))
     module = load_module(run / "checkpoints" / "last.ckpt")
     with Volume(survey / "seismic.sgy") as volume:
@@ -157,19 +163,36 @@ def test_a_single_segy_line_is_predicted_as_a_section_with_its_pictures(survey, 
         assert a.tracecount == b.tracecount and a.header[5] == b.header[5]
 
 
-def test_no_training_window_comes_near_the_validation_block_in_any_orientation(survey):
-    from src.survey.datamodule import SurveyDataModule
-
-    spec = {"seismic": str(survey / "seismic.sgy"), "labels": str(survey / "labels.npy"), "label_axis": "inline",
+def survey_spec(survey, **changes):
+    return {"seismic": str(survey / "seismic.sgy"), "labels": str(survey / "labels.npy"), "label_axis": "inline",
             "label_every": 5, "ignore_value": 255, "axis": "both", "window_stride": 50, "min_labelled": 0.05,
             "salt_share": 0.0, "guard": 3, "depth_origin": 0.0, "depth_step": 1.0, "clip_percentiles": [1.0, 99.0],
-            "iline_byte": 189, "xline_byte": 193}
-    dm = SurveyDataModule(survey=spec, fold=1, n_folds=3, seed=0)  # labelled 0, 5, ..., 25: fold 1 is 10..15
+            "iline_byte": 189, "xline_byte": 193, **changes}
+
+
+def test_no_training_window_comes_near_the_validation_block_in_any_orientation(long_survey):
+    from src.survey.datamodule import SurveyDataModule
+
+    dm = SurveyDataModule(survey=survey_spec(long_survey), fold=0, n_folds=3, seed=0)  # labelled 0, 5, ..., 235
     dm.setup()
     train, val = [dm.windows[i] for i in dm.train_idx], [dm.windows[i] for i in dm.val_idx]
-    assert {w.axis for w in train + val} == {"inline"}  # a crossline window spans all 30 inlines: each touches it
-    assert all(10 <= w.span("inline")[0] and w.span("inline")[1] <= 15 for w in val)
-    assert all(w.span("inline")[1] < 10 - 3 or w.span("inline")[0] > 15 + 3 for w in train)
+    first, last = min(w.span("inline")[0] for w in val), max(w.span("inline")[1] for w in val)
+    assert (first, last) == (0, 75)  # fold 0: the first 16 labelled inlines
+    crossline = [w for w in train if w.axis == "crossline"]
+    assert crossline and {w.span("inline")[0] for w in crossline} == {100, 139}  # 101 inlines each, flush at the end
+    assert any(w.axis == "inline" for w in train)
+    assert all(w.span("inline")[0] > last + 3 for w in train)  # clear of the block by the guard, either way it lies
+
+
+def test_a_survey_trains_on_inline_and_crossline_windows(long_survey, tmp_path):
+    from src.ensemble.members import run_datamodule
+    from src.ensemble.run_folder import RunFolder
+
+    run = train_run(tmp_path / "run", *survey_overrides(long_survey, "data.survey.axis=both", "data.survey.guard=3",
+                                                        "data.survey.label_every=5"))
+    dm = run_datamodule(RunFolder(run))  # the run's windows, rebuilt from its config and folds.csv
+    assert {dm.windows[i].axis for i in dm.train_idx} == {"inline", "crossline"}
+    assert (run / "oof.npz").exists() and (run / "ensemble.yaml").exists()
 
 
 def test_tune_and_export_work_on_a_survey_run(survey, tmp_path):
