@@ -6,7 +6,8 @@ tiles/s. --step-variants: the raw training step of the experiment's network in f
 without channels_last; with --compile, fp32 eager vs torch.compile (inductor) instead, and the time the first
 (compiling) step took.
 
-python -m bench.throughput [--quick] [--encoders resnet34 se_resnext50_32x4d] [--steps N] [--experiment E]
+python -m bench.throughput [--quick] [--encoders resnet34 se_resnext50_32x4d] [--steps N] [--repeats R]
+                           [--profile] [--experiment E]
 python -m bench.throughput --step-variants [--compile] [--encoders resnet34] [--steps 3]
 Final line (default): train_ratio=<ours/raw> infer_img_s=<n>
 """
@@ -26,7 +27,7 @@ from bench.common import SHARED_TGS, record
 from src.data.datamodule import TileDataset
 from src.inference.probabilities import predict_probs
 from src.tasks.train import build_datamodule, build_module
-from src.utils.config import CONFIG_DIR
+from src.utils.config import CONFIG_DIR, cpu_precision
 
 WARMUP = 2        # steps of each timed loop left out of its timing
 WARMUP_STEPS = 6  # untimed raw steps before either loop: the process's first training steps run slow
@@ -50,9 +51,9 @@ def config(encoder, experiment, data_root, steps, out_dir):
         return compose("train", overrides=[
             f"experiment={experiment}", f"encoder.name={encoder}", f"data.root={data_root}",
             f"++trainer.max_steps={steps}", "++trainer.limit_val_batches=0", f"trainer.default_root_dir={out_dir}",
-            f"callbacks.last.dirpath={out_dir}/ckpt",
+            f"callbacks.last.dirpath={out_dir}/ckpt", "loss.switch_at=null", "loss.switch_epoch=null",
             "~callbacks.augmentation_preview", "~callbacks.curves", "~callbacks.snapshot_ensemble",
-            "~callbacks.early_stopping", "~callbacks.snapshots"])  # no validation in this benchmark
+            "~callbacks.early_stopping", "~callbacks.snapshots"])  # no validation; the raw loop's loss throughout
 
 
 def prepare(cfg, out_dir):
@@ -73,20 +74,37 @@ def ours(cfg, out_dir, datamodule, module):
 
 
 def raw(cfg, datamodule, module, steps):
-    """The same network and loss, a plain loop over pre-made tensors: no DataLoader, no framework."""
+    """The same network and loss, a plain loop over pre-made tensors: no DataLoader, no framework. The same
+    precision (bf16 autocast when the trainer's is bf16-mixed, the loss in fp32) and memory format as ours."""
     net, criterion = module.net.train(), module.criterion
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-4)
     items = [datamodule.subset(datamodule.train_idx)[k] for k in range(cfg.batch_size)]
     x, y = torch.stack([i["x"] for i in items]), torch.stack([i["y"] for i in items])
+    if cfg.channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    bf16 = str(cfg.trainer.precision).startswith("bf16")
     times = []
     for _ in range(steps):
         start = time.perf_counter()
-        loss = criterion(net(x)[..., 13:114, 13:114], y[..., 13:114, 13:114], 0)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            logits = net(x)
+        loss = criterion(logits[..., 13:114, 13:114].float(), y[..., 13:114, 13:114], 0)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         times.append(time.perf_counter() - start)
     return cfg.batch_size / np.mean(times[WARMUP:])
+
+
+def profile_both(cfg, out_dir, datamodule, module, steps):
+    """Print torch.profiler's busiest operations (self CPU time) of our loop and of the raw one, in both orders:
+    what ours spends that raw does not is the framework's cost."""
+    for order in (("ours", "raw"), ("raw", "ours")):
+        for name in order:
+            with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profile:
+                ours(cfg, out_dir, datamodule, module) if name == "ours" else raw(cfg, datamodule, module, steps)
+            print(f"--- {name} ({' then '.join(order)}), {steps} steps")
+            print(profile.key_averages().table(sort_by="self_cpu_time_total", row_limit=12))
 
 
 def inference(module, datamodule, n_tiles, tta):
@@ -144,6 +162,8 @@ def main():
                         help="default: resnet34 se_resnext50_32x4d; resnet34 with --step-variants")
     parser.add_argument("--experiment", default="cpu_fast")
     parser.add_argument("--steps", type=int, default=None, help="default: 12; 3 with --step-variants")
+    parser.add_argument("--repeats", type=int, default=1, help="ours and raw loops, order alternating")
+    parser.add_argument("--profile", action="store_true", help="print torch.profiler's busiest operations of both")
     parser.add_argument("--infer-tiles", type=int, default=1000)
     parser.add_argument("--scale-tiles", type=int, default=4000,
                         help="also time this many tiles (hflip TTA, first encoder) to check linear scaling; 0 skips")
@@ -157,7 +177,7 @@ def main():
         args.encoders, args.steps, args.infer_tiles, args.scale_tiles = ["resnet34"], 5, 100, 0
     torch.manual_seed(0)
     lines = [f"experiment={args.experiment}, {args.steps} steps (first {WARMUP} not timed) after {WARMUP_STEPS} "
-             f"untimed warm-up steps, data {args.data}",
+             f"untimed warm-up steps, data {args.data}, precision {cpu_precision()} in both loops",
              f"{'encoder':22s} {'ours img/s':>10s} {'raw img/s':>10s} {'ratio':>6s} {'data wait':>9s} "
              f"{'infer tiles/s (TTA)':>20s} {'(no TTA)':>9s}"]
     ratios, infer_rates = [], []
@@ -166,8 +186,19 @@ def main():
             cfg = config(encoder, args.experiment, args.data, args.steps, out_dir)
             datamodule, module = prepare(cfg, out_dir)
             raw(cfg, datamodule, module, WARMUP_STEPS)  # whichever loop ran first in the process lost ~10 %
-            ours_rate, wait = ours(cfg, out_dir, datamodule, module)
-            raw_rate = raw(cfg, datamodule, module, args.steps)
+            pairs = []  # (ours, raw, data wait), the loops' order alternating from one repeat to the next
+            for repeat in range(args.repeats):
+                if repeat % 2 == 0:
+                    ours_rate, wait = ours(cfg, out_dir, datamodule, module)
+                    raw_rate = raw(cfg, datamodule, module, args.steps)
+                else:
+                    raw_rate = raw(cfg, datamodule, module, args.steps)
+                    ours_rate, wait = ours(cfg, out_dir, datamodule, module)
+                pairs.append((ours_rate, raw_rate, wait))
+            ours_rate, raw_rate, wait = np.mean(pairs, axis=0)
+            if args.profile:
+                profile_both(cfg, out_dir, datamodule, module, args.steps)
+            each = [o / r for o, r, _ in pairs]
             tta_rate = inference(module, datamodule, args.infer_tiles, True)
             plain_rate = inference(module, datamodule, args.infer_tiles, False)
             if args.scale_tiles and not infer_rates:
@@ -175,10 +206,14 @@ def main():
                 scaling = (f"inference scaling ({encoder}, hflip TTA): "
                            f"{args.infer_tiles} tiles {tta_rate:.1f} tiles/s, {args.scale_tiles} tiles "
                            f"{scaled:.1f} tiles/s (ratio {scaled / tta_rate:.3f}; 1 = linear)")
-        ratios.append(ours_rate / raw_rate)
+        ratios.append(float(np.mean(each)))
         infer_rates.append(tta_rate)
-        lines.append(f"{encoder:22s} {ours_rate:10.2f} {raw_rate:10.2f} {ours_rate / raw_rate:6.3f} "
+        lines.append(f"{encoder:22s} {ours_rate:10.2f} {raw_rate:10.2f} {ratios[-1]:6.3f} "
                      f"{wait:9.1%} {tta_rate:20.1f} {plain_rate:9.1f}")
+        if args.repeats > 1:
+            lines.append(f"{'':22s} ratio per repeat (order alternating, ours first): "
+                         f"{' '.join(f'{r:.3f}' for r in each)}; mean {np.mean(each):.3f} +- "
+                         f"{np.std(each, ddof=1) / np.sqrt(len(each)):.3f} (standard error)")
     if args.scale_tiles:
         lines.append(scaling)
     lines.append(f"train_ratio={min(ratios):.3f} infer_img_s={infer_rates[0]:.1f}")
