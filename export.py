@@ -9,7 +9,7 @@ from src.utils.entry import guarded
 def main(cfg):
     from src.tasks.export import export  # heavy imports after Hydra has parsed the command line
 
-    return guarded(export, cfg)
+    return guarded(export, cfg, sigterm_exits=True)
 
 
 if __name__ == "__main__":

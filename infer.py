@@ -9,7 +9,7 @@ from src.utils.entry import guarded
 def main(cfg):
     from src.tasks.infer import infer  # heavy imports after Hydra has parsed the command line
 
-    return guarded(infer, cfg)
+    return guarded(infer, cfg, sigterm_exits=True)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from src.utils.entry import guarded
 def main(cfg):
     from src.tasks.predict import predict  # heavy imports after Hydra has parsed the command line
 
-    return guarded(predict, cfg)
+    return guarded(predict, cfg, sigterm_exits=True)
 
 
 if __name__ == "__main__":

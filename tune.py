@@ -9,7 +9,7 @@ from src.utils.entry import guarded
 def main(cfg):
     from src.tasks.tune import tune  # heavy imports after Hydra has parsed the command line
 
-    return guarded(tune, cfg)
+    return guarded(tune, cfg, sigterm_exits=True)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from src.data import io
 from src.ensemble.run_folder import RunFolder
 from src.inference.backends import backend_probs, build_backend
 from src.metrics.kaggle_map import kaggle_map
+from src.utils.config import cpu_precision
 
 PROJECT = Path(__file__).resolve().parents[1]
 SHARED_TGS = PROJECT.parent / "shared" / "tgs"
@@ -67,15 +68,23 @@ def logged(run_dir):
 
 def training_seconds(run_dir):
     """Seconds of training (validation included) that Lightning's Timer had counted at the last checkpoint."""
-    state = torch.load(RunFolder(Path(run_dir)).last_checkpoint, map_location="cpu", weights_only=False)
+    state = torch.load(RunFolder(Path(run_dir)).last_checkpoint, map_location="cpu", weights_only=True)
     return state["callbacks"]["Timer"]["time_elapsed"]["train"]
 
 
 def machine():
+    """The machine a figure was measured on: the GPU's name, else the CPU's model and whether it computes bf16
+    natively (the two CPUs this project has run on differ there, and figures from them are not compared)."""
     if torch.cuda.is_available():
         return f"GPU {torch.cuda.get_device_name(0)}"
-    cpu = platform.processor() or platform.machine()
-    return f"CPU {cpu}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}"
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+        model = next(line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name"))
+    except (OSError, StopIteration):
+        info, model = "", platform.processor() or platform.machine()
+    flags = "AVX-512 BF16" if "avx512_bf16" in info.split() else ("AVX2" if "avx2" in info.split() else "")
+    return (f"CPU {model}{f' ({flags})' if flags else ''}, {os.cpu_count()} cores, torch threads "
+            f"{torch.get_num_threads()}, precision {cpu_precision()}")
 
 
 def commit():

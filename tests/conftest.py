@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -68,6 +69,20 @@ class StopAfterEpoch(pl.Callback):
     def on_train_epoch_end(self, trainer, pl_module):
         if trainer.current_epoch == self.epoch:
             trainer.should_stop = True
+
+
+class PauseAtEpoch(pl.Callback):
+    """Stands still at the start of `epoch` (after the epoch before it was saved), writing `ready` first: the
+    point where a test kills the process, the same on any machine."""
+
+    def __init__(self, epoch, ready):
+        self.epoch, self.ready = epoch, Path(ready)
+
+    def on_train_epoch_start(self, trainer, pl_module):
+        if trainer.current_epoch == self.epoch:
+            self.ready.write_text("paused")
+            while True:
+                time.sleep(1)
 
 
 class RecordLearningRate(pl.Callback):

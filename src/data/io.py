@@ -28,14 +28,19 @@ def _read_png(path):
     return image
 
 
-def read_grey(path):
-    """A tile as (101, 101) uint8; RGB copies of one grey channel keep that channel, 16-bit is scaled down."""
-    image = _read_png(path)
+def grey_levels(image):
+    """A decoded image as uint8 grey levels: RGB copies of one grey channel keep that channel, 16-bit is scaled
+    down to 8 (the one rule for tiles and whole sections)."""
     if image.ndim == 3:
         image = image[..., 0]
     if image.dtype == np.uint16:
         image = (image >> 8).astype(np.uint8)
     return image.astype(np.uint8)
+
+
+def read_grey(path):
+    """A tile as (101, 101) uint8 grey levels."""
+    return grey_levels(_read_png(path))
 
 
 def read_mask(path):

@@ -50,7 +50,7 @@ def kept_average(run, chosen, n_members, bn_loader=None, networks=None):
     if stored == key:
         log.info("weight average %s matches its %d snapshots (key %s): used", path, len(chosen), key[:12])
         return path, None
-    log.info("weight average %s %s: averaging the %d snapshots again", path,
+    log.info("weight average %s %s: averaging the best %d snapshots", path,
              "not made yet" if not path.exists() else "was made from other snapshots or weights", len(chosen))
     if bn_loader is None:
         try:

@@ -1,23 +1,57 @@
-"""Loading our checkpoints, with clear errors for files that are not ours."""
+"""Loading our checkpoints, with clear errors for files that are not ours. A checkpoint is data: it is read with
+`weights_only=True`, so a pickle that would run code (a file from a stranger) is refused before anything in it
+runs; this project's checkpoints hold only tensors and plain values."""
 import pickle
 from pathlib import Path
 
 import torch
+from hydra.utils import get_class
+from torch import nn
 
 from src.models.module import CHECKPOINT_FORMAT, MARKER, SaltModule
 from src.utils.errors import UserError
+
+CHECKPOINT_NETWORKS = ("src.models.", "segmentation_models_pytorch.")  # where a checkpoint's network may come from
+
+
+def read_checkpoint(path, map_location="cpu") -> dict:
+    """The contents of a .ckpt as plain data, never running code from it; one clear error otherwise."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"checkpoint {path} not found: pass a .ckpt, a run dir or a multirun dir from train.py")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as error:
+        if "global" in str(error).lower():  # "unsupported GLOBAL os.system": a Python object, not plain data
+            raise UserError(f"checkpoint {path} holds Python objects beyond tensors and plain values, which could run "
+                            "code when loaded: refused, and nothing in it was run. Checkpoints from this project's "
+                            "train.py hold none; use one of those") from None
+        raise UserError(f"checkpoint {path} cannot be read (UnpicklingError): it is corrupt or not a PyTorch file; "
+                        "re-copy it or point ckpt at another") from None
+    except (RuntimeError, EOFError, ValueError, OSError) as error:
+        raise UserError(f"checkpoint {path} cannot be read ({type(error).__name__}): it is corrupt or not a "
+                        "PyTorch file; re-copy it or point ckpt at another") from None
+
+
+def check_network_target(target, path) -> None:
+    """A checkpoint names its network class, which is then imported and built: only the project's networks and
+    smp's may be named there (anything else could be code that runs on import or construction)."""
+    refused = UserError(f"checkpoint {path} names the network {target!r}, which is not a network class of this "
+                        f"project's or smp's ({', '.join(p + '*' for p in CHECKPOINT_NETWORKS)}): refused")
+    if not isinstance(target, str) or not target.startswith(CHECKPOINT_NETWORKS):
+        raise refused  # before importing anything it names
+    try:
+        network = get_class(target)
+    except Exception:  # hydra raises ImportError, ValueError or its own errors for a name it cannot resolve
+        raise refused from None
+    if not (issubclass(network, nn.Module) and network.__module__.startswith(CHECKPOINT_NETWORKS)):
+        raise refused
 
 
 def load_module(path, map_location="cpu"):
     """A SaltModule in eval mode from a .ckpt written by train.py (pretrained weights are not fetched again)."""
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"checkpoint {path} not found: pass a .ckpt, a run dir or a multirun dir from train.py")
-    try:
-        checkpoint = torch.load(path, map_location=map_location, weights_only=False)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as error:
-        raise UserError(f"checkpoint {path} cannot be read ({type(error).__name__}): it is corrupt or not a "
-                        "PyTorch file; re-copy it or point ckpt at another") from None
+    checkpoint = read_checkpoint(path, map_location)
     hparams = checkpoint.get("hyper_parameters", {}) if isinstance(checkpoint, dict) else {}
     if hparams.get(MARKER) is None or "state_dict" not in checkpoint:
         raise UserError(f"checkpoint {path} was not written by this project's train.py: pass one from an "
@@ -25,6 +59,7 @@ def load_module(path, map_location="cpu"):
     if hparams[MARKER] != CHECKPOINT_FORMAT:
         raise UserError(f"checkpoint {path} is in format {hparams[MARKER]} of this project's train.py, this version "
                         f"reads format {CHECKPOINT_FORMAT}: train again, or predict with the version that wrote it")
+    check_network_target(hparams["model"].get("_target_"), path)
     if "encoder_weights" in hparams["model"]:  # pretrained weights come from the state dict, not a download
         hparams = {**hparams, "model": {**hparams["model"], "encoder_weights": None}}
     module = SaltModule(**hparams)

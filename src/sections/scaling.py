@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from src.utils.errors import UserError
+
 
 @dataclass(frozen=True)
 class AmplitudeScaling:
@@ -20,18 +22,18 @@ class AmplitudeScaling:
     rule: str
 
     @classmethod
-    def percentile(cls, amplitudes, low=1.0, high=99.0):
-        finite = finite_values(amplitudes)
-        lo, hi = np.percentile(finite, [low, high]) if finite.size else (0.0, 1.0)
+    def percentile(cls, amplitudes, low=1.0, high=99.0, source="the input"):
+        finite = interpretable(amplitudes, source)
+        lo, hi = np.percentile(finite, [low, high])
         bound = float(max(abs(lo), abs(hi))) or 1.0
         return cls(127.5, 127.5 / bound, f"clip at +-max(|p{low:g}|, |p{high:g}|) = +-{bound:.6g}, then linear to "
                                          "0..255")
 
     @classmethod
-    def matched(cls, amplitudes, grey_mean, grey_std):
+    def matched(cls, amplitudes, grey_mean, grey_std, source="the input"):
         """grey_mean, grey_std in [0, 1] units (Preprocess.mean, .std of the network's training tiles)."""
-        finite = finite_values(amplitudes)
-        p16, p50, p84 = np.percentile(finite, [16, 50, 84]) if finite.size else (-1.0, 0.0, 1.0)
+        finite = interpretable(amplitudes, source)
+        p16, p50, p84 = np.percentile(finite, [16, 50, 84])
         spread = float(p84 - p16) / 2 or 1.0
         gain = 255.0 * grey_std / spread
         return cls(float(255.0 * grey_mean - gain * p50), gain,
@@ -58,6 +60,18 @@ class AmplitudeScaling:
 def finite_values(amplitudes):
     values = np.asarray(amplitudes).ravel()
     return values[np.isfinite(values)]
+
+
+def interpretable(amplitudes, source):
+    """The finite amplitudes, refused when there are none or they are all one value (no reflections: a blank or
+    dead export, which a scaling rule would turn into confident nonsense)."""
+    finite = finite_values(amplitudes)
+    if not finite.size:
+        raise UserError(f"{source} holds no finite amplitudes (all NaN or infinite): check the export")
+    if finite.min() == finite.max():
+        raise UserError(f"{source} is constant ({finite[0]:g} everywhere): no reflections to interpret; check the "
+                        "export")
+    return finite
 
 
 def amplitude_to_grey(data, low=1.0, high=99.0):

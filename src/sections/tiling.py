@@ -17,6 +17,9 @@ def window_starts(length, tile, overlap):
     return starts + [length - tile]
 
 
+TAPERS = ("gaussian", "triangular", "flat")
+
+
 def taper(tile, kind):
     """(tile, tile) positive blending weights, highest in the centre."""
     centre = (tile - 1) / 2

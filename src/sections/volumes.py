@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 import segyio
 
+from src.data.io import grey_levels
 from src.utils.atomic import atomic_path
 from src.utils.errors import UserError
 
@@ -87,34 +88,45 @@ def check_input(path):
     return path
 
 
-def open_seismic(path, iline_byte=189, xline_byte=193):
-    """A Section (2D, in memory) or a Volume (3D, read a line at a time) for any supported input."""
+def open_seismic(path, iline_byte=189, xline_byte=193, option="predict"):
+    """A Section (2D, in memory) or a Volume (3D, read a line at a time) for any supported input. `option`: the
+    config prefix of the header bytes, for the error messages (predict or data.survey)."""
     path = check_input(path)
     suffix = path.suffix.lower()
     if suffix in IMAGE_SUFFIXES:
         image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
         if image is None:
             raise UserError(f"cannot read image {path}: corrupt or not an image")
-        return Section(image[..., 0] if image.ndim == 3 else image, "image", path)
+        return checked_section(Section(grey_levels(image), "image", path))
     if suffix == ".npy":
         try:
             data = np.load(path, mmap_mode="r", allow_pickle=False)
         except ValueError as error:
             raise UserError(f"cannot read {path} ({error}): save it with numpy.save") from None
         if data.ndim == 2:
-            return Section(np.asarray(data), "npy", path)
+            return checked_section(Section(np.asarray(data), "npy", path))
         if data.ndim == 3:
             return Volume(path)
         raise UserError(f"{path} has shape {data.shape}: expected a 2D section (depth, traces) or a 3D "
                         "volume (inline, crossline, samples)")
     if suffix in SEGY_SUFFIXES:
-        return open_segy(path, iline_byte, xline_byte)
+        return open_segy(path, iline_byte, xline_byte, option)
     raise UserError(f"unknown input type {path.suffix} for {path}: use .png/.tif, .npy or .sgy/.segy")
 
 
-def open_segy(path, iline_byte, xline_byte):
-    """A structured SEG-Y as a Volume, or a Section when it holds one line; without clean geometry (or
-    pre-stack), a Section of its traces in file order."""
+def checked_section(section):
+    """A section with samples to predict, else one clear error."""
+    if section.data.size == 0:
+        raise UserError(f"{section.path} holds an empty section (shape {section.data.shape}): nothing to predict")
+    if not np.issubdtype(section.data.dtype, np.number) or section.data.dtype == np.bool_:
+        raise UserError(f"{section.path} holds {section.data.dtype} values, not amplitudes or grey levels")
+    return section
+
+
+def open_segy(path, iline_byte, xline_byte, option="predict"):
+    """A structured SEG-Y as a Volume, or a Section when it holds one line; without geometry in its headers (or
+    pre-stack), a Section of its traces in file order. Headers that name a 3D grid the traces do not fill in order
+    are refused with the reason, never read as one long 2D line."""
     try:
         with segyio.open(str(path), "r", iline=iline_byte, xline=xline_byte) as f:
             if len(f.offsets) > 1:
@@ -127,12 +139,40 @@ def open_segy(path, iline_byte, xline_byte):
         structured = False
     if structured:
         return Volume(path, iline_byte, xline_byte)
+    problem = grid_problem(path, iline_byte, xline_byte)
+    if problem:
+        raise UserError(f"SEG-Y {path}: {problem}. A volume is read when each trace of its grid is there once, sorted "
+                        f"by inline or by crossline: regularise it in your software, or set {option}.iline_byte and "
+                        f"{option}.xline_byte if its line numbers are in other header bytes")
     try:
         with segyio.open(str(path), "r", ignore_geometry=True) as f:
             return Section(f.trace.raw[:].T, "segy", path, {"ignore_geometry": True})
     except (ValueError, RuntimeError, OSError) as error:
         raise UserError(f"cannot read SEG-Y {path} ({error}): check the file, or set predict.iline_byte and "
                         "predict.xline_byte") from None
+
+
+def grid_problem(path, iline_byte, xline_byte):
+    """Why a SEG-Y whose trace headers name several inlines and crosslines is not a regular volume (missing or
+    repeated traces, or an order that is neither inline nor crossline sorting); None when its headers name no grid
+    (one line, or no line numbers) or the file cannot be read at all."""
+    try:
+        with segyio.open(str(path), "r", ignore_geometry=True) as f:
+            ilines = np.asarray(f.attributes(iline_byte)[:])
+            xlines = np.asarray(f.attributes(xline_byte)[:])
+    except (ValueError, RuntimeError, OSError, KeyError):
+        return None
+    n_il, n_xl = len(np.unique(ilines)), len(np.unique(xlines))
+    if n_il < 2 or n_xl < 2:
+        return None
+    grid = (f"its headers (bytes {iline_byte}, {xline_byte}) name {n_il} inlines x {n_xl} crosslines = {n_il * n_xl} "
+            f"traces")
+    pairs = len(set(zip(ilines.tolist(), xlines.tolist())))
+    if pairs < len(ilines):
+        return f"{grid}, but {len(ilines) - pairs} traces repeat an (inline, crossline) pair"
+    if pairs < n_il * n_xl:
+        return f"{grid}, but {n_il * n_xl - pairs} of them are missing"
+    return f"{grid}, all there, but not sorted by inline or by crossline"
 
 
 class LineCube:

@@ -15,10 +15,10 @@ import numpy as np
 from src.data.datamodule import TGSDataModule
 from src.data.preprocess import Preprocess
 from src.data.tiles import TILE
-from src.sections.scaling import AmplitudeScaling
+from src.sections.scaling import AmplitudeScaling, interpretable
 from src.sections.tiling import window_starts
 from src.sections.volumes import AXES, Volume, open_seismic
-from src.survey.labels import SurveyLabels
+from src.survey.labels import UNLABELLED, SurveyLabels
 from src.survey.split import GAP, TRAIN, VALIDATION, Window, line_blocks, load_folds, save_folds, window_role
 from src.utils.errors import UserError
 from src.utils.plots import save_split_map
@@ -55,19 +55,23 @@ class SurveyDataModule(TGSDataModule):
     def __init__(self, *, survey, reference: Preprocess | None = None, **kwargs):
         super().__init__(root=Path(survey["seismic"]).expanduser().parent, **kwargs)
         self.survey, self.reference = survey, reference
-        self.ignore_value = survey["ignore_value"]
+        self.ignore_value = UNLABELLED  # the labels' own uninterpreted value is mapped onto it as they are read
 
     def setup(self, stage=None):
         if self.preprocess is not None:
             return
         s = self.survey
-        volume = open_seismic(s["seismic"], s["iline_byte"], s["xline_byte"])
+        volume = open_seismic(s["seismic"], s["iline_byte"], s["xline_byte"], option="data.survey")
         if not isinstance(volume, Volume):
-            raise UserError(f"data.survey.seismic={s['seismic']} is not a 3D volume: a survey run needs a "
-                            "structured SEG-Y or a 3D .npy (inline, crossline, samples)")
+            raise UserError(f"data.survey.seismic={s['seismic']} is a 2D line, not a 3D volume: a survey run needs a "
+                            "structured SEG-Y (its inline and crossline numbers in trace header bytes "
+                            f"{s['iline_byte']} and {s['xline_byte']}: data.survey.iline_byte, data.survey.xline_byte) "
+                            "or a 3D .npy (inline, crossline, samples)")
         self.n_samples = volume.shape[2]
         with volume:
-            labels = SurveyLabels(s["labels"], volume, s["label_axis"], s["label_every"], s["ignore_value"])
+            interpretable(volume.sample_traces(), f"seismic {s['seismic']}")  # no amplitudes: refused at once
+            labels = SurveyLabels(s["labels"], volume, s["label_axis"], s["label_every"], s["ignore_value"],
+                                  s.get("salt_values"))
             numbers = volume.ilines if s["label_axis"] == "inline" else volume.xlines
             blocks = (load_folds(self.split_file, numbers, labels.labelled, self.n_folds) if self.split_file
                       else line_blocks(labels.labelled, self.n_folds))
@@ -113,6 +117,7 @@ class SurveyDataModule(TGSDataModule):
                 if not (label_section != self.ignore_value).any():
                     continue
                 section = padded(volume.line(axis, k).T)
+                label_section[~np.isfinite(section)] = self.ignore_value  # no amplitude: not trained on
                 for top in window_starts(section.shape[0], TILE, TILE - s["window_stride"]):
                     for left in window_starts(section.shape[1], TILE, TILE - s["window_stride"]):
                         tile = label_section[top : top + TILE, left : left + TILE]
@@ -138,8 +143,10 @@ class SurveyDataModule(TGSDataModule):
 
     def _scaling(self, training_amplitudes):
         if self.reference is not None:
-            return AmplitudeScaling.matched(training_amplitudes, self.reference.mean, self.reference.std)
-        return AmplitudeScaling.percentile(training_amplitudes, *self.survey["clip_percentiles"])
+            return AmplitudeScaling.matched(training_amplitudes, self.reference.mean, self.reference.std,
+                                            source=f"seismic {self.survey['seismic']}")
+        return AmplitudeScaling.percentile(training_amplitudes, *self.survey["clip_percentiles"],
+                                           source=f"seismic {self.survey['seismic']}")
 
     def _preprocess(self, scaling):
         if self.reference is not None:  # the network's own preprocessing, with this survey's amplitude rule

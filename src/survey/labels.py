@@ -1,7 +1,13 @@
 """Salt labels of a survey, read a line at a time: a label volume on the seismic grid (.npy or SEG-Y), or a folder
-of labelled lines (`inline_<number>.npy|png` or `crossline_<number>...`, each (samples, traces)). Values: 0 no
-salt, 1 (or any non-zero below `ignore`) salt, `ignore` for samples nobody interpreted. With a label volume,
-`every` keeps every n-th line along `axis` as labelled and the rest as unlabelled, as a sparse interpretation.
+of labelled lines (`inline_<number>.npy|png` or `crossline_<number>...`, each (samples, traces)). With a label
+volume, `every` keeps every n-th line along `axis` as labelled and the rest as unlabelled, as a sparse
+interpretation.
+
+Values, as interpretation software writes them: `ignore` (any number) and NaN mark samples nobody interpreted;
+of the rest, `salt_values` are salt and everything else is not. Without `salt_values` the labels must be two
+classes at most, 0 and one other (salt: 1, 255 or a class id); more than that is refused rather than guessed,
+since class ids (salt 3, sediment 7) would otherwise all read as salt. Inside the project every line comes out as
+uint8 0 (no salt), 1 (salt) or UNLABELLED.
 """
 import re
 from pathlib import Path
@@ -13,11 +19,14 @@ from src.sections.volumes import AXES, Volume
 from src.utils.errors import UserError
 
 LINE_FILE = re.compile(r"(inline|crossline)_(-?\d+)$")
+UNLABELLED = 255  # the uint8 label of samples nobody interpreted, whatever value the user's files give them
 
 
 class SurveyLabels:
-    def __init__(self, path, volume, axis="inline", every=None, ignore=255):
+    def __init__(self, path, volume, axis="inline", every=None, ignore=255, salt_values=None):
         self.path, self.volume, self.axis, self.ignore = Path(path).expanduser(), volume, axis, ignore
+        self.salt_values = None if salt_values is None else [float(v) for v in salt_values]
+        self._classes = set()  # the interpreted values seen so far (without salt_values: two at most)
         if axis not in AXES:
             raise UserError(f"data.survey.label_axis={axis} is not one of inline, crossline")
         if not self.path.exists():
@@ -33,11 +42,18 @@ class SurveyLabels:
             self.labelled = list(range(0, count, every)) if every else list(range(count))
 
     def _label_volume(self):
-        cube = Volume(self.path) if self.path.suffix.lower() != ".npy" else np.load(self.path, mmap_mode="r")
+        cube = Volume(self.path) if self.path.suffix.lower() != ".npy" else load_npy(self.path, mmap_mode="r")
         shape = cube.shape
         if tuple(shape) != tuple(self.volume.shape):
             raise UserError(f"labels {self.path} are {tuple(shape)} but the seismic {self.volume.path} is "
                             f"{tuple(self.volume.shape)} (inline, crossline, samples): they must share one grid")
+        if isinstance(cube, Volume) and self.volume.kind == "segy":
+            for axis, mine, theirs in (("inline", cube.ilines, self.volume.ilines),
+                                       ("crossline", cube.xlines, self.volume.xlines)):
+                if not np.array_equal(mine, theirs):
+                    raise UserError(f"labels {self.path} hold {axis}s {mine[0]}..{mine[-1]} but the seismic "
+                                    f"{self.volume.path} holds {theirs[0]}..{theirs[-1]}: same shape, another part of "
+                                    "the survey; export the labels on the seismic's lines")
         return cube
 
     def _line_files(self):
@@ -58,7 +74,7 @@ class SurveyLabels:
 
     def _read_file(self, k):
         path = self.files[k]
-        image = np.load(path) if path.suffix.lower() == ".npy" else cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        image = load_npy(path) if path.suffix.lower() == ".npy" else cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
         expected = (self.volume.shape[2], self.volume.shape[1 if self.axis == "inline" else 0])
         if image is None or image.shape != expected:
             raise UserError(f"label file {path} is {None if image is None else image.shape}, but {self.axis} "
@@ -71,15 +87,15 @@ class SurveyLabels:
             cube = self.cube
             line = np.asarray(cube.line(axis, k) if isinstance(cube, Volume) else
                               (cube[k] if axis == "inline" else cube[:, k]))
-            labels = np.where(line >= self.ignore, self.ignore, line > 0).astype(np.uint8)
+            labels = self._normalise(line)
             if len(self.labelled) < (self.volume.shape[0] if self.axis == "inline" else self.volume.shape[1]):
                 labels = self._keep_labelled(labels, axis, k)
             return labels
         traces = self.volume.shape[1] if axis == "inline" else self.volume.shape[0]
         if axis == self.axis:
             return self._file_line(k) if k in self.files else np.full(
-                (traces, self.volume.shape[2]), self.ignore, np.uint8)
-        labels = np.full((traces, self.volume.shape[2]), self.ignore, np.uint8)
+                (traces, self.volume.shape[2]), UNLABELLED, np.uint8)
+        labels = np.full((traces, self.volume.shape[2]), UNLABELLED, np.uint8)
         for j in self.files:  # the orthogonal section crosses each labelled line in one trace
             labels[j] = self._file_line(j)[k]
         return labels
@@ -95,9 +111,36 @@ class SurveyLabels:
         """Blank out what lies off the labelled lines (a sparse interpretation of a dense label volume)."""
         if axis == self.axis:
             return labels if k in self.labelled else np.full_like(labels, self.ignore)
-        kept = np.full_like(labels, self.ignore)
+        kept = np.full_like(labels, UNLABELLED)
         kept[self.labelled] = labels[self.labelled]
         return kept
 
     def _normalise(self, labels):
-        return np.where(labels >= self.ignore, self.ignore, labels > 0).astype(np.uint8)
+        """0 / 1 / UNLABELLED (uint8) of a line as the user's file codes it (module docstring)."""
+        values = np.asarray(labels, dtype=np.float64)
+        unlabelled = ~np.isfinite(values)
+        if self.ignore is not None:
+            unlabelled |= values == float(self.ignore)
+        if self.salt_values is not None:
+            salt = np.isin(values, self.salt_values)
+        else:
+            self._classes |= set(np.unique(values[~unlabelled]).tolist())
+            if len(self._classes) > 2 or (len(self._classes) == 2 and 0.0 not in self._classes):
+                shown = ", ".join(f"{v:g}" for v in sorted(self._classes)[:8])
+                raise UserError(f"labels {self.path} hold the values {shown} besides the uninterpreted "
+                                f"{self.ignore}: say which are salt with data.survey.salt_values=[...] (the rest is "
+                                "no salt), or give the uninterpreted value as data.survey.ignore_value")
+            salt = values > 0
+        return np.where(unlabelled, UNLABELLED, salt).astype(np.uint8)
+
+
+def load_npy(path, mmap_mode=None):
+    """A .npy of numbers (never a pickle), or one clear error naming the file."""
+    try:
+        array = np.load(path, mmap_mode=mmap_mode, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as error:
+        raise UserError(f"cannot read labels {path} ({error}): save them with numpy.save as numbers") from None
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
+        raise UserError(f"labels {path} hold {array.dtype} values: save them as numbers (0 no salt, salt, and an "
+                        "uninterpreted value)")
+    return array

@@ -12,7 +12,7 @@ from src.ensemble.run_folder import POSTPROC_FILE, tuned_postproc
 from src.inference.backends import backend_probs, build_backend
 from src.inference.postproc import postprocess_batch
 from src.inference.submission import write_submission
-from src.utils.atomic import atomic_path
+from src.utils.atomic import atomic_path, check_writable_file, remove_stale_temporaries
 from src.utils.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,9 @@ def data_root(cfg, runs):
 
 
 def infer(cfg):
+    for path in (Path(cfg.out), Path(cfg.out).with_suffix(".probs.npy")):
+        check_writable_file(path)  # before any tile is predicted
+        remove_stale_temporaries(path)
     paths, runs = resolve_members(cfg.ckpt, cfg.snapshots)
     backend = build_backend(cfg.ckpt, cfg.snapshots, cfg.tta == "hflip", cfg.backend)
     root = data_root(cfg, runs)

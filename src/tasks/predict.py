@@ -6,16 +6,20 @@ when it stores one (a survey run), else by the input's own percentiles.
 """
 import json
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from omegaconf import ListConfig
 from tqdm import tqdm
 
+from src.data.tiles import TILE
 from src.inference.backends import build_backend, needs_depth
 from src.sections.scaling import AmplitudeScaling
-from src.sections.tiling import section_probs
+from src.sections.tiling import TAPERS, section_probs
 from src.sections.volumes import AXES, LineCube, Section, open_seismic, overlay, save_npy, save_png, write_segy_like
-from src.utils.atomic import atomic_path, write_text
+from src.utils.atomic import atomic_path, check_writable_file, remove_stale_temporaries, write_text
+from src.utils.entry import FULL
 from src.utils.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -33,11 +37,11 @@ def depth_function(backend, p):
     return lambda row: p.depth_origin + row * p.depth_step
 
 
-def choose_scaling(backend, amplitudes, p):
+def choose_scaling(backend, amplitudes, p, source):
     """The amplitude-to-grey rule: the network's stored one (predict.scaling=auto|model), or the input's own
     percentiles (predict.scaling=input, or auto for a network trained on TGS tiles); a stored rule far from the
     input's own scale is warned about."""
-    own = AmplitudeScaling.percentile(amplitudes, *p.clip_percentiles)
+    own = AmplitudeScaling.percentile(amplitudes, *p.clip_percentiles, source=f"input {source}")
     stored = {pre.amplitude for pre in backend.preprocesses} - {None}
     if p.scaling == "input" or (p.scaling == "auto" and not stored):
         return own
@@ -55,10 +59,39 @@ def choose_scaling(backend, amplitudes, p):
     return scaling
 
 
-def predict(cfg):
-    p = cfg.predict
+def check_settings(p):
+    """The predict.* numbers, checked before any work (a bad one used to crash midway or to predict wrongly)."""
     if p.scaling not in ("auto", "model", "input"):
         raise UserError(f"predict.scaling={p.scaling} is not one of auto, model, input")
+    if not isinstance(p.overlap, int) or not 0 <= p.overlap < TILE:
+        raise UserError(f"predict.overlap={p.overlap}: use a whole number of pixels from 0 to {TILE - 1} (windows are "
+                        f"{TILE} wide; the default 50 shares half of one)")
+    if not isinstance(p.batch_size, int) or p.batch_size < 1:
+        raise UserError(f"predict.batch_size={p.batch_size}: use a whole number of windows, 1 or more")
+    if p.taper not in TAPERS:
+        raise UserError(f"predict.taper={p.taper} is not one of {', '.join(TAPERS)}")
+    clip = list(p.clip_percentiles) if isinstance(p.clip_percentiles, Sequence | ListConfig) else None
+    if (clip is None or len(clip) != 2 or not all(isinstance(v, int | float) for v in clip)
+            or not 0 <= clip[0] < clip[1] <= 100):
+        raise UserError(f"predict.clip_percentiles={p.clip_percentiles}: use [low, high] with 0 <= low < high <= 100, "
+                        "e.g. [1.0, 99.0]")
+
+
+def output_paths(out):
+    """<out>.<suffix> of every output, each checked writable before any work, with the temporary files of an
+    earlier killed run of the same output removed."""
+    out = Path(out)
+    paths = {kind: out.with_name(f"{out.name}.{suffix}") for kind, suffix in OUTPUTS.items()}
+    for path in paths.values():
+        check_writable_file(path)
+        remove_stale_temporaries(path)
+    return paths
+
+
+def predict(cfg):
+    p = cfg.predict
+    check_settings(p)
+    paths = output_paths(cfg.out)
     source = open_seismic(cfg.input, p.iline_byte, p.xline_byte)
     backend = build_backend(cfg.ckpt, cfg.snapshots, cfg.tta == "hflip", cfg.backend)
     depth_of_row = depth_function(backend, p)
@@ -66,19 +99,25 @@ def predict(cfg):
     def probs_of(grey_section):
         return section_probs(grey_section, backend, depth_of_row, p.overlap, p.taper, p.batch_size)
 
-    out = Path(cfg.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    paths = {kind: out.with_name(f"{out.name}.{suffix}") for kind, suffix in OUTPUTS.items()}
-    if isinstance(source, Section):
-        written, salt, scaling = predict_section_file(source, probs_of, cfg, p, paths, backend)
-    else:
-        with source:
-            written, salt, scaling = predict_volume_file(source, probs_of, cfg, p, paths, backend)
+    Path(cfg.out).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if isinstance(source, Section):
+            written, salt, scaling, dead = predict_section_file(source, probs_of, cfg, p, paths, backend)
+        else:
+            with source:
+                written, salt, scaling, dead = predict_volume_file(source, probs_of, cfg, p, paths, backend)
+    except OSError as error:
+        if error.errno not in FULL:
+            raise
+        raise UserError(f"no space left on the device writing the outputs of out={cfg.out}: free some space or "
+                        "write elsewhere; the outputs that were there before are intact") from None
     meta = {"input": str(source.path), "shape": list(source.data.shape if isinstance(source, Section) else
                                                      source.shape),
             "scaling": scaling.to_dict() if scaling else {"rule": "uint8 passthrough"}, "threshold": cfg.threshold,
             "backend": type(backend).__name__, "ckpt": str(cfg.ckpt), "tta": cfg.tta, "axis": p.axis,
-            "overlap": p.overlap, "taper": p.taper, "salt_fraction": salt}
+            "overlap": p.overlap, "taper": p.taper, "salt_fraction": salt, "non_finite_samples": dead}
+    if dead:
+        log.warning("%d samples of %s are NaN or infinite: predicted as no salt", dead, source.path)
     write_text(paths["json"], json.dumps(meta, indent=2))
     written.append(paths["json"])
     log.info("wrote %s (salt in %.1f%% of the samples)", ", ".join(str(w) for w in written), 100 * salt)
@@ -87,9 +126,11 @@ def predict(cfg):
 
 def predict_section_file(source, probs_of, cfg, p, paths, backend):
     """A 2D input: probabilities, mask, pictures, and a SEG-Y line back for a SEG-Y line."""
-    scaling = None if source.data.dtype == np.uint8 else choose_scaling(backend, source.data, p)
+    scaling = None if source.data.dtype == np.uint8 else choose_scaling(backend, source.data, p, source.path)
     grey = source.data if scaling is None else scaling.apply(source.data)
     probs = probs_of(grey).astype(np.float32)
+    dead = ~np.isfinite(source.data)
+    probs[dead] = 0.0  # no amplitude there: no salt, and counted
     mask = probs > cfg.threshold
     save_npy(probs, paths["probs"])
     save_npy(mask, paths["mask"])
@@ -98,7 +139,7 @@ def predict_section_file(source, probs_of, cfg, p, paths, backend):
     written = [paths["probs"], paths["mask"], paths["probs_png"], paths["overlay"]]
     if source.kind == "segy":
         written.append(write_segy_like(source, paths["sgy"], [probs.T]))
-    return written, float(mask.mean()), scaling
+    return written, float(mask.mean()), scaling, int(dead.sum())
 
 
 def predict_volume_file(volume, probs_of, cfg, p, paths, backend):
@@ -106,15 +147,19 @@ def predict_volume_file(volume, probs_of, cfg, p, paths, backend):
     as each line comes; then the mask and, for SEG-Y, a SEG-Y with the source's headers."""
     if p.axis not in (*AXES, "both"):
         raise UserError(f"predict.axis={p.axis} is not one of inline, crossline, both")
-    scaling = choose_scaling(backend, volume.sample_traces(), p)
+    scaling = choose_scaling(backend, volume.sample_traces(), p, volume.path)
     axes = AXES if p.axis == "both" else (p.axis,)
-    salt = 0
+    salt = dead_samples = 0
     with atomic_path(paths["probs"]) as probs_tmp, atomic_path(paths["mask"]) as mask_tmp:
         probs = LineCube(probs_tmp, volume.shape)
         for n, axis in enumerate(axes):
             count = volume.shape[0] if axis == "inline" else volume.shape[1]
             for k in tqdm(range(count), desc=f"{axis} sections", unit="section"):
-                line = probs_of(scaling.apply(volume.line(axis, k)).T).T  # sections are (samples, traces)
+                amplitudes = volume.line(axis, k)
+                line = probs_of(scaling.apply(amplitudes).T).T  # sections are (samples, traces)
+                dead = ~np.isfinite(amplitudes)
+                line[dead] = 0.0  # no amplitude there: no salt, and counted
+                dead_samples += int(dead.sum()) if n == 0 else 0
                 probs.write(axis, k, line if n == 0 else 0.5 * (probs.read(axis, k) + line))
         mask = LineCube(mask_tmp, volume.shape, dtype=np.bool_)
         for k in range(volume.shape[0]):
@@ -127,4 +172,4 @@ def predict_volume_file(volume, probs_of, cfg, p, paths, backend):
             axis, count = volume.file_order
             written.append(write_segy_like(volume, paths["sgy"], (probs.read(axis, k) for k in range(count))))
         probs.close()
-    return written, salt / int(np.prod(volume.shape)), scaling
+    return written, salt / int(np.prod(volume.shape)), scaling, dead_samples

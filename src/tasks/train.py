@@ -22,6 +22,7 @@ from src.ensemble.run_folder import RunFolder
 from src.ensemble.spec import read_ensemble
 from src.inference.probabilities import predict_probs
 from src.metrics.kaggle_map import kaggle_map
+from src.models.checkpoint import read_checkpoint
 from src.models.module import SaltModule
 from src.ssl.pseudo import pseudo_labels
 from src.survey.datamodule import SurveyDataModule
@@ -125,6 +126,13 @@ def after_training_tiles(cfg, datamodule):
     return bn + len(datamodule.val_idx) * (2 if cfg.oof.tta else 1) * (2 if several else 1)
 
 
+def check_resume(resume):
+    """A resume= checkpoint must be a full training checkpoint (last.ckpt); read as data, never running code."""
+    if resume is not None and "optimizer_states" not in read_checkpoint(Path(resume).expanduser()):
+        raise UserError(f"resume={resume} is not a full training checkpoint (a snapshot keeps weights only): resume "
+                        "from the run's checkpoints/last.ckpt, or start from its weights with init=")
+
+
 def check_ddp_launch(cfg):
     """Lightning starts DDP's other processes by running this command again, which a Hydra sweep cannot host
     (each process would run the whole sweep). On SLURM the processes are SLURM's tasks instead."""
@@ -139,6 +147,7 @@ def train(cfg):
     check_max_time(cfg.trainer.get("max_time"))
     check_validate_every_early(cfg.callbacks.get("training_budget", {}).get("validate_every_early"))
     check_budget_has_an_end(cfg)
+    check_resume(cfg.resume)
     check_ddp_launch(cfg)
     started = time.monotonic()
     run_dir = Path(HydraConfig.get().runtime.output_dir)
@@ -153,7 +162,7 @@ def train(cfg):
         budget.keep_back_for(after_training_tiles(cfg, datamodule))
     loggers = [instantiate(c) for c in cfg.logger.values()]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
-    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.resume)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.resume, weights_only=True)
     if not trainer.is_global_zero:
         return None
     trained = time.monotonic()

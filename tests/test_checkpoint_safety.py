@@ -1,0 +1,74 @@
+"""A checkpoint is data: one from a stranger never runs code when any entry point loads it (infer, predict,
+export, train init= and resume=, pseudo-label teachers all read it through one loader), and the network class it
+names must be one of this project's or smp's."""
+import os
+
+import pytest
+import torch
+
+from conftest import last_line, run_cli, train_run
+from src.models.checkpoint import load_module
+from src.utils.errors import UserError
+
+
+class Hostile:
+    """Pickles to a call of os.system: loading it the unsafe way creates `marker`."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+@pytest.fixture
+def hostile_ckpt(tmp_path, trained_run):
+    """A real checkpoint of ours with a payload added: everything else about it is right."""
+    state = torch.load(trained_run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    marker = tmp_path / "ran"
+    path = tmp_path / "model.ckpt"
+    torch.save({**state, "payload": Hostile(marker)}, path)
+    return path, marker
+
+
+def test_a_hostile_pickle_is_refused_and_never_runs(hostile_ckpt):
+    path, marker = hostile_ckpt
+    with pytest.raises(UserError, match="holds Python objects beyond tensors .* refused, and nothing in it was run"):
+        load_module(path)
+    assert not marker.exists()
+    torch.load(path, map_location="cpu", weights_only=False)  # the payload is live: the unsafe way runs it
+    assert marker.exists()
+
+
+@pytest.mark.slow
+def test_a_hostile_checkpoint_is_one_clear_line_from_infer(hostile_ckpt, synthetic_root, tmp_path):
+    path, marker = hostile_ckpt
+    result = run_cli("infer.py", f"ckpt={path}", f"data.root={synthetic_root}", f"out={tmp_path / 'sub.csv'}",
+                     f"hydra.run.dir={tmp_path / 'infer'}")
+    assert result.returncode == 1 and "refused, and nothing in it was run" in last_line(result)
+    assert not marker.exists() and not (tmp_path / "sub.csv").exists()
+
+
+@pytest.mark.parametrize("start", ["init", "resume"])
+def test_training_from_a_hostile_checkpoint_is_refused(hostile_ckpt, synthetic_root, tmp_path, start):
+    path, marker = hostile_ckpt
+    with pytest.raises(UserError, match="refused, and nothing in it was run"):
+        train_run(tmp_path / "run", f"data.root={synthetic_root}", f"{start}={path}")
+    assert not marker.exists() and not (tmp_path / "run" / "checkpoints").exists()
+
+
+@pytest.mark.parametrize("target", ["subprocess.Popen", "src.models.module.torch.nn.Linear", "os.system", None])
+def test_a_checkpoint_naming_another_class_as_its_network_is_refused(trained_run, tmp_path, target):
+    state = torch.load(trained_run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    state["hyper_parameters"]["model"]["_target_"] = target
+    torch.save(state, tmp_path / "model.ckpt")
+    with pytest.raises(UserError, match="names the network .* which is not a network class of this project's"):
+        load_module(tmp_path / "model.ckpt")
+
+
+def test_resume_from_a_snapshot_or_a_missing_file_is_one_clear_error(trained_run, synthetic_root, tmp_path):
+    snapshot = next((trained_run / "checkpoints").glob("snapshot-*.ckpt"))
+    with pytest.raises(UserError, match="is not a full training checkpoint"):
+        train_run(tmp_path / "a", f"data.root={synthetic_root}", f"resume={snapshot}")
+    with pytest.raises(UserError, match="not found"):
+        train_run(tmp_path / "b", f"data.root={synthetic_root}", f"resume={tmp_path / 'gone.ckpt'}")
