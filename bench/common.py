@@ -101,7 +101,9 @@ def record(title, body, command=None, results=RESULTS):
     """Print `body` and append it under a heading, with the command that made it, to `results` (RESULTS.md)."""
     print(body)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    command = command or f"python -m bench.{Path(sys.argv[0]).stem} {' '.join(sys.argv[1:])}".rstrip()
+    precision = f"SALTSEG_CPU_PRECISION={os.environ['SALTSEG_CPU_PRECISION']} " if os.environ.get(
+        "SALTSEG_CPU_PRECISION") else ""
+    command = command or f"{precision}python -m bench.{Path(sys.argv[0]).stem} {' '.join(sys.argv[1:])}".rstrip()
     block = (f"\n### {title}\n\n`{command}` — {stamp}, {machine()}, commit {commit()}\n\n"
              f"```\n{body.rstrip()}\n```\n")
     with open(results, "a") as handle:

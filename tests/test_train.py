@@ -56,13 +56,14 @@ def test_a_time_budget_stops_training_inside_the_first_epoch_and_keeps_a_snapsho
 def test_the_time_budget_keeps_back_the_work_after_training(synthetic_root, tmp_path, caplog):
     caplog.set_level(logging.INFO)
     run_dir = train_run(tmp_path / "run", f"data.root={synthetic_root}", "trainer.max_epochs=1000",
-                        *clock(100, step=1, validation=4))
+                        "trainer.precision=32-true", *clock(100, step=1, validation=4))
     state = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
     # Epochs of 2 one-second steps and a 4-second validation of 8 tiles (0.5 s a tile). Kept back: 1.5 epoch ends
-    # (6 s) and twice the price of the 48 tiles predicted after training (32 for BatchNorm, 8 x best and ensemble):
-    # 48 s. Training stops at the first step past 100 - 54 = 46 s: step 17, at 49 s.
-    assert state["global_step"] == 17
-    assert "training ended at 53 s of the time budget; 48 s kept back for 48 tiles" in caplog.text
+    # (6 s) and the 48 tiles predicted after training (32 for BatchNorm, 8 by the best snapshot and 8 by the
+    # ensemble) at 1.25 validation tiles each in fp32: 30 s. Training stops at the first step past 100 - 36 = 64 s:
+    # step 23, at 67 s; its last validation ends at 71 s.
+    assert state["global_step"] == 23
+    assert "training ended at 71 s of the time budget; 30 s kept back for 48 tiles" in caplog.text
     assert "train task: " in caplog.text and "in all (trainer.max_time=" in caplog.text
 
 

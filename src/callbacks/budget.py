@@ -19,9 +19,10 @@ from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint, Timer
 
 log = logging.getLogger(__name__)
 EPOCH_END_MARGIN = 1.5  # epoch ends vary; keeping back 1.5 of the longest seen lets the schedule end before the Timer
-# Predictions after training run in float32 where validation ran in bf16 (1.8x slower per tile on a bf16 CPU),
-# then checkpoints are loaded and pictures drawn: twice validation's seconds per tile covers that.
-AFTER_TRAINING_MARGIN = 2.0
+# A tile predicted after training (float32 always, BatchNorm recompute or out-of-fold, checkpoints loaded, pictures
+# drawn) costs this many validation tiles: 2.5 where validation ran in bf16 (measured 2.4 on a 2-core AVX-512 BF16
+# EPYC: 32 ms a tile against 13), 1.25 where it ran in float32 as well.
+AFTER_TRAINING_COST = {"bf16": 2.5, "other": 1.25}
 
 
 class TrainingBudget(pl.Callback):
@@ -44,6 +45,7 @@ class TrainingBudget(pl.Callback):
         self._validated = False
         self._validation = None  # [clock at its start, tiles seen] of the validation under way
         self._agreed = None      # (global step, share) every rank took at that step
+        self._after_cost = AFTER_TRAINING_COST["other"]
         self._top_k = {}
         self._early_stopping = []
 
@@ -56,6 +58,7 @@ class TrainingBudget(pl.Callback):
         self._top_k = {c: c.save_top_k for c in trainer.checkpoint_callbacks
                        if isinstance(c, ModelCheckpoint) and c.monitor}
         self._early_stopping = [c for c in trainer.callbacks if isinstance(c, EarlyStopping)]
+        self._after_cost = AFTER_TRAINING_COST["bf16" if "bf16" in str(trainer.precision) else "other"]
 
     def timed(self) -> bool:
         return self._timer is not None and self._timer.time_remaining() is not None
@@ -65,7 +68,7 @@ class TrainingBudget(pl.Callback):
         return self._timer.time_elapsed() if self.timed() else 0.0
 
     def after_training_seconds(self) -> float:
-        return AFTER_TRAINING_MARGIN * self.after_training_tiles * self.seconds_per_tile
+        return self._after_cost * self.after_training_tiles * self.seconds_per_tile
 
     def spent(self, trainer) -> float:
         """Share of the budget spent on this rank: the larger of steps / planned steps and time / (budget - an
