@@ -143,3 +143,21 @@ def test_non_finite_samples_are_predicted_as_no_salt_and_counted(tmp_path, train
     probs, mask = np.load(f"{out}.probs.npy"), np.load(f"{out}.mask.npy")
     assert (probs[:, 40:43] == 0).all() and not mask[:, 40:43].any() and mask[:, :40].all()
     assert json.loads((tmp_path / "out" / "p.json").read_text())["non_finite_samples"] == 360
+
+
+def test_non_finite_seismic_samples_are_left_out_of_training_and_counted(tmp_path, caplog):
+    import logging
+
+    from src.survey.synthetic import generate_survey
+
+    caplog.set_level(logging.WARNING)
+    survey = generate_survey(tmp_path / "survey", shape=(30, 120, 120), seed=1)
+    with Volume(survey / "seismic.sgy") as volume:
+        cube = np.stack([volume.line("inline", k) for k in range(volume.shape[0])])
+    cube[10, 5:8] = np.nan  # three dead traces on the labelled inline 10
+    np.save(tmp_path / "seismic.npy", cube)
+    run = train_run(tmp_path / "run", "data=survey", f"data.survey.seismic={tmp_path / 'seismic.npy'}",
+                    f"data.survey.labels={survey / 'labels.npy'}", "data.survey.label_every=10",
+                    "data.survey.guard=5", "data.n_folds=3")
+    assert f"{3 * 120} samples of {tmp_path / 'seismic.npy'}'s labelled sections are NaN or infinite" in caplog.text
+    assert (run / "oof.npz").exists()

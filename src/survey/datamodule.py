@@ -109,6 +109,7 @@ class SurveyDataModule(TGSDataModule):
         if any(a not in AXES for a in axes):
             raise UserError(f"data.survey.axis={s['axis']} is not one of inline, crossline, both")
         windows, amplitudes, masks = [], [], []
+        dead = 0  # NaN or infinite samples on the labelled sections: left out of the loss, counted
         for axis in axes:
             count = volume.shape[0] if axis == "inline" else volume.shape[1]
             lines = labels.labelled if axis == labels.axis else range(count)
@@ -117,7 +118,9 @@ class SurveyDataModule(TGSDataModule):
                 if not (label_section != self.ignore_value).any():
                     continue
                 section = padded(volume.line(axis, k).T)
-                label_section[~np.isfinite(section)] = self.ignore_value  # no amplitude: not trained on
+                missing = ~np.isfinite(section)
+                label_section[missing] = self.ignore_value  # no amplitude: not trained on
+                dead += int(missing.sum())
                 for top in window_starts(section.shape[0], TILE, TILE - s["window_stride"]):
                     for left in window_starts(section.shape[1], TILE, TILE - s["window_stride"]):
                         tile = label_section[top : top + TILE, left : left + TILE]
@@ -128,6 +131,9 @@ class SurveyDataModule(TGSDataModule):
         if not windows:
             raise UserError(f"no window of {s['seismic']} has {s['min_labelled']:.0%} of its samples labelled in "
                             f"{s['labels']}: check the labels, or lower data.survey.min_labelled")
+        if dead:
+            log.warning("%d samples of %s's labelled sections are NaN or infinite: left out of training as if "
+                        "uninterpreted", dead, s["seismic"])
         roles = np.array([window_role(w, block, labels.axis, s["guard"]) for w in windows])
         return windows, np.stack(amplitudes).astype(np.float32), np.stack(masks), roles
 
