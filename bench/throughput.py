@@ -9,10 +9,12 @@ without channels_last; with --compile, fp32 eager vs torch.compile (inductor) in
 python -m bench.throughput [--quick] [--encoders resnet34 se_resnext50_32x4d] [--steps N] [--repeats R]
                            [--profile] [--experiment E]
 python -m bench.throughput --step-variants [--compile] [--encoders resnet34] [--steps 3]
+python -m bench.throughput --loader [--workers 0 2] [--batches 40]   (the loader alone: what the CPU can feed)
 Final line (default): train_ratio=<ours/raw> infer_img_s=<n>
 """
 import argparse
 import copy
+import os
 import tempfile
 import time
 
@@ -21,6 +23,7 @@ import pytorch_lightning as pl
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
+from omegaconf import open_dict
 from pytorch_lightning.loggers import CSVLogger
 
 from bench.common import SHARED_TGS, record
@@ -137,6 +140,29 @@ def step_rate(net, bf16, channels_last, steps, compiled=False, batch=20):
     return batch / (sum(times[1:]) / steps), times[0]
 
 
+def loader_rates(args):
+    """Images/s the training DataLoader delivers (augmentation + collate, no network), in the main process and
+    with worker processes: what the CPU can feed a GPU, per core."""
+    lines = [f"experiment={args.experiment}'s training loader, batch of the preset, {args.batches} batches after one "
+             f"untimed, data {args.data}, {os.cpu_count()} cores"]
+    with tempfile.TemporaryDirectory() as out_dir:
+        cfg = config(args.encoders[0], args.experiment, args.data, 1, out_dir)
+        for workers in args.workers:
+            with open_dict(cfg):
+                cfg.data.num_workers = workers
+            datamodule = build_datamodule(cfg, out_dir)
+            datamodule.setup()
+            batches = iter(datamodule.train_dataloader())
+            next(batches)  # worker start-up is not throughput
+            start = time.perf_counter()
+            for _ in range(args.batches):
+                batch = next(batches)
+            rate = args.batches * len(batch["x"]) / (time.perf_counter() - start)
+            cores = max(workers, 1)
+            lines.append(f"num_workers={workers}: {rate:7.1f} images/s, {rate / cores:6.1f} per core")
+    record("Training loader throughput (augmentation + collate)", "\n".join(lines))
+
+
 def step_variants(args):
     variants = ([(False, cl, c) for c in (False, True) for cl in (False, True)] if args.compile
                 else [(bf16, cl, False) for bf16 in (False, True) for cl in (False, True)])
@@ -157,6 +183,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="resnet34 only, few steps (< 60 s)")
     parser.add_argument("--step-variants", action="store_true", help="precision / memory format of the raw step")
+    parser.add_argument("--loader", action="store_true", help="images/s of the training loader alone, per core")
+    parser.add_argument("--workers", type=int, nargs="+", default=[0, 2], help="with --loader: num_workers values")
+    parser.add_argument("--batches", type=int, default=40, help="with --loader: batches timed")
     parser.add_argument("--compile", action="store_true", help="with --step-variants: eager vs torch.compile")
     parser.add_argument("--encoders", nargs="+", default=None,
                         help="default: resnet34 se_resnext50_32x4d; resnet34 with --step-variants")
@@ -172,6 +201,9 @@ def main():
     if args.step_variants:
         args.encoders, args.steps = args.encoders or ["resnet34"], args.steps or 3
         return step_variants(args)
+    if args.loader:
+        args.encoders = args.encoders or ["resnet34"]
+        return loader_rates(args)
     args.encoders, args.steps = args.encoders or ["resnet34", "se_resnext50_32x4d"], args.steps or 12
     if args.quick:
         args.encoders, args.steps, args.infer_tiles, args.scale_tiles = ["resnet34"], 5, 100, 0
