@@ -3,7 +3,8 @@
 The budget is trainer.max_time or trainer.max_epochs (with limit_train_batches), whichever ends first, so one
 recipe fits any machine: the share spent is the larger of the time used and the steps taken. Training stops so
 that what follows its last step (the final validation, checkpoints and pictures, timed at the earlier epoch
-ends) still ends by the deadline (Lightning validates when a run is stopped); snapshots for the ensemble are
+ends; then the work after training, priced from validation's seconds per tile) still ends by the deadline
+(Lightning validates when a run is stopped); snapshots for the ensemble are
 kept from the last stretch of the budget only, where the learning rate has annealed and averaging them pays
 (Li, Yumer & Ramanan, "Budgeted Training", ICLR 2020). Early stopping's patience counts in that stretch only: before
 it the learning rate is high by design, and a run stopped there would keep no snapshot. For the same reason
