@@ -44,6 +44,8 @@ def test_an_ignore_value_of_minus_one_marks_uninterpreted_samples(tmp_path, seis
     line = labels.line("inline", 3)
     assert (line[:, :10] == 0).all() and (line[:, 10:] == 1).all()
     assert (labels.line("inline", 1) == UNLABELLED).all()
+    sparse, _ = labels_of(tmp_path, seismic[0], values, ignore=-1, every=3)  # inlines 0 and 3 count as labelled
+    assert (sparse.line("inline", 1) == UNLABELLED).all() and (sparse.line("inline", 3)[:, 10:] == 1).all()
 
 
 def test_class_ids_are_refused_unless_the_salt_values_are_named(tmp_path, seismic):

@@ -110,7 +110,7 @@ class SurveyLabels:
     def _keep_labelled(self, labels, axis, k):
         """Blank out what lies off the labelled lines (a sparse interpretation of a dense label volume)."""
         if axis == self.axis:
-            return labels if k in self.labelled else np.full_like(labels, self.ignore)
+            return labels if k in self.labelled else np.full_like(labels, UNLABELLED)
         kept = np.full_like(labels, UNLABELLED)
         kept[self.labelled] = labels[self.labelled]
         return kept
