@@ -13,10 +13,20 @@ from src.models.module import CHECKPOINT_FORMAT
 CACHE_FORMAT = 1  # bump when a cached file is made differently from the same inputs
 
 
+_digests = {}  # (path, inode, size, mtime, ctime) -> digest, for this process only
+
+
 def file_digest(path: str | Path) -> str:
-    """SHA-256 of a file's content."""
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
+    """SHA-256 of a file's content. One command resolves the same ensemble several times (infer.py, then its
+    ONNX graph, then its export), so each file is hashed once per process while its status stays the same: any
+    write or time change also moves its ctime, which no copy tool carries over."""
+    path = Path(path).resolve()
+    status = path.stat()
+    identity = (path, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
+    if identity not in _digests:
+        with open(path, "rb") as handle:
+            _digests[identity] = hashlib.file_digest(handle, "sha256").hexdigest()
+    return _digests[identity]
 
 
 def members_key(members: list[tuple[Path, float]], **settings) -> str:
