@@ -139,29 +139,24 @@ def open_segy(path, iline_byte, xline_byte, option="predict"):
         structured = False
     if structured:
         return Volume(path, iline_byte, xline_byte)
-    problem = grid_problem(path, iline_byte, xline_byte)
-    if problem:
-        raise UserError(f"SEG-Y {path}: {problem}. A volume is read when each trace of its grid is there once, sorted "
-                        f"by inline or by crossline: regularise it in your software, or set {option}.iline_byte and "
-                        f"{option}.xline_byte if its line numbers are in other header bytes")
     try:
         with segyio.open(str(path), "r", ignore_geometry=True) as f:
-            return Section(f.trace.raw[:].T, "segy", path, {"ignore_geometry": True})
-    except (ValueError, RuntimeError, OSError) as error:
-        raise UserError(f"cannot read SEG-Y {path} ({error}): check the file, or set predict.iline_byte and "
-                        "predict.xline_byte") from None
+            problem = grid_problem(f.attributes(iline_byte)[:], f.attributes(xline_byte)[:], iline_byte, xline_byte)
+            if problem is None:
+                return Section(f.trace.raw[:].T, "segy", path, {"ignore_geometry": True})
+    except (ValueError, RuntimeError, OSError, KeyError) as error:
+        raise UserError(f"cannot read SEG-Y {path} ({error}): check the file, or set {option}.iline_byte and "
+                        f"{option}.xline_byte") from None
+    raise UserError(f"SEG-Y {path}: {problem}. A volume is read when each trace of its grid is there once, sorted by "
+                    f"inline or by crossline: regularise it in your software, or set {option}.iline_byte and "
+                    f"{option}.xline_byte if its line numbers are in other header bytes")
 
 
-def grid_problem(path, iline_byte, xline_byte):
-    """Why a SEG-Y whose trace headers name several inlines and crosslines is not a regular volume (missing or
-    repeated traces, or an order that is neither inline nor crossline sorting); None when its headers name no grid
-    (one line, or no line numbers) or the file cannot be read at all."""
-    try:
-        with segyio.open(str(path), "r", ignore_geometry=True) as f:
-            ilines = np.asarray(f.attributes(iline_byte)[:])
-            xlines = np.asarray(f.attributes(xline_byte)[:])
-    except (ValueError, RuntimeError, OSError, KeyError):
-        return None
+def grid_problem(ilines, xlines, iline_byte, xline_byte):
+    """Why a SEG-Y whose traces carry these inline and crossline numbers (one per trace, in file order) is not a
+    regular volume (missing or repeated traces, or an order that is neither inline nor crossline sorting); None
+    when they name no grid (one line, or no line numbers)."""
+    ilines, xlines = np.asarray(ilines), np.asarray(xlines)
     n_il, n_xl = len(np.unique(ilines)), len(np.unique(xlines))
     if n_il < 2 or n_xl < 2:
         return None
