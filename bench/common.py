@@ -11,10 +11,10 @@ import pandas as pd
 import torch
 
 from src.data import io
-from src.ensemble.run_folder import RunFolder
 from src.inference.backends import backend_probs, build_backend
 from src.metrics.kaggle_map import kaggle_map
 from src.utils.config import cpu_precision
+from src.utils.run_folder import RunFolder
 
 PROJECT = Path(__file__).resolve().parents[1]
 SHARED_TGS = PROJECT.parent / "shared" / "tgs"

@@ -17,12 +17,11 @@ import numpy as np
 
 from bench.common import SHARED_TGS, read_tiles, record, split_root, train
 from src.ensemble.members import run_datamodule, snapshot_ensembles
-from src.ensemble.run_folder import runs_under
 from src.inference.backends import predict_tiles
 from src.inference.postproc import postprocess_batch
-from src.inference.probabilities import predict_probs
 from src.inference.tuning import grid_search
 from src.metrics.kaggle_map import kaggle_map
+from src.utils.run_folder import runs_under
 
 GRID = dict(thresholds=np.arange(0.3, 0.71, 0.05).round(2), min_components=[0, 10, 20, 40],
             min_masks=[0, 10, 20, 50, 100])
@@ -33,12 +32,12 @@ VARIANTS = {"best": "best snapshot", "predictions": "snapshot ensemble (predicti
 def fold_variants(run, held=None, tta=True):
     """({variant: (OOF probs, held-out probs or None)}, OOF truth) of one finished fold run."""
     dm = run_datamodule(run)
-    oof_set, truth = dm.subset(dm.val_idx), dm.masks[dm.val_idx]
+    oof_tiles, truth = (dm.images[dm.val_idx], dm.depths[dm.val_idx]), dm.masks[dm.val_idx]
     ensembles = snapshot_ensembles(run, dm.labelled_train_loader())
     variants = {}
     for key, members in ensembles.items():
         desc = f"{run.path.name} {key}"
-        oof = predict_probs(members, oof_set, tta=tta, desc=f"{desc} OOF")
+        oof = predict_tiles(members, *oof_tiles, tta=tta, desc=f"{desc} OOF")
         variants[VARIANTS[key]] = (oof, None if held is None else predict_tiles(members, *held, tta=tta,
                                                                                desc=f"{desc} held-out"))
     return variants, truth

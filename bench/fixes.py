@@ -15,10 +15,10 @@ from omegaconf import OmegaConf
 
 from bench.common import read_tiles, record
 from src.ensemble.members import load_members
-from src.ensemble.run_folder import RunFolder
 from src.inference.backends import predict_tiles
 from src.inference.tuning import gather_oof, grid_search
 from src.metrics.kaggle_map import THRESHOLD_PERCENTS, kaggle_map, overlap_counts
+from src.utils.run_folder import RunFolder
 
 
 class PaddedFlipTTA(torch.nn.Module):

@@ -42,7 +42,7 @@ now() { $PY -c "import time; print(time.time())"; }
 seconds() { $PY -c "print(f'{$2 - $1:.1f}')"; }
 if [ "$dry_run" = 1 ]; then
   budget=00:00:05:00 budget_s=300
-  setup=(trainer=cpu encoder.name=resnet18 model.stem=standard model.filters=8 batch_size=4 data.subset=64
+  setup=(trainer=cpu encoder.name=resnet18 model.stem=standard model.filters=8 batch_size=4 data.max_tiles=64
          ensemble.top_k=2 data.num_workers=0 trainer.max_epochs=3)
   results=$work/report.md
 else

@@ -14,7 +14,7 @@ import torch
 from omegaconf import OmegaConf
 
 from bench.common import RESULTS, logged, record, training_seconds
-from src.ensemble.run_folder import RunFolder
+from src.utils.run_folder import RunFolder
 
 
 def val_map_per_epoch(run_dir):

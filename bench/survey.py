@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import PROJECT, SHARED_TGS, record, train
-from src.sections.volumes import write_segy_volume
+from src.sections.writers import write_segy_volume
 from src.survey.synthetic import FIRST_INLINE, generate_survey, make_survey
 
 DEPTH = ["data.survey.depth_origin=0", "data.survey.depth_step=4"]  # 4 m a sample, in TGS's metres

@@ -27,10 +27,11 @@ from omegaconf import open_dict
 from pytorch_lightning.loggers import CSVLogger
 
 from bench.common import SHARED_TGS, record
-from src.data.datamodule import TileDataset
-from src.inference.probabilities import predict_probs
-from src.tasks.train import build_datamodule, build_module
+from src.data.build import build_datamodule
+from src.inference.backends import predict_tiles
+from src.tasks.train import build_module
 from src.utils.config import CONFIG_DIR, cpu_precision
+from src.utils.run_folder import RunFolder
 
 WARMUP = 2        # steps of each timed loop left out of its timing
 WARMUP_STEPS = 6  # untimed raw steps before either loop: the process's first training steps run slow
@@ -60,9 +61,11 @@ def config(encoder, experiment, data_root, steps, out_dir):
 
 
 def prepare(cfg, out_dir):
-    datamodule = build_datamodule(cfg, out_dir)
+    datamodule = build_datamodule(cfg, RunFolder(out_dir))
     datamodule.setup()
-    return datamodule, build_module(cfg, datamodule.preprocess)
+    module = build_module(cfg, datamodule.preprocess)
+    module.setup("fit")  # its loss, for the raw loop
+    return datamodule, module
 
 
 def ours(cfg, out_dir, datamodule, module):
@@ -112,9 +115,9 @@ def profile_both(cfg, out_dir, datamodule, module, steps):
 
 def inference(module, datamodule, n_tiles, tta):
     idx = np.resize(datamodule.val_idx, n_tiles)
-    dataset = TileDataset(datamodule.images[idx], datamodule.depths[idx], datamodule.preprocess)
     start = time.perf_counter()
-    predict_probs([(module.eval(), 1.0)], dataset, tta=tta, batch_size=64, desc=f"infer tta={tta}")
+    predict_tiles([(module.eval(), 1.0)], datamodule.images[idx], datamodule.depths[idx], tta=tta, batch_size=64,
+                  desc=f"infer tta={tta}")
     return n_tiles / (time.perf_counter() - start)
 
 
@@ -150,7 +153,7 @@ def loader_rates(args):
         for workers in args.workers:
             with open_dict(cfg):
                 cfg.data.num_workers = workers
-            datamodule = build_datamodule(cfg, out_dir)
+            datamodule = build_datamodule(cfg, RunFolder(out_dir))
             datamodule.setup()
             batches = iter(datamodule.train_dataloader())
             next(batches)  # worker start-up is not throughput

@@ -41,6 +41,19 @@ def compose_config(name, *overrides, run_dir=None):
     return cfg
 
 
+def loss_terms(**weights):
+    """{name: term spec} with these weights, each term's class as conf/loss/*.yaml name it."""
+    import yaml
+
+    catalogue = {}
+    for path in sorted((Path(CONFIG_DIR) / "loss").glob("*.yaml")):
+        loss = yaml.safe_load(path.read_text())
+        for phase in ("first", "second"):
+            catalogue |= {name: {k: v for k, v in spec.items() if k != "weight"}
+                          for name, spec in (loss.get(phase) or {}).items()}
+    return {name: {**catalogue[name], "weight": weight} for name, weight in weights.items()}
+
+
 def run_task(task, cfg):
     """Run a task function in this process as Hydra's entry point would: HydraConfig set, the composed config
     saved as <output dir>/.hydra/config.yaml (later tasks read a run's config from there)."""

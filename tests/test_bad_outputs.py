@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from conftest import PROJECT, compose_config, run_task
-from src.sections.volumes import LineCube
+from src.sections.line_cube import LineCube
 from src.tasks.infer import infer
 from src.tasks.predict import predict
 from src.utils.atomic import atomic_path, remove_stale_temporaries

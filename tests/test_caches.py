@@ -13,10 +13,10 @@ import yaml
 
 from conftest import train_run
 from src.ensemble.members import resolve_members
-from src.ensemble.run_folder import RunFolder
 from src.ensemble.spec import read_ensemble
 from src.inference.onnx import ONNX_CACHE_KEY, cached_graph
 from src.ssl.pseudo import teacher_identity
+from src.utils.run_folder import RunFolder
 
 
 @pytest.fixture(scope="module")

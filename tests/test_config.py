@@ -15,7 +15,9 @@ def test_experiment_seed_composes_to_the_recipe():
     assert (s._target_, s.mode, s.base_lr, s.max_lr, s.step_size_up, s.cycle_momentum) == (
         "torch.optim.lr_scheduler.CyclicLR", "triangular2", 1e-4, 3e-4, 1500, False)
     assert cfg.scheduler.interval == "step"
-    assert dict(cfg.loss.first) == {"bce": 1.0} and dict(cfg.loss.second) == {"bce": 0.1, "lovasz": 0.9}
+    weights = {phase: {name: term.weight for name, term in cfg.loss[phase].items()} for phase in ("first", "second")}
+    assert weights == {"first": {"bce": 1.0}, "second": {"bce": 0.1, "lovasz": 0.9}}
+    assert cfg.loss.second.lovasz._target_ == "segmentation_models_pytorch.losses.LovaszLoss"
     assert cfg.loss.switch_epoch == 80 and cfg.trainer.max_epochs == 500
     assert cfg.callbacks.early_stopping.monitor == "val/map" and cfg.ensemble.top_k == 10
     assert cfg.callbacks.snapshots.save_top_k == 10
@@ -61,7 +63,7 @@ def test_the_readmes_scale_out_commands_compose():
 def test_cpu_fast_is_the_budget_aware_preset():
     cfg = compose_train("experiment=cpu_fast")
     assert cfg.encoder.name == "resnet34" and cfg.model.stem == "standard" and cfg.model.filters == 16
-    assert cfg.scheduler.budget.floor == 0.01 and cfg.loss.switch_at == 0.6 and cfg.batch_size == 20
+    assert cfg.scheduler.scheduler.floor == 0.01 and cfg.loss.switch_at == 0.6 and cfg.batch_size == 20
     assert cfg.trainer.max_time == "00:00:30:00" and cfg.ensemble.stretch == 0.3
 
 

@@ -14,7 +14,7 @@ def datamodule(root, **kw):
 
 
 def test_real_tiles_give_three_padded_channels_and_masks(shared_tgs):
-    dm = datamodule(shared_tgs, subset=300)
+    dm = datamodule(shared_tgs, max_tiles=300)
     dm.setup()
     batch = next(iter(dm.val_dataloader()))
     assert batch["x"].shape == (8, 3, 128, 128) and batch["y"].shape == (8, 1, 128, 128)

@@ -11,9 +11,9 @@ from torch import nn
 from conftest import train_run
 from src.ensemble.averaging import average_state_dicts, weight_average
 from src.ensemble.members import resolve_members
-from src.ensemble.run_folder import RunFolder
 from src.ensemble.spec import rank_snapshots, read_ensemble, snapshot_weights
 from src.utils.errors import UserError
+from src.utils.run_folder import RunFolder
 
 
 def test_weights_decay_exponentially_and_sum_to_one():

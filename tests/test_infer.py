@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from conftest import compose_config, run_task, train_run
-from src.ensemble.run_folder import RunFolder
 from src.ensemble.spec import read_ensemble
 from src.tasks.infer import infer
+from src.utils.run_folder import RunFolder
 
 
 def run_infer(tmp_path, *overrides):

@@ -4,7 +4,9 @@ import torch
 from segmentation_models_pytorch.losses import LovaszLoss
 from torch.nn.functional import binary_cross_entropy_with_logits as bce
 
-from src.losses.losses import ScheduledLoss, SymmetricLovasz
+from conftest import loss_terms
+from src.losses.schedule import ScheduledLoss
+from src.losses.terms import SymmetricLovasz
 
 
 @pytest.fixture
@@ -15,7 +17,7 @@ def batch():
 
 def test_bce_before_switch_epoch_mixed_after(batch):
     logits, target = batch
-    loss = ScheduledLoss({"bce": 1.0}, {"bce": 0.1, "lovasz": 0.9}, switch_epoch=80)
+    loss = ScheduledLoss(loss_terms(bce=1.0), loss_terms(bce=0.1, lovasz=0.9), switch_epoch=80)
     lovasz = LovaszLoss(mode="binary", per_image=True)(logits, target)
     assert [loss.phase(e) for e in (0, 79, 80, 499)] == [0, 0, 1, 1]
     assert loss(logits, target, loss.phase(79)).item() == pytest.approx(bce(logits, target).item(), rel=1e-6)
@@ -25,13 +27,13 @@ def test_bce_before_switch_epoch_mixed_after(batch):
 
 
 def test_a_budget_switch_follows_the_share_spent_not_the_epoch():
-    loss = ScheduledLoss({"bce": 1.0}, {"lovasz": 1.0}, switch_epoch=80, switch_at=0.6)
+    loss = ScheduledLoss(loss_terms(bce=1.0), loss_terms(lovasz=1.0), switch_epoch=80, switch_at=0.6)
     assert [loss.phase(0, spent) for spent in (0.0, 0.59, 0.6, 1.0)] == [0, 0, 1, 1]
     assert loss.phase(200, 0.1) == 0 and loss.phase(80) == 1  # no budget known: the epoch rule
 
 
 def test_single_phase_loss_never_switches(batch):
-    assert ScheduledLoss({"bce": 1.0}).phase(10_000) == 0
+    assert ScheduledLoss(loss_terms(bce=1.0)).phase(10_000) == 0
 
 
 def test_symmetric_lovasz_is_the_mean_of_both_directions(batch):

@@ -1,13 +1,14 @@
-"""Tile probabilities: weighted ensembles, hflip TTA in the training geometry, float32 out."""
+"""Tile probabilities: weighted ensembles, hflip TTA in the training geometry, float32 out; one path for every
+caller (src/inference/backends.py::predict_tiles)."""
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from src.data.datamodule import TileDataset
 from src.data.preprocess import Preprocess
 from src.data.tiles import mirror_padded
-from src.inference.probabilities import predict_probs, tile_probs
+from src.inference.backends import predict_tiles
+from src.inference.tta import tile_probs
 from src.models.seed_unet import SeedUnet
 
 PRE = Preprocess(("image", "depth", "coord"), mean=0.45, std=0.2, zmin=50.0, zmax=950.0, input_size=128)
@@ -40,6 +41,8 @@ def test_tta_of_a_mirrored_tile_is_the_mirrored_tta_of_the_tile():
 class Const(nn.Module):
     """A toy 'network' whose logit is a fixed map."""
 
+    preprocess = PRE
+
     def __init__(self, value):
         super().__init__()
         self.value = value
@@ -50,24 +53,26 @@ class Const(nn.Module):
 
 def test_predictions_are_float32_whatever_the_network_trained_in():
     images, depths = tiles()
-    probs = predict_probs([(Const(2e-4), 1.0)], TileDataset(images, depths, PRE), tta=True)  # p = 0.50005
+    probs = predict_tiles([(Const(2e-4), 1.0)], images, depths, tta=True)  # p = 0.50005
     assert probs.dtype == np.float32 and (probs > 0.5).all()
 
 
 def test_ensemble_of_two_models_is_the_weighted_mean_of_probabilities():
-    dataset = [{"x": torch.zeros(3, 128, 128)} for _ in range(5)]
-    probs = predict_probs([(Const(2.0), 3.0), (Const(-1.0), 1.0)], dataset, tta=True, batch_size=2)
+    images, depths = tiles(5)
+    probs = predict_tiles([(Const(2.0), 3.0), (Const(-1.0), 1.0)], images, depths, tta=True, batch_size=2)
     expected = 0.75 * torch.sigmoid(torch.tensor(2.0)) + 0.25 * torch.sigmoid(torch.tensor(-1.0))
     assert probs.shape == (5, 101, 101) and np.allclose(probs, expected.item(), atol=1e-6)
 
 
 def test_hflip_tta_averages_the_flipped_prediction_back():
     class LeftBright(nn.Module):
+        preprocess = Preprocess(("image",), mean=0.0, std=1.0, zmin=0.0, zmax=1.0, input_size=128)
+
         def forward(self, x):  # logit depends on the input's left-right content
             return x[:, :1] * 10
 
-    x = torch.zeros(3, 128, 128)
-    x[0, :, :64] = 1.0
-    probs = predict_probs([(LeftBright(), 1.0)], [{"x": x}], tta=True, batch_size=1)[0]
+    image = np.zeros((1, 101, 101), np.uint8)
+    image[0, :, :50] = 255
+    probs = predict_tiles([(LeftBright(), 1.0)], image, np.zeros(1, np.float32), tta=True, batch_size=1)[0]
     assert probs[:, 0] == pytest.approx(torch.sigmoid(torch.tensor(10.0)).item(), abs=1e-5)  # flip undone
     assert probs[:, -1] == pytest.approx(0.5, abs=1e-5)

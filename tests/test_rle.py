@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 
 from src.data.io import read_mask
-from src.inference.rle import rle_decode, rle_encode
+from src.data.rle import rle_decode, rle_encode
 
 
 def test_column_major_one_indexed():

@@ -6,7 +6,7 @@ from omegaconf import OmegaConf
 from torch import nn
 
 from conftest import train_run
-from src.ssl.mean_teacher import MeanTeacher, sigmoid_rampup
+from src.models.mean_teacher import MeanTeacher, sigmoid_rampup
 from src.ssl.pseudo import confident_tiles, pseudo_labels
 
 
@@ -71,9 +71,9 @@ def test_pseudo_labels_reach_training_at_their_ratio_and_never_validation(synthe
     from src.data.datamodule import PseudoLabelled, TGSDataModule, Unlabelled, load_unlabelled
 
     _, images, depths = load_unlabelled(synthetic_root)
-    dm = TGSDataModule(root=synthetic_root, seed=0, batch_size=4,
-                       pseudo=PseudoLabelled(images, depths, np.ones((len(images), 101, 101), bool), ratio=0.5),
-                       unlabelled=Unlabelled(images, depths, batch_size=4))
+    dm = TGSDataModule(root=synthetic_root, seed=0, batch_size=4)
+    dm.add_semi_supervised(pseudo=PseudoLabelled(images, depths, np.ones((len(images), 101, 101), bool), ratio=0.5),
+                           unlabelled=Unlabelled(images, depths, batch_size=4))
     dm.setup()
     val_x = torch.cat([b["x"] for b in dm.val_dataloader()])
     labelled_val = torch.stack([dm.subset(dm.val_idx)[k]["x"] for k in range(len(dm.val_idx))])
@@ -95,7 +95,8 @@ def test_a_mean_teacher_epoch_is_one_pass_over_the_labelled_tiles(synthetic_root
 
     _, images, depths = load_unlabelled(synthetic_root)
     many = Unlabelled(np.concatenate([images] * 10), np.concatenate([depths] * 10), batch_size=3)  # 120 tiles
-    dm = TGSDataModule(root=synthetic_root, seed=0, batch_size=4, unlabelled=many)  # 32 labelled training tiles
+    dm = TGSDataModule(root=synthetic_root, seed=0, batch_size=4)  # 32 labelled training tiles
+    dm.add_semi_supervised(unlabelled=many)
     dm.setup()
     train = dm.train_dataloader()
     labelled_batches = len(dm.train_idx) // 4

@@ -6,7 +6,8 @@ import pytest
 import segyio
 
 from conftest import compose_config, run_task, train_run
-from src.sections.volumes import Volume, open_seismic, write_segy_volume
+from src.sections.readers import Volume, open_seismic
+from src.sections.writers import write_segy_volume
 from src.survey.labels import UNLABELLED, SurveyLabels
 from src.tasks.predict import predict
 from src.utils.errors import UserError
@@ -40,11 +41,11 @@ def test_an_ignore_value_of_minus_one_marks_uninterpreted_samples(tmp_path, seis
     values = np.full(SHAPE, -1, np.int16)
     values[3, :, :10] = 0
     values[3, :, 10:] = 1
-    labels, _ = labels_of(tmp_path, seismic[0], values, ignore=-1)
+    labels, _ = labels_of(tmp_path, seismic[0], values, ignore_value=-1)
     line = labels.line("inline", 3)
     assert (line[:, :10] == 0).all() and (line[:, 10:] == 1).all()
     assert (labels.line("inline", 1) == UNLABELLED).all()
-    sparse, _ = labels_of(tmp_path, seismic[0], values, ignore=-1, every=3)  # inlines 0 and 3 count as labelled
+    sparse, _ = labels_of(tmp_path, seismic[0], values, ignore_value=-1, every=3)  # inlines 0 and 3 count as labelled
     assert (sparse.line("inline", 1) == UNLABELLED).all() and (sparse.line("inline", 3)[:, 10:] == 1).all()
 
 

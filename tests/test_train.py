@@ -11,12 +11,11 @@ import yaml
 
 from conftest import train_run, validated_epochs
 from src.data import io
-from src.data.datamodule import TileDataset
-from src.ensemble.run_folder import RunFolder
 from src.ensemble.spec import read_ensemble
-from src.inference.probabilities import predict_probs
+from src.inference.backends import predict_tiles
 from src.models.checkpoint import load_module
 from src.utils.errors import UserError
+from src.utils.run_folder import RunFolder
 
 
 def test_train_writes_checkpoints_oof_pictures_and_folds(trained_run):
@@ -122,14 +121,14 @@ def test_the_weight_averaged_ensemble_is_what_out_of_fold_evaluation_predicts(sy
     ids = list(oof["ids"])  # the out-of-fold predictions are the averaged network's, not the best snapshot's
     images = io.read_images(synthetic_root / "train" / "images", ids)
     depths = io.depths_for(ids, io.read_depths(synthetic_root), synthetic_root)
-    probs = predict_probs([(averaged, 1.0)], TileDataset(images, depths, averaged.preprocess), tta=False)
+    probs = predict_tiles([(averaged, 1.0)], images, depths, tta=False)
     assert oof["probs"].dtype == np.float32  # what inference produces, not float16 (0.5002 would become 0.5)
     np.testing.assert_allclose(oof["probs"], probs, atol=1e-6, rtol=0)
 
 
 @pytest.mark.real_data
 def test_train_on_real_tgs(shared_tgs, tmp_path):
-    run_dir = train_run(tmp_path / "run", f"data.root={shared_tgs}", "data.subset=120")
+    run_dir = train_run(tmp_path / "run", f"data.root={shared_tgs}", "data.max_tiles=120")
     assert (run_dir / "checkpoints" / "last.ckpt").exists() and (run_dir / "oof.npz").exists()
     assert len(np.load(run_dir / "oof.npz")["ids"]) == 24  # fold 0 of 120 tiles
 

@@ -13,10 +13,13 @@ giving its time back to training (in the stretch, and when the run stops, it run
 """
 import logging
 import math
+from collections.abc import Callable
 
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import EarlyStopping, ModelCheckpoint, Timer
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LambdaLR
 
 log = logging.getLogger(__name__)
 EPOCH_END_MARGIN = 1.5  # epoch ends vary; keeping back 1.5 of the longest seen lets the schedule end before the Timer
@@ -53,6 +56,17 @@ class TrainingBudget(pl.Callback):
     def keep_back_for(self, tiles: int) -> None:
         """Keep back from a time budget what predicting `tiles` tiles after training takes."""
         self.after_training_tiles = tiles
+
+    def on_fit_start(self, trainer, pl_module):
+        """Connect each BudgetLR (made by configure_optimizers, just before) to the share every rank agrees on, and
+        take the share the first step starts from. Taking it plans the steps, which sets the training loader up
+        (and seeds its augmentation) here, before the later callbacks' fit start: the order a budget run has always
+        had, so its augmentation stream is the same as before the schedule became a scheduler class."""
+        schedules = [c.scheduler for c in trainer.lr_scheduler_configs if isinstance(c.scheduler, BudgetLR)]
+        for schedule in schedules:
+            schedule.follow(lambda: self.agreed_spent(trainer))
+        if schedules:
+            self.fraction = self.agreed_spent(trainer)
 
     def setup(self, trainer, pl_module, stage):
         self._timer = next((c for c in trainer.callbacks if isinstance(c, Timer)), None)
@@ -154,6 +168,24 @@ class TrainingBudget(pl.Callback):
     def load_state_dict(self, state_dict):
         self.epoch_end_seconds = state_dict["epoch_end_seconds"]
         self.seconds_per_tile = state_dict.get("seconds_per_tile", 0.0)
+
+
+class BudgetLR(LambdaLR):
+    """The learning rate by the share of the training budget spent (budget_lr_factor), stepped every batch; the
+    TrainingBudget callback tells it the share at fit start (configured as scheduler=budget, `_partial_`)."""
+
+    needs_training_budget = True  # SaltModule refuses it without the TrainingBudget callback
+
+    def __init__(self, optimizer: Optimizer, warmup: float = 0.05, floor: float = 0.01, shape: str = "linear"):
+        self._share: Callable[[], float] = lambda: 0.0  # until follow(): the LR the run starts with
+        super().__init__(optimizer, lambda _: budget_lr_factor(self._share(), warmup, floor, shape))
+
+    def follow(self, share: Callable[[], float]) -> None:
+        self._share = share
+
+    def state_dict(self) -> dict:
+        """LambdaLR's state without the link to the callback (a function, not state: follow() makes it again)."""
+        return {k: v for k, v in super().state_dict().items() if k != "_share"}
 
 
 def budget_lr_factor(fraction, warmup=0.05, floor=0.01, shape="linear"):

@@ -7,11 +7,13 @@ from hydra.experimental.callback import Callback
 
 from src.utils.atomic import atomic_path
 
+SWEEP_RESULT = "result.yaml"  # one tune.py sweep job's setting and score, in its job folder
+
 
 class SweepSummary(Callback):
     def on_multirun_end(self, config, **kwargs):
         sweep_dir = Path(config.hydra.sweep.dir)
-        rows = [yaml.safe_load(p.read_text()) for p in sorted(sweep_dir.glob("*/result.yaml"))]
+        rows = [yaml.safe_load(p.read_text()) for p in sorted(sweep_dir.glob(f"*/{SWEEP_RESULT}"))]
         if not rows:
             return
         frame = pd.DataFrame(rows).sort_values("map", ascending=False)

@@ -11,10 +11,12 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset, RandomSampler, 
 
 from src.data import io
 from src.data.augment import seed_worker
+from src.data.roots import resolve_root
 from src.data.folds import coverage_class, load_folds, save_folds, stratified_folds
 from src.data.preprocess import Preprocess
 from src.data.tiles import reflect_pad
 from src.utils.errors import UserError
+from src.utils.run_folder import RunFolder
 
 
 class TileDataset(Dataset):
@@ -77,27 +79,38 @@ class Unlabelled:
 
 class TGSDataModule(pl.LightningDataModule):
     """The labelled tiles of a Kaggle-layout `root`, split into folds (stratified by salt coverage, or read from
-    `split_file`, and saved to `save_split`); trains on every fold but `fold` and validates on it. Semi-supervised tiles, when given, join
-    training only. The preprocessing constants are fitted on the labelled tiles at setup()."""
+    `split_file`); trains on every fold but `fold` and validates on it.
+
+    root: the data folder (generated first when `synthetic` = {n_train, n_test, seed} is given); max_tiles: only
+    the first N labelled tiles; run: the RunFolder the split is saved in; reference: the Preprocess of the network
+    a run starts from (fine-tuning), kept instead of fitting one on the labelled tiles at setup(); pseudo and
+    unlabelled: semi-supervised tiles (add_semi_supervised), which join training only."""
 
     ignore_value = None  # the mask value of unlabelled pixels (none in Kaggle tiles; src/survey has them)
+    semi_supervised = True  # whether add_semi_supervised() can mix pseudo-labelled or unlabelled tiles in
 
-    def __init__(self, *, root: str | Path, fold: int = 0, n_folds: int = 5, seed: int = 42,
-                 channels: Sequence[str] = ("image", "depth", "coord"), input_size: int = 128, batch_size: int = 20,
-                 num_workers: int = 0, augment: A.Compose | None = None, split_file: str | Path | None = None,
-                 save_split: str | Path | None = None, subset: int | None = None, pseudo: PseudoLabelled | None = None,
-                 unlabelled: Unlabelled | None = None):
+    def __init__(self, *, root: str | Path, synthetic: dict | None = None, fold: int = 0, n_folds: int = 5,
+                 seed: int = 42, channels: Sequence[str] = ("image", "depth", "coord"), input_size: int = 128,
+                 batch_size: int = 20, num_workers: int = 0, augment: A.Compose | None = None,
+                 split_file: str | Path | None = None, run: RunFolder | None = None, max_tiles: int | None = None,
+                 reference: Preprocess | None = None):
         super().__init__()
         if not 0 <= fold < n_folds:
             raise UserError(f"fold={fold} is out of range: use 0..{n_folds - 1} (data.n_folds={n_folds})")
-        self.root, self.fold, self.n_folds, self.seed = Path(root), fold, n_folds, seed
+        self.root = resolve_root(root, synthetic)
+        self.fold, self.n_folds, self.seed = fold, n_folds, seed
         self.channels, self.input_size = list(channels), input_size
         self.batch_size, self.num_workers, self.augment = batch_size, num_workers, augment
-        self.split_file, self.save_split, self.max_tiles = split_file, save_split, subset
-        self.pseudo, self.unlabelled = pseudo, unlabelled
-        self.preprocess = None
+        self.split_file, self.run, self.max_tiles, self.reference = split_file, run, max_tiles, reference
+        self.pseudo: PseudoLabelled | None = None
+        self.unlabelled: Unlabelled | None = None
+        self.preprocess: Preprocess | None = None
 
-    def setup(self, stage=None):
+    def add_semi_supervised(self, pseudo: PseudoLabelled | None = None, unlabelled: Unlabelled | None = None) -> None:
+        """Mix pseudo-labelled tiles into training, or serve unlabelled ones beside each batch (mean teacher)."""
+        self.pseudo, self.unlabelled = pseudo, unlabelled
+
+    def setup(self, stage: str | None = None) -> None:
         if self.preprocess is not None:
             return
         self.ids, self.images, self.masks, self.depths, all_depths = load_labelled(self.root, self.max_tiles)
@@ -105,12 +118,15 @@ class TGSDataModule(pl.LightningDataModule):
             assignment = load_folds(self.split_file, self.ids, self.n_folds)
         else:
             assignment = stratified_folds(self.ids, coverage_class(self.masks), self.n_folds, self.seed)
-        if self.save_split is not None:
-            save_folds(assignment, self.save_split)
+        if self.run is not None:
+            save_folds(assignment, self.run.folds)
         folds = np.array([assignment[i] for i in self.ids])
         self.val_idx = np.flatnonzero(folds == self.fold)
         self.train_idx = np.flatnonzero(folds != self.fold)
-        self.preprocess = Preprocess.fit(self.images, all_depths.values(), self.channels, self.input_size)
+        if self.reference is not None:  # the network's own preprocessing
+            self.preprocess = self.reference
+        else:
+            self.preprocess = Preprocess.fit(self.images, all_depths.values(), self.channels, self.input_size)
 
     def subset(self, indices, augment=None):
         return TileDataset(self.images[indices], self.depths[indices], self.preprocess,

@@ -1,4 +1,7 @@
-"""Deterministic K-fold split stratified by salt-coverage class."""
+"""Fold files and the tiles' split: a deterministic K-fold split stratified by salt-coverage class, and folds.csv
+(read and written here for tiles and for a survey's lines alike)."""
+from collections.abc import Mapping, Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -28,23 +31,27 @@ def stratified_folds(ids, classes, n_folds, seed):
     return dict(zip(ids.tolist(), folds.tolist()))
 
 
-def save_folds(assignment, path):
+def save_folds(assignment: Mapping, path, key: str = "id") -> None:
+    """folds.csv: a `key` column (a tile's id, a survey line's number) and its fold."""
     with atomic_path(path) as tmp:
-        pd.DataFrame({"id": list(assignment), "fold": list(assignment.values())}).to_csv(tmp, index=False)
+        pd.DataFrame({key: list(assignment), "fold": list(assignment.values())}).to_csv(tmp, index=False)
 
 
-def load_folds(path, ids, n_folds):
-    """Read an id,fold CSV and check that it covers `ids` with folds in range."""
+def load_folds(path, keys: Sequence, n_folds: int, key: str = "id") -> dict:
+    """{key: fold} of `keys` from a folds.csv written by save_folds; every key needs a fold in 0..n_folds-1."""
     try:
-        frame = pd.read_csv(path, dtype={"id": str})
+        frame = pd.read_csv(path, dtype={key: type(keys[0]) if len(keys) else str})
     except FileNotFoundError:
         raise UserError(f"split file {path} not found: pass an existing folds.csv or drop data.split_file") from None
-    assignment = dict(zip(frame["id"], frame["fold"].astype(int)))
-    missing = set(ids) - set(assignment)
+    if key not in frame or "fold" not in frame:
+        raise UserError(f"split file {path} has no {key},fold columns: pass a folds.csv of a run on this data or "
+                        "drop data.split_file")
+    assignment = dict(zip(frame[key], frame["fold"].astype(int)))
+    missing = [k for k in keys if k not in assignment]
     if missing:
-        raise UserError(f"split file {path} has no fold for {len(missing)} ids (e.g. {sorted(missing)[0]}): "
+        raise UserError(f"split file {path} has no fold for {len(missing)} {key}s (e.g. {key} {missing[0]}): "
                         "regenerate it or drop data.split_file")
-    bad = {f for f in assignment.values() if not 0 <= f < n_folds}
+    bad = sorted({assignment[k] for k in keys if not 0 <= assignment[k] < n_folds})
     if bad:
-        raise UserError(f"split file {path} uses folds {sorted(bad)} outside 0..{n_folds - 1}: set data.n_folds to match")
-    return {i: assignment[i] for i in ids}
+        raise UserError(f"split file {path} uses folds {bad} outside 0..{n_folds - 1}: set data.n_folds to match")
+    return {k: assignment[k] for k in keys}

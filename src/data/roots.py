@@ -1,23 +1,13 @@
-"""Where the data lives: the configured Kaggle-layout folder or survey, or the synthetic ones generated on first
-use."""
+"""Where the Kaggle-layout tiles live: the configured folder, or the synthetic one generated on first use."""
 from pathlib import Path
 
-from src.data import synthetic
-from src.survey.synthetic import generate_survey
+from src.data import synthetic as synthetic_tiles
 
 
-def resolve_root(data_cfg):
-    root = Path(data_cfg.root).expanduser().resolve()
-    if data_cfg.get("synthetic"):
-        spec = data_cfg.synthetic
-        synthetic.ensure(root, n_train=spec.n_train, n_test=spec.n_test, seed=spec.seed)
-    return root
-
-
-def resolve_survey(survey_cfg):
-    """The data.survey config as a plain dict, its synthetic survey generated first when it names one."""
-    survey = dict(survey_cfg)
-    spec = survey.get("synthetic")
-    if spec and not Path(survey["seismic"]).exists():
-        generate_survey(Path(survey["seismic"]).parent, shape=tuple(spec["shape"]), seed=spec["seed"])
-    return survey
+def resolve_root(root: str | Path, synthetic: dict | None = None) -> Path:
+    """The data folder as an absolute path, its synthetic tiles ({n_train, n_test, seed}) generated first when
+    `synthetic` is given."""
+    path = Path(root).expanduser().resolve()
+    if synthetic:
+        synthetic_tiles.ensure(path, n_train=synthetic["n_train"], n_test=synthetic["n_test"], seed=synthetic["seed"])
+    return path

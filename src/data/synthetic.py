@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from src.data.tiles import TILE
-from src.inference.rle import rle_encode
+from src.data.rle import rle_encode
 from src.utils.atomic import atomic_folder
 from src.utils.errors import UserError
 

@@ -21,6 +21,15 @@ def reflect_pad(array, target=128):
     return np.pad(array, widths, mode="reflect")
 
 
+def pad_to_tile(section, fill=None, tile=TILE):
+    """A (rows, columns) section padded at its bottom and right to at least `tile` each way: reflected, or with the
+    constant `fill` (labels). A section already that large is returned as it is."""
+    pad = ((0, max(tile - section.shape[0], 0)), (0, max(tile - section.shape[1], 0)))
+    if fill is None:
+        return np.pad(section, pad, mode="reflect")
+    return np.pad(section, pad, mode="constant", constant_values=fill)
+
+
 def crop_center(array, size=TILE):
     """Inverse of reflect_pad: crop the last two axes of an array or tensor back to (size, size)."""
     top, _ = pad_amounts(size, array.shape[-2])

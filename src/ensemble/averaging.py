@@ -8,8 +8,8 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import update_bn
 
-from src.inference.probabilities import pick_device
 from src.utils.atomic import atomic_path
+from src.utils.device import pick_device
 
 log = logging.getLogger(__name__)
 CACHE_KEY = "saltseg_cache_key"  # in a saved average: the key of the snapshots and weights it was made from

@@ -4,8 +4,8 @@ from pathlib import Path
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import ModelCheckpoint
 
-from src.ensemble.run_folder import RunFolder
 from src.ensemble.spec import rank_snapshots, write_ensemble
+from src.utils.run_folder import RunFolder
 
 
 class SnapshotEnsemble(pl.Callback):

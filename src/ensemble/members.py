@@ -7,19 +7,20 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from src.data.build import build_datamodule
 from src.ensemble.averaging import average_snapshots, stored_key
 from src.ensemble.cache_key import members_key
-from src.ensemble.run_folder import run_of_checkpoint, runs_under
 from src.ensemble.spec import read_ensemble
 from src.models.checkpoint import load_module
 from src.utils.errors import UserError
+from src.utils.run_folder import run_of_checkpoint, runs_under
 
 log = logging.getLogger(__name__)
 
 
-def fold_members(run, top_k=None):
-    """[(ckpt path, weight)] of one RunFolder: its ensemble of the best `top_k` snapshots (all when None), else
-    last.ckpt. In weights mode that is one averaged network: the best snapshot as it is for top_k=1, else the
+def fold_members(run, snapshots=None):
+    """[(ckpt path, weight)] of one RunFolder: its ensemble of the best `snapshots` snapshots (all when None), else
+    last.ckpt. In weights mode that is one averaged network: the best snapshot as it is for snapshots=1, else the
     average of the chosen snapshots, kept beside them while it matches them (made again when it does not)."""
     spec = read_ensemble(run)
     if spec is None:
@@ -28,7 +29,7 @@ def fold_members(run, top_k=None):
                             "did its training finish? pass a .ckpt file instead")
         return [(run.last_checkpoint, 1.0)]
     mode, members = spec
-    chosen = members[:top_k] if top_k else members
+    chosen = members[:snapshots] if snapshots else members
     if mode != "weights" or len(chosen) == 1:
         return chosen
     return [(kept_average(run, chosen, len(members))[0], 1.0)]
@@ -36,7 +37,7 @@ def fold_members(run, top_k=None):
 
 def average_path(run, n_chosen, n_members):
     """weight_average.ckpt for all the snapshots, weight_average_topN.ckpt for the best N."""
-    return run.weight_average if n_chosen == n_members else run.top_k_average(n_chosen)
+    return run.weight_average if n_chosen == n_members else run.best_n_average(n_chosen)
 
 
 def kept_average(run, chosen, n_members, bn_loader=None, networks=None):
@@ -66,16 +67,14 @@ def kept_average(run, chosen, n_members, bn_loader=None, networks=None):
 def run_datamodule(run):
     """A finished run's DataModule, set up: its tiles, augmentation and fold split, as its config and folds.csv
     define them."""
-    from src.tasks.train import build_datamodule  # the training side's data, imported only when needed
-
     saved = OmegaConf.load(run.config)
     saved.data.split_file = str(run.folds)
-    datamodule = build_datamodule(saved, run_dir=None)
+    datamodule = build_datamodule(saved)
     datamodule.setup()
     return datamodule
 
 
-def resolve_members(ckpt, top_k=None):
+def resolve_members(ckpt, snapshots=None):
     """[(ckpt path, weight)] over all folds, weights summing to 1, and the RunFolders holding them."""
     path = Path(ckpt).expanduser()
     if path.is_file():  # its run folder holds the training config
@@ -87,7 +86,7 @@ def resolve_members(ckpt, top_k=None):
         raise UserError(f"ckpt={ckpt} holds no training run (no checkpoints/ folder in it or its subfolders)")
     members = []
     for run in runs:
-        fold = fold_members(run, top_k)
+        fold = fold_members(run, snapshots)
         total = sum(w for _, w in fold)
         members += [(p, w / total / len(runs)) for p, w in fold]
     return members, runs
@@ -98,9 +97,9 @@ def load_networks(paths):
     return [(load_module(p), w) for p, w in paths]
 
 
-def load_members(ckpt, top_k=None):
+def load_members(ckpt, snapshots=None):
     """[(network in eval mode, weight)] behind `ckpt`, and the RunFolders holding them."""
-    paths, runs = resolve_members(ckpt, top_k)
+    paths, runs = resolve_members(ckpt, snapshots)
     return load_networks(paths), runs
 
 

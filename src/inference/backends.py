@@ -10,10 +10,11 @@ import torch
 from tqdm import tqdm
 
 from src.data.preprocess import Preprocess
-from src.data.tiles import TILE, crop_center, mirror_padded
+from src.data.tiles import TILE
 from src.ensemble.members import load_members
 from src.inference.onnx import ONNX_PREPROCESS_KEY, cached_graph
-from src.inference.probabilities import pick_device, tile_probs
+from src.inference.tta import hflip_tta, tile_probs
+from src.utils.device import pick_device
 from src.utils.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -62,17 +63,14 @@ class OnnxBackend:
         self.tta = tta
         self.input_name = self.session.get_inputs()[0].name
 
-    def run(self, x):
-        return self.session.run(None, {self.input_name: np.ascontiguousarray(x, dtype=np.float32)})[0]
+    def run(self, x: torch.Tensor) -> torch.Tensor:
+        """The graph's probabilities (N, S, S) of padded tiles."""
+        feed = {self.input_name: np.ascontiguousarray(x.numpy(), dtype=np.float32)}
+        return torch.from_numpy(self.session.run(None, feed)[0][:, 0])
 
     def __call__(self, tiles, depths):
-        x = np.stack([self.preprocess(t, z) for t, z in zip(tiles, depths)])
-        probs = self.run(x)
-        probs = crop_center(probs[:, 0], TILE)
-        if self.tta:
-            mirrored = self.run(mirror_padded(torch.from_numpy(x)).numpy())
-            probs = 0.5 * (probs + crop_center(mirrored[:, 0], TILE)[..., ::-1])
-        return probs
+        x = torch.from_numpy(np.stack([self.preprocess(t, z) for t, z in zip(tiles, depths)]))
+        return hflip_tta(self.run, x, self.tta).numpy()
 
 
 def build_backend(ckpt, snapshots=None, tta=True, backend="auto"):

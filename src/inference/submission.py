@@ -1,7 +1,7 @@
 """The Kaggle submission file, written atomically."""
 import pandas as pd
 
-from src.inference.rle import rle_encode
+from src.data.rle import rle_encode
 from src.utils.atomic import atomic_path
 
 

@@ -2,10 +2,10 @@
 import numpy as np
 import pandas as pd
 
-from src.ensemble.run_folder import runs_under
 from src.inference.postproc import fill_small_holes, remove_small_components
 from src.metrics.kaggle_map import scores_from_counts
 from src.utils.errors import UserError
+from src.utils.run_folder import runs_under
 
 
 def gather_oof(run):

@@ -53,14 +53,14 @@ def kaggle_map(pred, truth, valid=None):
 
 class KaggleMAP(Metric):
     """torchmetrics wrapper: update with probabilities (N, 1|-, H, W) and targets; the same integer rule. Target
-    pixels equal to `ignore_index` are left out, and images with none left do not count."""
+    pixels equal to `ignore_value` are left out, and images with none left do not count."""
 
     higher_is_better = True
     full_state_update = False
 
-    def __init__(self, threshold=0.5, ignore_index=None):
+    def __init__(self, threshold=0.5, ignore_value=None):
         super().__init__()
-        self.threshold, self.ignore_index = threshold, ignore_index
+        self.threshold, self.ignore_value = threshold, ignore_value
         self.add_state("score_sum", default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
         self.add_state("count", default=torch.tensor(0), dist_reduce_fx="sum")
 
@@ -68,8 +68,8 @@ class KaggleMAP(Metric):
         pred = (probs > self.threshold).reshape(len(probs), -1)
         target = target.reshape(len(target), -1)
         truth = target > 0.5
-        if self.ignore_index is not None:
-            valid = target != self.ignore_index
+        if self.ignore_value is not None:
+            valid = target != self.ignore_value
             keep = valid.any(1)
             pred, truth = (pred & valid)[keep], (truth & valid)[keep]
         scores = scores_from_counts((pred & truth).sum(1), (pred | truth).sum(1))

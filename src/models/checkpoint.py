@@ -12,6 +12,7 @@ from src.models.module import CHECKPOINT_FORMAT, MARKER, SaltModule
 from src.utils.errors import UserError
 
 CHECKPOINT_NETWORKS = ("src.models.", "segmentation_models_pytorch.")  # where a checkpoint's network may come from
+RENAMED_IN_FORMAT_3 = {"lr_scheduler": "scheduler", "ignore_index": "ignore_value"}  # format 2's names -> 3's
 
 
 def read_checkpoint(path, map_location="cpu") -> dict:
@@ -56,6 +57,8 @@ def load_module(path, map_location="cpu"):
     if hparams.get(MARKER) is None or "state_dict" not in checkpoint:
         raise UserError(f"checkpoint {path} was not written by this project's train.py: pass one from an "
                         "outputs/ run dir")
+    if hparams[MARKER] == 2:  # 0.3's checkpoints: the same contents, two arguments since renamed
+        hparams = {RENAMED_IN_FORMAT_3.get(k, k): v for k, v in hparams.items()} | {MARKER: CHECKPOINT_FORMAT}
     if hparams[MARKER] != CHECKPOINT_FORMAT:
         raise UserError(f"checkpoint {path} is in format {hparams[MARKER]} of this project's train.py, this version "
                         f"reads format {CHECKPOINT_FORMAT}: train again, or predict with the version that wrote it")

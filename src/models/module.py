@@ -4,50 +4,56 @@ import logging
 import pytorch_lightning as pl
 import torch
 from hydra.utils import instantiate
-from torch.optim.lr_scheduler import LambdaLR
 
-from src.callbacks.budget import TrainingBudget, budget_lr_factor
+from src.callbacks.budget import TrainingBudget
 from src.data.preprocess import Preprocess
 from src.data.tiles import TILE, crop_center
-from src.losses.losses import ScheduledLoss, deep_supervision_loss
+from src.losses.schedule import ScheduledLoss, deep_supervision_loss
 from src.metrics.kaggle_map import KaggleMAP
 from src.models.factory import build_network
-from src.ssl.mean_teacher import MeanTeacher, sigmoid_rampup
+from src.models.mean_teacher import MeanTeacher, sigmoid_rampup
 from src.utils.errors import UserError
 
 log = logging.getLogger(__name__)
 MARKER = "saltseg"        # the hyper-parameter that marks a checkpoint as this project's
-CHECKPOINT_FORMAT = 2     # its value: 2 since the network is named by the model config's _target_
+CHECKPOINT_FORMAT = 3     # its value: 3 since `scheduler` and `ignore_value` (src/models/checkpoint.py reads 2)
 
 
 class SaltModule(pl.LightningModule):
     """Network, scheduled loss, optimizer and per-step LR schedule, competition metric on the 101x101 crop.
 
     Every argument is plain data (the composed config's values: `model` names the network by `_target_`,
-    `preprocess` is Preprocess.to_dict()), saved in each checkpoint so that it rebuilds alone. `ignore_index`: the
+    `preprocess` is Preprocess.to_dict()), saved in each checkpoint so that it rebuilds alone. `ignore_value`: the
     target value of unlabelled samples (a survey's), left out of every loss term and of val/map."""
 
-    def __init__(self, *, model: dict, loss: dict, optimizer: dict, preprocess: dict, lr_scheduler: dict | None = None,
+    def __init__(self, *, model: dict, loss: dict, optimizer: dict, preprocess: dict, scheduler: dict | None = None,
                  val_threshold: float = 0.5, channels_last: bool = False, ssl: dict | None = None,
-                 deep_supervision_weights: dict | None = None, ignore_index: int | None = None,
+                 deep_supervision_weights: dict | None = None, ignore_value: int | None = None,
                  saltseg: int = CHECKPOINT_FORMAT):
         super().__init__()
         self.save_hyperparameters()
         self.preprocess = Preprocess.from_dict(preprocess)
         self.net = build_network(model, self.preprocess.in_channels)
         self.deep_supervision = bool(getattr(self.net, "deep_supervision", False))
-        if self.deep_supervision and ignore_index is not None:
+        if self.deep_supervision and ignore_value is not None:
             raise UserError("model.deep_supervision does not take unlabelled samples (a survey's ignore value): "
                             "set model.deep_supervision=false")
         if channels_last:
             self.net = self.net.to(memory_format=torch.channels_last)
-        self.criterion = ScheduledLoss(loss["first"], loss.get("second"), loss.get("switch_epoch"),
-                                       loss.get("switch_at"), ignore_index)
-        self.val_map = KaggleMAP(val_threshold, ignore_index)
+        self.criterion: ScheduledLoss | None = None  # built by setup(): training only, never from a checkpoint
+        self.val_map = KaggleMAP(val_threshold, ignore_value)
         self._phase = None
         self.mean_teacher = None
         if ssl and ssl.get("mode") == "mean_teacher":
             self.mean_teacher = MeanTeacher(self.net, ssl["decay"], ssl["noise_std"])
+
+    def setup(self, stage: str) -> None:
+        """The loss, from the `loss` config: built when Lightning fits, validates or tests, so a checkpoint loaded
+        for prediction never builds the classes its loss config names."""
+        if self.criterion is None:
+            loss = self.hparams.loss
+            self.criterion = ScheduledLoss(loss["first"], loss.get("second"), loss.get("switch_epoch"),
+                                           loss.get("switch_at"), self.hparams.ignore_value)
 
     @property
     def inference_net(self):
@@ -92,8 +98,9 @@ class SaltModule(pl.LightningModule):
         phase = self.loss_phase()
         if phase != self._phase:
             if self._phase is not None or phase:
+                terms = self.hparams.loss["second" if phase else "first"]
                 log.info("epoch %d, step %d: loss phase %d (%s)", self.current_epoch, self.global_step, phase,
-                         self.hparams.loss.get("second") if phase else self.hparams.loss["first"])
+                         {name: spec["weight"] for name, spec in terms.items()})
             self._phase = phase
         self.log("train/loss_phase", float(phase), on_epoch=True, on_step=False, sync_dist=True)
 
@@ -129,18 +136,14 @@ class SaltModule(pl.LightningModule):
 
     def configure_optimizers(self):
         optimizer = instantiate(self.hparams.optimizer)(params=self.parameters())
-        sched = self.hparams.lr_scheduler
+        sched = self.hparams.scheduler
         if not sched:
             return optimizer
-        if sched.get("budget"):
-            if self.training_budget is None:
-                raise UserError("scheduler=budget needs the training_budget callback (conf/callbacks/default.yaml)")
-            budget, trainer = self.training_budget, self.trainer  # the share spent when Lightning steps the LR
-            scheduler = LambdaLR(optimizer, lambda _: budget_lr_factor(budget.agreed_spent(trainer),
-                                                                       **sched["budget"]))
-            return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
         spec = dict(sched["scheduler"])
         if spec.get("total_steps") == "auto":
             spec["total_steps"] = self.trainer.estimated_stepping_batches
         scheduler = instantiate(spec)(optimizer=optimizer)
+        if getattr(scheduler, "needs_training_budget", False) and self.training_budget is None:
+            raise UserError(f"scheduler {spec['_target_']} follows the training budget: it needs the training_budget "
+                            "callback (conf/callbacks/default.yaml)")
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": sched["interval"]}}

@@ -5,7 +5,7 @@ edge; probabilities (never logits) are blended with a taper and divided by the s
 """
 import numpy as np
 
-from src.data.tiles import TILE
+from src.data.tiles import TILE, pad_to_tile
 
 
 def window_starts(length, tile, overlap):
@@ -42,7 +42,7 @@ def section_probs(section, probs_fn, depth_of_row, overlap=50, kind="gaussian", 
     each window's depth. Sections smaller than a tile are reflect-padded, then cropped back.
     """
     height, width = section.shape
-    padded = np.pad(section, ((0, max(TILE - height, 0)), (0, max(TILE - width, 0))), mode="reflect")
+    padded = pad_to_tile(section)
     total = np.zeros(padded.shape, np.float32)
     weight_sum = np.zeros(padded.shape, np.float32)
     weight = taper(TILE, kind)

@@ -14,24 +14,17 @@ import numpy as np
 
 from src.data.datamodule import TGSDataModule
 from src.data.preprocess import Preprocess
-from src.data.tiles import TILE
+from src.data.tiles import TILE, pad_to_tile
+from src.sections.readers import AXES, Volume, open_seismic
 from src.sections.scaling import AmplitudeScaling, interpretable
 from src.sections.tiling import window_starts
-from src.sections.volumes import AXES, Volume, open_seismic
 from src.survey.labels import UNLABELLED, SurveyLabels
-from src.survey.split import GAP, TRAIN, VALIDATION, Window, line_blocks, load_folds, save_folds, window_role
+from src.survey.split import GAP, TRAIN, VALIDATION, Window, line_blocks, load_line_folds, save_line_folds, window_role
+from src.survey.synthetic import ensure_survey
 from src.utils.errors import UserError
 from src.utils.plots import save_split_map
 
 log = logging.getLogger(__name__)
-
-
-def padded(section, fill=None):
-    """A (samples, traces) section padded to at least a tile each way: reflected, or with `fill` (labels)."""
-    pad = ((0, max(TILE - section.shape[0], 0)), (0, max(TILE - section.shape[1], 0)))
-    if fill is None:
-        return np.pad(section, pad, mode="reflect")
-    return np.pad(section, pad, mode="constant", constant_values=fill)
 
 
 def training_traces(volume, label_axis, windows, roles, amplitudes, most=32):
@@ -52,12 +45,15 @@ class SurveyDataModule(TGSDataModule):
     reference: the Preprocess of the network a run starts from (fine-tuning), whose grey levels the survey's
     amplitudes are mapped onto and whose preprocessing is kept."""
 
-    def __init__(self, *, survey, reference: Preprocess | None = None, **kwargs):
-        super().__init__(root=Path(survey["seismic"]).expanduser().parent, **kwargs)
-        self.survey, self.reference = survey, reference
-        self.ignore_value = UNLABELLED  # the labels' own uninterpreted value is mapped onto it as they are read
+    ignore_value = UNLABELLED  # the labels' own uninterpreted value is mapped onto it as they are read
+    semi_supervised = False  # pseudo-labels and the mean teacher work on Kaggle-layout tiles
 
-    def setup(self, stage=None):
+    def __init__(self, *, survey: dict, **kwargs):
+        survey = ensure_survey(survey)
+        super().__init__(root=Path(survey["seismic"]).expanduser().parent, **kwargs)
+        self.survey = survey
+
+    def setup(self, stage: str | None = None) -> None:
         if self.preprocess is not None:
             return
         s = self.survey
@@ -73,7 +69,7 @@ class SurveyDataModule(TGSDataModule):
             labels = SurveyLabels(s["labels"], volume, s["label_axis"], s["label_every"], s["ignore_value"],
                                   s.get("salt_values"))
             numbers = volume.ilines if s["label_axis"] == "inline" else volume.xlines
-            blocks = (load_folds(self.split_file, numbers, labels.labelled, self.n_folds) if self.split_file
+            blocks = (load_line_folds(self.split_file, numbers, labels.labelled, self.n_folds) if self.split_file
                       else line_blocks(labels.labelled, self.n_folds))
             validation = [k for k, f in blocks.items() if f == self.fold]
             block = (min(validation), max(validation))
@@ -93,10 +89,9 @@ class SurveyDataModule(TGSDataModule):
                     f"-t{w.top}-x{w.left}" for w in self.windows]
         self.train_idx, self.val_idx = np.arange(len(train)), np.arange(len(train), len(keep))
         self.preprocess = self._preprocess(scaling)
-        if self.save_split is not None:
-            save_folds(blocks, numbers, self.save_split)
-            save_split_map(Path(self.save_split).with_name("split.png"), volume.shape, s["label_axis"], blocks,
-                           self.fold, s["guard"])
+        if self.run is not None:
+            save_line_folds(blocks, numbers, self.run.folds)
+            save_split_map(self.run.split_picture, volume.shape, s["label_axis"], blocks, self.fold, s["guard"])
         log.info("survey %s, fold %d: %d training and %d validation windows (%.0f%% with salt), %d dropped near "
                  "the validation block; amplitudes: %s", s["seismic"], self.fold, len(train), len(val),
                  100 * (self.masks == 1).any(axis=(1, 2)).mean(), int((roles == GAP).sum()), scaling.rule)
@@ -114,10 +109,10 @@ class SurveyDataModule(TGSDataModule):
             count = volume.shape[0] if axis == "inline" else volume.shape[1]
             lines = labels.labelled if axis == labels.axis else range(count)
             for k in lines:
-                label_section = padded(labels.line(axis, k).T, fill=self.ignore_value)
+                label_section = pad_to_tile(labels.line(axis, k).T, fill=self.ignore_value)
                 if not (label_section != self.ignore_value).any():
                     continue
-                section = padded(volume.line(axis, k).T)
+                section = pad_to_tile(volume.line(axis, k).T)
                 missing = ~np.isfinite(section)
                 label_section[missing] = self.ignore_value  # no amplitude: not trained on
                 dead += int(missing.sum())

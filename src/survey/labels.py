@@ -3,7 +3,7 @@ of labelled lines (`inline_<number>.npy|png` or `crossline_<number>...`, each (s
 volume, `every` keeps every n-th line along `axis` as labelled and the rest as unlabelled, as a sparse
 interpretation.
 
-Values, as interpretation software writes them: `ignore` (any number) and NaN mark samples nobody interpreted;
+Values, as interpretation software writes them: `ignore_value` (any number) and NaN mark samples nobody interpreted;
 of the rest, `salt_values` are salt and everything else is not. Without `salt_values` the labels must be two
 classes at most, 0 and one other (salt: 1, 255 or a class id); more than that is refused rather than guessed,
 since class ids (salt 3, sediment 7) would otherwise all read as salt. Inside the project every line comes out as
@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from src.sections.volumes import AXES, Volume
+from src.sections.readers import AXES, Volume
 from src.utils.errors import UserError
 
 LINE_FILE = re.compile(r"(inline|crossline)_(-?\d+)$")
@@ -23,8 +23,8 @@ UNLABELLED = 255  # the uint8 label of samples nobody interpreted, whatever valu
 
 
 class SurveyLabels:
-    def __init__(self, path, volume, axis="inline", every=None, ignore=255, salt_values=None):
-        self.path, self.volume, self.axis, self.ignore = Path(path).expanduser(), volume, axis, ignore
+    def __init__(self, path, volume, axis="inline", every=None, ignore_value=255, salt_values=None):
+        self.path, self.volume, self.axis, self.ignore_value = Path(path).expanduser(), volume, axis, ignore_value
         self.salt_values = None if salt_values is None else [float(v) for v in salt_values]
         self._classes = set()  # the interpreted values seen so far (without salt_values: two at most)
         if axis not in AXES:
@@ -82,7 +82,7 @@ class SurveyLabels:
         return np.asarray(image).T  # (traces, samples), as Volume.line
 
     def line(self, axis, k):
-        """Labels (traces, samples) uint8 of the k-th inline or crossline; `ignore` where nobody interpreted."""
+        """Labels (traces, samples) uint8 of the k-th inline or crossline; `UNLABELLED` where nobody interpreted."""
         if self.files is None:
             cube = self.cube
             line = np.asarray(cube.line(axis, k) if isinstance(cube, Volume) else
@@ -119,8 +119,8 @@ class SurveyLabels:
         """0 / 1 / UNLABELLED (uint8) of a line as the user's file codes it (module docstring)."""
         values = np.asarray(labels, dtype=np.float64)
         unlabelled = ~np.isfinite(values)
-        if self.ignore is not None:
-            unlabelled |= values == float(self.ignore)
+        if self.ignore_value is not None:
+            unlabelled |= values == float(self.ignore_value)
         if self.salt_values is not None:
             salt = np.isin(values, self.salt_values)
         else:
@@ -128,8 +128,8 @@ class SurveyLabels:
             if len(self._classes) > 2 or (len(self._classes) == 2 and 0.0 not in self._classes):
                 shown = ", ".join(f"{v:g}" for v in sorted(self._classes)[:8])
                 raise UserError(f"labels {self.path} hold the values {shown} besides the uninterpreted "
-                                f"{self.ignore}: say which are salt with data.survey.salt_values=[...] (the rest is "
-                                "no salt), or give the uninterpreted value as data.survey.ignore_value")
+                                f"{self.ignore_value}: say which are salt with data.survey.salt_values=[...] (the "
+                                "rest is no salt), or give the uninterpreted value as data.survey.ignore_value")
             salt = values > 0
         return np.where(unlabelled, UNLABELLED, salt).astype(np.uint8)
 

@@ -6,10 +6,9 @@ can be reused, and shown as a map (split.png)."""
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
+from src.data.folds import load_folds, save_folds
 from src.data.tiles import TILE
-from src.utils.atomic import atomic_path
 from src.utils.errors import UserError
 
 TRAIN, GAP, VALIDATION = "train", "dropped", "validation"
@@ -50,25 +49,12 @@ def window_role(window, block, label_axis, guard):
     return GAP
 
 
-def save_folds(blocks, numbers, path):
+def save_line_folds(blocks, numbers, path):
     """folds.csv: the line number (as in the file's headers) and fold of every labelled line."""
-    with atomic_path(path) as tmp:
-        frame = pd.DataFrame({"line": [int(numbers[k]) for k in blocks], "fold": list(blocks.values())})
-        frame.to_csv(tmp, index=False)
+    save_folds({int(numbers[k]): fold for k, fold in blocks.items()}, path, key="line")
 
 
-def load_folds(path, numbers, labelled, n_folds):
-    """{line index: fold} from a folds.csv written by save_folds; every labelled line needs a fold in range."""
-    try:
-        frame = pd.read_csv(path)
-    except FileNotFoundError:
-        raise UserError(f"split file {path} not found: pass a survey run's folds.csv or drop data.split_file") from None
-    index_of = {int(n): k for k, n in enumerate(numbers)}
-    blocks = {index_of[int(n)]: int(f) for n, f in zip(frame["line"], frame["fold"]) if int(n) in index_of}
-    missing = sorted(set(labelled) - set(blocks))
-    if missing:
-        raise UserError(f"split file {path} has no fold for {len(missing)} labelled lines (e.g. line "
-                        f"{numbers[missing[0]]}): write it again or drop data.split_file")
-    if any(not 0 <= f < n_folds for f in blocks.values()):
-        raise UserError(f"split file {path} uses folds outside 0..{n_folds - 1}: set data.n_folds to match")
-    return {k: blocks[k] for k in labelled}
+def load_line_folds(path, numbers, labelled, n_folds):
+    """{line index: fold} of the labelled lines from a folds.csv written by save_line_folds."""
+    by_number = load_folds(path, [int(numbers[k]) for k in labelled], n_folds, key="line")
+    return {k: by_number[int(numbers[k])] for k in labelled}

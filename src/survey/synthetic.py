@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from scipy.ndimage import convolve1d, gaussian_filter
 
-from src.sections.volumes import save_npy, write_segy_volume
+from src.sections.writers import save_npy, write_segy_volume
 from src.utils.atomic import write_text
 
 FIRST_INLINE, FIRST_CROSSLINE = 1000, 2000
@@ -78,3 +78,13 @@ def generate_survey(folder, shape=(40, 120, 120), seed=0, bodies=2):
     write_text(folder / "survey.json", json.dumps({"shape": list(shape), "seed": seed, "bodies": bodies,
                                                    "salt_fraction": float(labels.mean())}))
     return folder
+
+
+def ensure_survey(survey: dict) -> dict:
+    """The data.survey config as a plain dict, its synthetic survey ({shape, seed}) generated first when it names
+    one and its seismic file is not there yet."""
+    survey = dict(survey)
+    spec = survey.get("synthetic")
+    if spec and not Path(survey["seismic"]).exists():
+        generate_survey(Path(survey["seismic"]).parent, shape=tuple(spec["shape"]), seed=spec["seed"])
+    return survey

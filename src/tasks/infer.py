@@ -8,12 +8,12 @@ from omegaconf import OmegaConf
 
 from src.data.datamodule import load_unlabelled
 from src.ensemble.members import resolve_members
-from src.ensemble.run_folder import POSTPROC_FILE, tuned_postproc
 from src.inference.backends import backend_probs, build_backend
 from src.inference.postproc import postprocess_batch
 from src.inference.submission import write_submission
 from src.utils.atomic import atomic_path, check_writable_file, remove_stale_temporaries
 from src.utils.errors import UserError
+from src.utils.run_folder import POSTPROC_FILE, tuned_postproc
 
 log = logging.getLogger(__name__)
 

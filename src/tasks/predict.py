@@ -15,9 +15,12 @@ from tqdm import tqdm
 
 from src.data.tiles import TILE
 from src.inference.backends import build_backend, needs_depth
+from src.sections.line_cube import LineCube
+from src.sections.pictures import overlay, save_png
+from src.sections.readers import AXES, Section, open_seismic
 from src.sections.scaling import AmplitudeScaling
 from src.sections.tiling import TAPERS, section_probs
-from src.sections.volumes import AXES, LineCube, Section, open_seismic, overlay, save_npy, save_png, write_segy_like
+from src.sections.writers import save_npy, write_segy_like
 from src.utils.atomic import atomic_path, check_writable_file, remove_stale_temporaries, write_text
 from src.utils.entry import FULL
 from src.utils.errors import UserError
@@ -28,22 +31,22 @@ OUTPUTS = {"probs": "probs.npy", "mask": "mask.npy", "probs_png": "probs.png", "
 SCALING_MISMATCH = 2.0  # warn when the input's own amplitude scale differs from the stored one by this factor
 
 
-def depth_function(backend, p):
+def depth_function(backend, settings):
     if not any(needs_depth(pre) for pre in backend.preprocesses):
         return lambda row: 0.0
-    if p.depth_origin is None or p.depth_step is None:
+    if settings.depth_origin is None or settings.depth_step is None:
         raise UserError("this model uses the depth channel: pass predict.depth_origin (depth of the first row) "
                         "and predict.depth_step (depth per row), in the units of the training depths.csv")
-    return lambda row: p.depth_origin + row * p.depth_step
+    return lambda row: settings.depth_origin + row * settings.depth_step
 
 
-def choose_scaling(backend, amplitudes, p, source):
+def choose_scaling(backend, amplitudes, settings, source):
     """The amplitude-to-grey rule: the network's stored one (predict.scaling=auto|model), or the input's own
     percentiles (predict.scaling=input, or auto for a network trained on TGS tiles); a stored rule far from the
     input's own scale is warned about."""
-    own = AmplitudeScaling.percentile(amplitudes, *p.clip_percentiles, source=f"input {source}")
+    own = AmplitudeScaling.percentile(amplitudes, *settings.clip_percentiles, source=f"input {source}")
     stored = {pre.amplitude for pre in backend.preprocesses} - {None}
-    if p.scaling == "input" or (p.scaling == "auto" and not stored):
+    if settings.scaling == "input" or (settings.scaling == "auto" and not stored):
         return own
     if not stored:
         raise UserError("predict.scaling=model, but this network stores no amplitude scaling (trained on grey tiles): "
@@ -59,22 +62,22 @@ def choose_scaling(backend, amplitudes, p, source):
     return scaling
 
 
-def check_settings(p):
+def check_settings(settings):
     """The predict.* numbers, checked before any work (a bad one used to crash midway or to predict wrongly)."""
-    if p.scaling not in ("auto", "model", "input"):
-        raise UserError(f"predict.scaling={p.scaling} is not one of auto, model, input")
-    if not isinstance(p.overlap, int) or not 0 <= p.overlap < TILE:
-        raise UserError(f"predict.overlap={p.overlap}: use a whole number of pixels from 0 to {TILE - 1} (windows are "
-                        f"{TILE} wide; the default 50 shares half of one)")
-    if not isinstance(p.batch_size, int) or p.batch_size < 1:
-        raise UserError(f"predict.batch_size={p.batch_size}: use a whole number of windows, 1 or more")
-    if p.taper not in TAPERS:
-        raise UserError(f"predict.taper={p.taper} is not one of {', '.join(TAPERS)}")
-    clip = list(p.clip_percentiles) if isinstance(p.clip_percentiles, Sequence | ListConfig) else None
+    if settings.scaling not in ("auto", "model", "input"):
+        raise UserError(f"predict.scaling={settings.scaling} is not one of auto, model, input")
+    if not isinstance(settings.overlap, int) or not 0 <= settings.overlap < TILE:
+        raise UserError(f"predict.overlap={settings.overlap}: use a whole number of pixels from 0 to {TILE - 1} "
+                        f"(windows are {TILE} wide; the default 50 shares half of one)")
+    if not isinstance(settings.batch_size, int) or settings.batch_size < 1:
+        raise UserError(f"predict.batch_size={settings.batch_size}: use a whole number of windows, 1 or more")
+    if settings.taper not in TAPERS:
+        raise UserError(f"predict.taper={settings.taper} is not one of {', '.join(TAPERS)}")
+    clip = list(settings.clip_percentiles) if isinstance(settings.clip_percentiles, Sequence | ListConfig) else None
     if (clip is None or len(clip) != 2 or not all(isinstance(v, int | float) for v in clip)
             or not 0 <= clip[0] < clip[1] <= 100):
-        raise UserError(f"predict.clip_percentiles={p.clip_percentiles}: use [low, high] with 0 <= low < high <= 100, "
-                        "e.g. [1.0, 99.0]")
+        raise UserError(f"predict.clip_percentiles={settings.clip_percentiles}: use [low, high] with "
+                        "0 <= low < high <= 100, e.g. [1.0, 99.0]")
 
 
 def output_paths(out):
@@ -89,23 +92,23 @@ def output_paths(out):
 
 
 def predict(cfg):
-    p = cfg.predict
-    check_settings(p)
+    settings = cfg.predict
+    check_settings(settings)
     paths = output_paths(cfg.out)
-    source = open_seismic(cfg.input, p.iline_byte, p.xline_byte)
+    source = open_seismic(cfg.input, settings.iline_byte, settings.xline_byte)
     backend = build_backend(cfg.ckpt, cfg.snapshots, cfg.tta == "hflip", cfg.backend)
-    depth_of_row = depth_function(backend, p)
+    depth_of_row = depth_function(backend, settings)
 
     def probs_of(grey_section):
-        return section_probs(grey_section, backend, depth_of_row, p.overlap, p.taper, p.batch_size)
+        return section_probs(grey_section, backend, depth_of_row, settings.overlap, settings.taper, settings.batch_size)
 
     Path(cfg.out).parent.mkdir(parents=True, exist_ok=True)
     try:
         if isinstance(source, Section):
-            written, salt, scaling, dead = predict_section_file(source, probs_of, cfg, p, paths, backend)
+            written, salt, scaling, dead = predict_section_file(source, probs_of, cfg, settings, paths, backend)
         else:
             with source:
-                written, salt, scaling, dead = predict_volume_file(source, probs_of, cfg, p, paths, backend)
+                written, salt, scaling, dead = predict_volume_file(source, probs_of, cfg, settings, paths, backend)
     except OSError as error:
         if error.errno not in FULL:
             raise
@@ -114,8 +117,8 @@ def predict(cfg):
     meta = {"input": str(source.path), "shape": list(source.data.shape if isinstance(source, Section) else
                                                      source.shape),
             "scaling": scaling.to_dict() if scaling else {"rule": "uint8 passthrough"}, "threshold": cfg.threshold,
-            "backend": type(backend).__name__, "ckpt": str(cfg.ckpt), "tta": cfg.tta, "axis": p.axis,
-            "overlap": p.overlap, "taper": p.taper, "salt_fraction": salt, "non_finite_samples": dead}
+            "backend": type(backend).__name__, "ckpt": str(cfg.ckpt), "tta": cfg.tta, "axis": settings.axis,
+            "overlap": settings.overlap, "taper": settings.taper, "salt_fraction": salt, "non_finite_samples": dead}
     if dead:
         log.warning("%d samples of %s are NaN or infinite: predicted as no salt", dead, source.path)
     write_text(paths["json"], json.dumps(meta, indent=2))
@@ -124,9 +127,9 @@ def predict(cfg):
     return [str(w) for w in written]
 
 
-def predict_section_file(source, probs_of, cfg, p, paths, backend):
+def predict_section_file(source, probs_of, cfg, settings, paths, backend):
     """A 2D input: probabilities, mask, pictures, and a SEG-Y line back for a SEG-Y line."""
-    scaling = None if source.data.dtype == np.uint8 else choose_scaling(backend, source.data, p, source.path)
+    scaling = None if source.data.dtype == np.uint8 else choose_scaling(backend, source.data, settings, source.path)
     grey = source.data if scaling is None else scaling.apply(source.data)
     probs = probs_of(grey).astype(np.float32)
     dead = ~np.isfinite(source.data)
@@ -142,13 +145,13 @@ def predict_section_file(source, probs_of, cfg, p, paths, backend):
     return written, float(mask.mean()), scaling, int(dead.sum())
 
 
-def predict_volume_file(volume, probs_of, cfg, p, paths, backend):
+def predict_volume_file(volume, probs_of, cfg, settings, paths, backend):
     """A 3D input, a line at a time: along `predict.axis` (both: the mean of the two directions), written to disk
     as each line comes; then the mask and, for SEG-Y, a SEG-Y with the source's headers."""
-    if p.axis not in (*AXES, "both"):
-        raise UserError(f"predict.axis={p.axis} is not one of inline, crossline, both")
-    scaling = choose_scaling(backend, volume.sample_traces(), p, volume.path)
-    axes = AXES if p.axis == "both" else (p.axis,)
+    if settings.axis not in (*AXES, "both"):
+        raise UserError(f"predict.axis={settings.axis} is not one of inline, crossline, both")
+    scaling = choose_scaling(backend, volume.sample_traces(), settings, volume.path)
+    axes = AXES if settings.axis == "both" else (settings.axis,)
     salt = dead_samples = 0
     with atomic_path(paths["probs"]) as probs_tmp, atomic_path(paths["mask"]) as mask_tmp:
         probs = LineCube(probs_tmp, volume.shape)

@@ -10,54 +10,37 @@ import numpy as np
 import pytorch_lightning as pl
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from hydra.utils import instantiate
+from hydra.utils import get_class, instantiate
 
 from src.callbacks.budget import TrainingBudget
 from src.callbacks.pictures import publish_picture
-from src.data.augment import build_augment
-from src.data.datamodule import PseudoLabelled, TGSDataModule, Unlabelled, load_unlabelled
-from src.data.roots import resolve_root, resolve_survey
+from src.data.build import build_datamodule
+from src.data.datamodule import PseudoLabelled, Unlabelled, load_unlabelled
 from src.ensemble.members import load_members, snapshot_ensembles
-from src.ensemble.run_folder import RunFolder
 from src.ensemble.spec import read_ensemble
-from src.inference.probabilities import predict_probs
+from src.inference.backends import predict_tiles
 from src.metrics.kaggle_map import kaggle_map
 from src.models.checkpoint import read_checkpoint
 from src.models.module import SaltModule
 from src.ssl.pseudo import pseudo_labels
-from src.survey.datamodule import SurveyDataModule
 from src.utils.atomic import atomic_path
 from src.utils.config import to_plain
 from src.utils.errors import UserError
 from src.utils.plots import save_tile_grid
+from src.utils.run_folder import RunFolder
 
 log = logging.getLogger(__name__)
 MAX_TIME = re.compile(r"\d+:\d{1,2}:\d{1,2}:\d{1,2}")
 
 
-def build_datamodule(cfg, run_dir, start=None, **semi_supervised):
-    """The Kaggle-layout tiles (data=tgs, synthetic) or a survey's windows (data=survey); `start`: the network
-    a fine-tuning run starts from, whose preprocessing a survey keeps."""
-    d = cfg.data
-    common = dict(fold=cfg.fold, n_folds=d.n_folds, seed=cfg.seed, channels=d.channels, input_size=d.input_size,
-                  batch_size=cfg.batch_size, num_workers=d.num_workers, augment=build_augment(cfg.aug, cfg.seed),
-                  split_file=d.split_file, save_split=RunFolder(run_dir).folds if run_dir else None)
-    if d.get("survey"):
-        if cfg.ssl.mode:
-            raise UserError(f"ssl={cfg.ssl.mode} works on Kaggle-layout tiles: train a survey with ssl=none")
-        return SurveyDataModule(survey=resolve_survey(to_plain(d.survey)),
-                                reference=start.preprocess if start is not None else None, **common)
-    return TGSDataModule(root=resolve_root(d), subset=d.subset, **common, **semi_supervised)
-
-
-def build_module(cfg, preprocess, ignore_index=None, start=None):
+def build_module(cfg, preprocess, ignore_value=None, start=None):
     """The LightningModule; from `start` (fine-tuning) it takes the network's architecture and weights."""
     module = SaltModule(model=start.hparams.model if start is not None else to_plain(cfg.model),
                         loss=to_plain(cfg.loss), optimizer=to_plain(cfg.optimizer),
-                        lr_scheduler=to_plain(cfg.scheduler), preprocess=preprocess.to_dict(),
+                        scheduler=to_plain(cfg.scheduler), preprocess=preprocess.to_dict(),
                         val_threshold=cfg.val_threshold, channels_last=cfg.channels_last,
                         ssl=to_plain(cfg.ssl) if cfg.ssl.mode else None,
-                        deep_supervision_weights=to_plain(cfg.deep_supervision_weights), ignore_index=ignore_index)
+                        deep_supervision_weights=to_plain(cfg.deep_supervision_weights), ignore_value=ignore_value)
     if start is not None:
         module.net.load_state_dict(start.net.state_dict())
     return module
@@ -75,9 +58,13 @@ def starting_network(init):
     return members[0][0]
 
 
-def semi_supervised_tiles(cfg, root):
+def semi_supervised_tiles(cfg, datamodule):
     """The DataModule's semi-supervised tiles: pseudo-labelled ones mixed into training, or unlabelled ones for
     the mean teacher. Validation stays on the labelled fold either way."""
+    if not datamodule.semi_supervised:
+        raise UserError(f"ssl={cfg.ssl.mode} works on Kaggle-layout tiles: train {type(datamodule).__name__} "
+                        "(a survey) with ssl=none")
+    root = datamodule.root
     if cfg.ssl.mode == "pseudo":
         images, depths, masks, _ = pseudo_labels(cfg.ssl, root, cfg.ssl.cache_dir)
         return {"pseudo": PseudoLabelled(images, depths, masks, cfg.ssl.ratio)}
@@ -103,13 +90,18 @@ def check_validate_every_early(value):
                         "1 (every epoch) or more")
 
 
+def follows_budget(scheduler_cfg):
+    target = scheduler_cfg.get("scheduler", {}).get("_target_")
+    return target is not None and getattr(get_class(target), "needs_training_budget", False)
+
+
 def check_budget_has_an_end(cfg):
     """The budget schedule, loss.switch_at and a snapshot stretch follow the share of the budget spent, which
     stays 0 for a run with no end; say so before any work starts."""
     trainer = cfg.trainer
     endless = (trainer.get("max_epochs") == -1 and trainer.get("max_steps", -1) in (None, -1)
                and trainer.get("max_time") is None)
-    follows = [name for name, used in (("scheduler=budget", cfg.scheduler.get("budget")),
+    follows = [name for name, used in (("scheduler=budget", follows_budget(cfg.scheduler)),
                                        ("loss.switch_at", cfg.loss.get("switch_at") is not None),
                                        ("ensemble.stretch<1", cfg.ensemble.stretch < 1)) if used]
     if endless and follows:
@@ -153,8 +145,9 @@ def train(cfg):
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     pl.seed_everything(cfg.seed, workers=True)
     start = starting_network(cfg.init)
-    semi = {} if cfg.data.get("survey") else semi_supervised_tiles(cfg, resolve_root(cfg.data))
-    datamodule = build_datamodule(cfg, run_dir, start, **semi)
+    datamodule = build_datamodule(cfg, RunFolder(run_dir), reference=start.preprocess if start is not None else None)
+    if cfg.ssl.mode:
+        datamodule.add_semi_supervised(**semi_supervised_tiles(cfg, datamodule))
     datamodule.setup()
     module = build_module(cfg, datamodule.preprocess, datamodule.ignore_value, start)
     callbacks = [instantiate(c) for c in cfg.callbacks.values()]
@@ -196,13 +189,13 @@ def evaluate_out_of_fold(cfg, run_dir, datamodule, loggers=()):
     if best is None:
         log.warning("no validation snapshot was saved: skipping out-of-fold evaluation")
         return None
-    dataset = datamodule.subset(datamodule.val_idx)
+    tiles = datamodule.images[datamodule.val_idx], datamodule.depths[datamodule.val_idx]
     masks = datamodule.masks[datamodule.val_idx]
     truth = masks == 1
     interpreted = {} if datamodule.ignore_value is None else {"valid": masks != datamodule.ignore_value}
     kwargs = dict(tta=cfg.oof.tta, batch_size=cfg.oof.batch_size)
-    best_probs = predict_probs(best, dataset, desc="oof best", **kwargs)
-    probs = best_probs if ensemble is None else predict_probs(ensemble, dataset, desc="oof ensemble", **kwargs)
+    best_probs = predict_tiles(best, *tiles, desc="oof best", **kwargs)
+    probs = best_probs if ensemble is None else predict_tiles(ensemble, *tiles, desc="oof ensemble", **kwargs)
     n_snapshots = len(ensemble or best)
     map_best = kaggle_map(best_probs > 0.5, truth, **interpreted)
     map_ensemble = kaggle_map(probs > 0.5, truth, **interpreted)

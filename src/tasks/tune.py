@@ -8,12 +8,13 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 
-from src.ensemble.run_folder import POSTPROC_FILE
+from src.callbacks.sweep_summary import SWEEP_RESULT
 from src.inference.postproc import postprocess_batch
 from src.inference.tuning import gather_oof, grid_search
 from src.metrics.kaggle_map import kaggle_map
 from src.utils.atomic import write_text
 from src.utils.plots import save_threshold_plot
+from src.utils.run_folder import RunFolder
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,7 @@ def tune(cfg):
     if HydraConfig.get().mode == RunMode.MULTIRUN:
         params = OmegaConf.to_container(cfg.postproc)
         score = kaggle_map(postprocess_batch(probs, **params), truth, valid)
-        write_text(Path(HydraConfig.get().runtime.output_dir) / "result.yaml", yaml.safe_dump({**params, "map": score}))
+        write_text(Path(HydraConfig.get().runtime.output_dir) / SWEEP_RESULT, yaml.safe_dump({**params, "map": score}))
         log.info("%s -> OOF mAP %.4f on %d tiles", params, score, len(ids))
         return score
     start = time.perf_counter()
@@ -37,8 +38,9 @@ def tune(cfg):
     chosen = {"threshold": float(best.threshold), "min_component": int(best.min_component),
               "min_mask": int(best.min_mask), "fill_holes": int(cfg.postproc.fill_holes),
               "oof_map": float(best["map"]), "oof_map_threshold_0.5": float(default), "n_tiles": int(len(ids))}
-    run = Path(cfg.run).expanduser()
-    write_text(run / POSTPROC_FILE, yaml.safe_dump(chosen))
-    save_threshold_plot(table, run / "tuning.png")
-    log.info("saved %s and tuning.png in %s (infer.py uses them by default)", POSTPROC_FILE, run)
+    run = RunFolder(Path(cfg.run).expanduser())
+    write_text(run.postproc, yaml.safe_dump(chosen))
+    save_threshold_plot(table, run.tuning_picture)
+    log.info("saved %s and %s in %s (infer.py uses them by default)", run.postproc.name, run.tuning_picture.name,
+             run.path)
     return float(best["map"])

@@ -27,9 +27,9 @@ class RunFolder:
         """The average of all the snapshots, written after training in ensemble.mode=weights."""
         return self.checkpoints / "weight_average.ckpt"
 
-    def top_k_average(self, k):
-        """The average of the best k snapshots, made on first use (snapshots=k)."""
-        return self.checkpoints / f"weight_average_top{k}.ckpt"
+    def best_n_average(self, n):
+        """The average of the best n snapshots, made on first use (snapshots=n)."""
+        return self.checkpoints / f"weight_average_top{n}.ckpt"
 
     @property
     def ensemble_file(self):
@@ -44,6 +44,11 @@ class RunFolder:
         return self.path / "folds.csv"
 
     @property
+    def split_picture(self):
+        """A survey run's map of its folds (src/survey/split.py)."""
+        return self.path / "split.png"
+
+    @property
     def config(self):
         return self.path / ".hydra" / "config.yaml"
 
@@ -53,7 +58,13 @@ class RunFolder:
 
     @property
     def postproc(self):
+        """tune.py's post-processing choice (in a run folder, or in a multirun folder tuned as a whole)."""
         return self.path / POSTPROC_FILE
+
+    @property
+    def tuning_picture(self):
+        """tune.py's mAP against threshold, beside its postproc.yaml."""
+        return self.path / "tuning.png"
 
 
 def is_run(path):

@@ -1,5 +1,5 @@
-"""Reading sections and volumes (PNG/TIFF, .npy, SEG-Y) and writing results back in the same form, a line at a
-time, so that memory stays far below the size of a large volume.
+"""Reading sections and volumes (PNG/TIFF, .npy, SEG-Y) a line at a time, so that memory stays far below the size
+of a large volume (results go back in the same form: src/sections/writers.py).
 
 Layout used throughout: a 2D section is an image, rows = depth/time, columns = traces; a 3D volume is
 (inline, crossline, samples) as segyio's cube. A 2D input (image, .npy section, a SEG-Y with one inline or one
@@ -14,7 +14,6 @@ import numpy as np
 import segyio
 
 from src.data.io import grey_levels
-from src.utils.atomic import atomic_path
 from src.utils.errors import UserError
 
 IMAGE_SUFFIXES = {".png", ".tif", ".tiff", ".jpg", ".jpeg"}
@@ -168,112 +167,3 @@ def grid_problem(ilines, xlines, iline_byte, xline_byte):
     if pairs < n_il * n_xl:
         return f"{grid}, but {n_il * n_xl - pairs} of them are missing"
     return f"{grid}, all there, but not sorted by inline or by crossline"
-
-
-class LineCube:
-    """A float32 .npy cube on disk (inline, crossline, samples) written and read a line at a time with plain file
-    I/O, so neither the cube nor a memory map of it is held in memory."""
-
-    def __init__(self, path, shape, dtype=np.float32):
-        self.path, self.shape, self.dtype = Path(path), tuple(shape), np.dtype(dtype)
-        with open(self.path, "wb") as handle:
-            np.lib.format.write_array_header_1_0(handle, {"descr": self.dtype.str, "fortran_order": False,
-                                                          "shape": self.shape})
-            self.header = handle.tell()
-            handle.truncate(self.header + int(np.prod(self.shape)) * self.dtype.itemsize)
-        self.handle = open(self.path, "r+b")
-
-    def _trace_offset(self, i, j):
-        return self.header + (i * self.shape[1] + j) * self.shape[2] * self.dtype.itemsize
-
-    def write(self, axis, k, values):
-        """values: (crossline, samples) for an inline, (inline, samples) for a crossline."""
-        values = np.ascontiguousarray(values, dtype=self.dtype)
-        if axis == "inline":
-            self.handle.seek(self._trace_offset(k, 0))
-            self.handle.write(values.tobytes())
-            return
-        for i, trace in enumerate(values):
-            self.handle.seek(self._trace_offset(i, k))
-            self.handle.write(trace.tobytes())
-
-    def read(self, axis, k):
-        if axis == "inline":
-            self.handle.seek(self._trace_offset(k, 0))
-            count = self.shape[1] * self.shape[2]
-            return np.frombuffer(self.handle.read(count * self.dtype.itemsize), self.dtype).reshape(self.shape[1:])
-        out = np.empty((self.shape[0], self.shape[2]), self.dtype)
-        for i in range(self.shape[0]):
-            self.handle.seek(self._trace_offset(i, k))
-            out[i] = np.frombuffer(self.handle.read(self.shape[2] * self.dtype.itemsize), self.dtype)
-        return out
-
-    def close(self):
-        self.handle.close()
-
-
-def write_segy_like(source, out, lines):
-    """A SEG-Y with the source's headers and geometry and IEEE float samples (format 5): `lines` yields the traces
-    (n, samples) in the source's trace order, a line at a time (Volume.file_order) or all at once (Section)."""
-    open_args = source.segy
-    with segyio.open(str(source.path), "r", **open_args) as src:
-        spec = segyio.tools.metadata(src)
-        spec.format = 5  # an integer source format would truncate probabilities
-        with atomic_path(out) as tmp:
-            with segyio.create(str(tmp), spec) as dst:
-                dst.text[0] = src.text[0]
-                dst.bin = src.bin
-                dst.bin.update(format=5)
-                index = 0
-                for traces in lines:
-                    for trace in traces:
-                        dst.header[index] = src.header[index]
-                        dst.trace[index] = np.ascontiguousarray(trace, dtype=np.float32)
-                        index += 1
-    return out
-
-
-def write_segy_volume(path, cube, ilines=None, xlines=None, sample_interval_us=4000, origin=(500000.0, 6000000.0),
-                      spacing=(25.0, 12.5)):
-    """A structured, inline-sorted SEG-Y (IEEE floats) of a cube (inline, crossline, samples) with real geometry
-    headers: inline and crossline numbers (bytes 189, 193), CDP X/Y on a grid, the sample interval."""
-    n_il, n_xl, n_s = cube.shape
-    ilines = np.arange(1000, 1000 + n_il) if ilines is None else np.asarray(ilines)
-    xlines = np.arange(2000, 2000 + n_xl) if xlines is None else np.asarray(xlines)
-    spec = segyio.spec()
-    spec.iline, spec.xline, spec.format = 189, 193, 5
-    spec.sorting = segyio.TraceSortingFormat.INLINE_SORTING
-    spec.ilines, spec.xlines, spec.samples = list(ilines), list(xlines), list(range(n_s))
-    with atomic_path(path) as tmp:
-        with segyio.create(str(tmp), spec) as f:
-            f.bin.update(hdt=sample_interval_us, hns=n_s)
-            for i, il in enumerate(ilines):
-                for j, xl in enumerate(xlines):
-                    index = i * n_xl + j
-                    f.header[index] = {segyio.su.iline: int(il), segyio.su.xline: int(xl),
-                                       segyio.su.cdpx: int(origin[0] + i * spacing[0]),
-                                       segyio.su.cdpy: int(origin[1] + j * spacing[1]),
-                                       segyio.su.dt: sample_interval_us, segyio.su.ns: n_s}
-                    f.trace[index] = np.ascontiguousarray(cube[i, j], dtype=np.float32)
-    return Path(path)
-
-
-def save_npy(array, out):
-    with atomic_path(out) as tmp:
-        with open(tmp, "wb") as handle:
-            np.save(handle, array)
-
-
-def save_png(image_u8, out):
-    with atomic_path(out) as tmp:
-        if not cv2.imwrite(str(tmp) + ".png", image_u8):
-            raise UserError(f"could not write {out}")
-        Path(str(tmp) + ".png").replace(tmp)
-
-
-def overlay(grey_u8, mask, alpha=0.4):
-    """The section in grey with salt tinted red, for a person to look at."""
-    rgb = np.repeat(grey_u8[..., None], 3, axis=2).astype(np.float32)
-    red = np.array([40, 40, 230], np.float32)  # BGR for OpenCV
-    rgb[mask] = (1 - alpha) * rgb[mask] + alpha * red
-    return rgb.astype(np.uint8)

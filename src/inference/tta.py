@@ -1,0 +1,28 @@
+"""Horizontal-flip test-time augmentation, the one definition every backend uses.
+
+One precision rule: predictions are computed in float32 (no autocast), whatever precision trained the network, so
+the out-of-fold probabilities that tune.py fits thresholds on are the ones infer.py and predict.py produce.
+"""
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from src.data.tiles import TILE, crop_center, mirror_padded
+
+
+def hflip_tta(probs_of: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, tta: bool) -> torch.Tensor:
+    """Probabilities (N, 101, 101) of padded tiles x (N, C, S, S), averaged with those of their mirror image
+    (built as training builds an hflipped tile: see mirror_padded) when `tta`.
+
+    probs_of: padded tiles -> probabilities (N, S, S) float32, by whatever runs the network."""
+    probs = crop_center(probs_of(x), TILE)
+    if tta:
+        probs = 0.5 * (probs + crop_center(probs_of(mirror_padded(x)), TILE).flip(-1))
+    return probs
+
+
+@torch.no_grad()
+def tile_probs(module: nn.Module, x: torch.Tensor, tta: bool) -> torch.Tensor:
+    """Sigmoid probabilities (N, 101, 101) of one PyTorch network on padded tiles, in float32."""
+    return hflip_tta(lambda v: torch.sigmoid(module(v).float())[:, 0], x, tta)

@@ -1,0 +1,46 @@
+"""A probability cube written and read a line at a time, whatever its size."""
+from pathlib import Path
+
+import numpy as np
+
+
+class LineCube:
+    """A float32 .npy cube on disk (inline, crossline, samples) written and read a line at a time with plain file
+    I/O, so neither the cube nor a memory map of it is held in memory."""
+
+    def __init__(self, path, shape, dtype=np.float32):
+        self.path, self.shape, self.dtype = Path(path), tuple(shape), np.dtype(dtype)
+        with open(self.path, "wb") as handle:
+            np.lib.format.write_array_header_1_0(handle, {"descr": self.dtype.str, "fortran_order": False,
+                                                          "shape": self.shape})
+            self.header = handle.tell()
+            handle.truncate(self.header + int(np.prod(self.shape)) * self.dtype.itemsize)
+        self.handle = open(self.path, "r+b")
+
+    def _trace_offset(self, i, j):
+        return self.header + (i * self.shape[1] + j) * self.shape[2] * self.dtype.itemsize
+
+    def write(self, axis, k, values):
+        """values: (crossline, samples) for an inline, (inline, samples) for a crossline."""
+        values = np.ascontiguousarray(values, dtype=self.dtype)
+        if axis == "inline":
+            self.handle.seek(self._trace_offset(k, 0))
+            self.handle.write(values.tobytes())
+            return
+        for i, trace in enumerate(values):
+            self.handle.seek(self._trace_offset(i, k))
+            self.handle.write(trace.tobytes())
+
+    def read(self, axis, k):
+        if axis == "inline":
+            self.handle.seek(self._trace_offset(k, 0))
+            count = self.shape[1] * self.shape[2]
+            return np.frombuffer(self.handle.read(count * self.dtype.itemsize), self.dtype).reshape(self.shape[1:])
+        out = np.empty((self.shape[0], self.shape[2]), self.dtype)
+        for i in range(self.shape[0]):
+            self.handle.seek(self._trace_offset(i, k))
+            out[i] = np.frombuffer(self.handle.read(self.shape[2] * self.dtype.itemsize), self.dtype)
+        return out
+
+    def close(self):
+        self.handle.close()
