@@ -1,12 +1,14 @@
 """Export a trained network (or ensemble) to ONNX: python export.py ckpt=... format=onnx out=model.onnx."""
+
 import hydra
+from omegaconf import DictConfig
 
 from src.utils.config import CONFIG_DIR
 from src.utils.entry import guarded
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="export")
-def main(cfg):
+def main(cfg: DictConfig) -> str:
     from src.tasks.export import export  # heavy imports after Hydra has parsed the command line
 
     return guarded(export, cfg, sigterm_exits=True)

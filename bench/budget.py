@@ -14,6 +14,7 @@ All on the same validation fold (the stratified split train.py makes with this s
 python -m bench.budget --minutes M [--arms ours,plain,better] [--recipe NAME "overrides"]... [--experiment cpu_fast]
 Final line: ours=<map> plain=<map> delta=<d> (and the other arms' mAP)
 """
+
 import argparse
 import math
 import shlex
@@ -110,22 +111,37 @@ def recipe_arm(name, overrides, minutes, data, seed, assignment, val_ids):
     """Train one train.py recipe on fold 0 for `minutes`; (its mAP, its report line)."""
     with tempfile.TemporaryDirectory() as tmp:
         save_folds(assignment, Path(tmp) / "folds.csv")
-        run = train(Path(tmp) / name, minutes, *shlex.split(overrides), f"data.root={data}", "fold=0", f"seed={seed}",
-                    f"data.split_file={Path(tmp) / 'folds.csv'}")
+        run = train(
+            Path(tmp) / name,
+            minutes,
+            *shlex.split(overrides),
+            f"data.root={data}",
+            "fold=0",
+            f"seed={seed}",
+            f"data.split_file={Path(tmp) / 'folds.csv'}",
+        )
         mAP = score(run, data, val_ids)
         epochs, steps, best = logged(run)
         batch = int(next((o.split("=")[1] for o in shlex.split(overrides) if o.startswith("batch_size=")), 20))
         rate = steps * batch / training_seconds(run)
-    return mAP, (f"{name:8s} {rate:6.2f} img/s, {epochs} epochs, best val/map {best:.4f}, ensemble + TTA "
-                 f"mAP {mAP:.4f}  ({overrides})")
+    return mAP, (
+        f"{name:8s} {rate:6.2f} img/s, {epochs} epochs, best val/map {best:.4f}, ensemble + TTA "
+        f"mAP {mAP:.4f}  ({overrides})"
+    )
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=int, required=True, help="training budget of each model")
     parser.add_argument("--arms", default="ours,plain,better", help="which of ours,plain,better to run ('' none)")
-    parser.add_argument("--recipe", nargs=2, action="append", default=[], metavar=("NAME", "OVERRIDES"),
-                        help="another train.py recipe to run beside them")
+    parser.add_argument(
+        "--recipe",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "OVERRIDES"),
+        help="another train.py recipe to run beside them",
+    )
     parser.add_argument("--experiment", default="cpu_fast")
     parser.add_argument("--data", type=Path, default=SHARED_TGS)
     parser.add_argument("--seed", type=int, default=0)
@@ -135,29 +151,44 @@ def main():
     assignment = stratified_folds(ids, coverage_class(masks), 5, args.seed)
     val = np.array([assignment[i] == 0 for i in ids])
     depth_range = min(all_depths.values()), max(all_depths.values())
-    scores, lines = {}, [f"fold 0 of {data.name}: {(~val).sum()} training / {val.sum()} validation tiles, "
-                         f"{args.minutes} min each"]
+    scores, lines = (
+        {},
+        [f"fold 0 of {data.name}: {(~val).sum()} training / {val.sum()} validation tiles, {args.minutes} min each"],
+    )
     recipes = ([("ours", f"experiment={args.experiment}")] if "ours" in arms else []) + args.recipe
     for name, overrides in recipes:
-        scores[name], line = recipe_arm(name, overrides, args.minutes, data, args.seed, assignment,
-                                        [i for i, v in zip(ids, val) if v])
+        scores[name], line = recipe_arm(
+            name, overrides, args.minutes, data, args.seed, assignment, [i for i, v in zip(ids, val) if v]
+        )
         lines.append(line)
     y_train = as_input(masks[~val].astype(np.uint8) * 255)
     if "plain" in arms:
         net = smp.Unet("resnet34", encoder_weights=None, in_channels=1, classes=1)
-        net, steps = hand_loop(net, as_input(images[~val]), y_train, args.minutes, args.seed, plain_schedule(),
-                               "plain loop")
+        net, steps = hand_loop(
+            net, as_input(images[~val]), y_train, args.minutes, args.seed, plain_schedule(), "plain loop"
+        )
         scores["plain"] = hand_score(net, as_input(images[val]), masks[val])
-        lines.append(f"plain   BCE+Dice, Adam 1e-3, hflip, {steps} steps                           "
-                     f"mAP {scores['plain']:.4f}")
+        lines.append(
+            f"plain   BCE+Dice, Adam 1e-3, hflip, {steps} steps                           mAP {scores['plain']:.4f}"
+        )
     if "better" in arms:
         net = smp.Unet("resnet34", encoder_weights=None, in_channels=3, classes=1, decoder_attention_type="scse")
-        net, steps = hand_loop(net, better_input(images[~val], depths[~val], depth_range), y_train, args.minutes,
-                               args.seed, better_schedule(), "better loop")
-        scores["better"] = hand_score(net, better_input(images[val], depths[val], depth_range), masks[val],
-                                      tta=True, min_mask=100)
-        lines.append(f"better  scSE, 3 channels, cosine, BCE+Dice then Lovasz, TTA, min mask 100, {steps} steps "
-                     f"mAP {scores['better']:.4f}")
+        net, steps = hand_loop(
+            net,
+            better_input(images[~val], depths[~val], depth_range),
+            y_train,
+            args.minutes,
+            args.seed,
+            better_schedule(),
+            "better loop",
+        )
+        scores["better"] = hand_score(
+            net, better_input(images[val], depths[val], depth_range), masks[val], tta=True, min_mask=100
+        )
+        lines.append(
+            f"better  scSE, 3 channels, cosine, BCE+Dice then Lovasz, TTA, min mask 100, {steps} steps "
+            f"mAP {scores['better']:.4f}"
+        )
     summary = " ".join(f"{name}={value:.4f}" for name, value in scores.items())
     if {"ours", "plain"} <= scores.keys():
         summary += f" delta={scores['ours'] - scores['plain']:+.4f}"

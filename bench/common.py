@@ -1,5 +1,6 @@
 """Helpers shared by the bench scripts: run train.py, read and score labelled tiles, read a run's log, record
 a result in RESULTS.md."""
+
 import os
 import platform
 import subprocess
@@ -25,8 +26,7 @@ def train(run_dir, minutes, *overrides, multirun=False):
     """Run train.py with `overrides` for a wall-clock budget of `minutes` (per job) into `run_dir`; returns it.
     multirun: a Hydra sweep (e.g. over fold=0,1,2,3,4) whose jobs land in subfolders of `run_dir`."""
     where = ["-m", f"hydra.sweep.dir={run_dir}"] if multirun else [f"hydra.run.dir={run_dir}"]
-    cmd = [sys.executable, "train.py", *where, f"trainer.max_time=00:00:{minutes:02d}:00", "oof.tta=false",
-           *overrides]
+    cmd = [sys.executable, "train.py", *where, f"trainer.max_time=00:00:{minutes:02d}:00", "oof.tta=false", *overrides]
     print("$", " ".join(cmd), flush=True)
     subprocess.run(cmd, cwd=PROJECT, check=True)
     return Path(run_dir)
@@ -83,16 +83,22 @@ def machine():
     except (OSError, StopIteration):
         info, model = "", platform.processor() or platform.machine()
     flags = "AVX-512 BF16" if "avx512_bf16" in info.split() else ("AVX2" if "avx2" in info.split() else "")
-    return (f"CPU {model}{f' ({flags})' if flags else ''}, {os.cpu_count()} cores, torch threads "
-            f"{torch.get_num_threads()}, precision {cpu_precision()}")
+    return (
+        f"CPU {model}{f' ({flags})' if flags else ''}, {os.cpu_count()} cores, torch threads "
+        f"{torch.get_num_threads()}, precision {cpu_precision()}"
+    )
 
 
 def commit():
     if os.environ.get("BENCH_COMMIT"):  # where the tree was copied without its .git (the device machine)
         return os.environ["BENCH_COMMIT"]
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              cwd=PROJECT).stdout.strip() or "uncommitted"
+        return (
+            subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=PROJECT
+            ).stdout.strip()
+            or "uncommitted"
+        )
     except OSError:
         return "unknown"
 
@@ -101,11 +107,13 @@ def record(title, body, command=None, results=RESULTS):
     """Print `body` and append it under a heading, with the command that made it, to `results` (RESULTS.md)."""
     print(body)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    precision = f"SALTSEG_CPU_PRECISION={os.environ['SALTSEG_CPU_PRECISION']} " if os.environ.get(
-        "SALTSEG_CPU_PRECISION") else ""
+    precision = (
+        f"SALTSEG_CPU_PRECISION={os.environ['SALTSEG_CPU_PRECISION']} "
+        if os.environ.get("SALTSEG_CPU_PRECISION")
+        else ""
+    )
     command = command or f"{precision}python -m bench.{Path(sys.argv[0]).stem} {' '.join(sys.argv[1:])}".rstrip()
-    block = (f"\n### {title}\n\n`{command}` — {stamp}, {machine()}, commit {commit()}\n\n"
-             f"```\n{body.rstrip()}\n```\n")
+    block = f"\n### {title}\n\n`{command}` — {stamp}, {machine()}, commit {commit()}\n\n```\n{body.rstrip()}\n```\n"
     with open(results, "a") as handle:
         handle.write(block)
     return block

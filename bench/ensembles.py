@@ -9,6 +9,7 @@ python -m bench.ensembles --minutes M [--folds 5] [--holdout 0.2] [--top-k 2] [-
 python -m bench.ensembles --runs RUN_OR_MULTIRUN_DIR [--no-tta]
     The same variants of finished runs, on their OOF tiles only.
 """
+
 import argparse
 import tempfile
 from pathlib import Path
@@ -23,10 +24,14 @@ from src.inference.tuning import grid_search
 from src.metrics.kaggle_map import kaggle_map
 from src.utils.run_folder import runs_under
 
-GRID = dict(thresholds=np.arange(0.3, 0.71, 0.05).round(2), min_components=[0, 10, 20, 40],
-            min_masks=[0, 10, 20, 50, 100])
-VARIANTS = {"best": "best snapshot", "predictions": "snapshot ensemble (predictions)",
-            "weights": "snapshot ensemble (weights)"}
+GRID = dict(
+    thresholds=np.arange(0.3, 0.71, 0.05).round(2), min_components=[0, 10, 20, 40], min_masks=[0, 10, 20, 50, 100]
+)
+VARIANTS = {
+    "best": "best snapshot",
+    "predictions": "snapshot ensemble (predictions)",
+    "weights": "snapshot ensemble (weights)",
+}
 
 
 def fold_variants(run, held=None, tta=True):
@@ -38,8 +43,10 @@ def fold_variants(run, held=None, tta=True):
     for key, members in ensembles.items():
         desc = f"{run.path.name} {key}"
         oof = predict_tiles(members, *oof_tiles, tta=tta, desc=f"{desc} OOF")
-        variants[VARIANTS[key]] = (oof, None if held is None else predict_tiles(members, *held, tta=tta,
-                                                                               desc=f"{desc} held-out"))
+        variants[VARIANTS[key]] = (
+            oof,
+            None if held is None else predict_tiles(members, *held, tta=tta, desc=f"{desc} held-out"),
+        )
     return variants, truth
 
 
@@ -49,8 +56,9 @@ def tuned(probs, truth):
 
 
 def postprocessed_map(probs, truth, best):
-    masks = postprocess_batch(probs, threshold=best.threshold, min_component=int(best.min_component),
-                              min_mask=int(best.min_mask))
+    masks = postprocess_batch(
+        probs, threshold=best.threshold, min_component=int(best.min_component), min_mask=int(best.min_mask)
+    )
     return kaggle_map(masks, truth)
 
 
@@ -64,23 +72,30 @@ def report(folds, held_truth=None):
     for name in folds[0][0]:
         oof = np.concatenate([variants[name][0] for variants, _ in folds])
         best = tuned(oof, oof_truth)
-        oof_lines.append(f"{name:40s} {kaggle_map(oof > 0.5, oof_truth):8.4f} {best['map']:8.4f}  threshold "
-                         f"{best.threshold:.2f}, min_component {int(best.min_component)}, "
-                         f"min_mask {int(best.min_mask)}")
+        oof_lines.append(
+            f"{name:40s} {kaggle_map(oof > 0.5, oof_truth):8.4f} {best['map']:8.4f}  threshold "
+            f"{best.threshold:.2f}, min_component {int(best.min_component)}, "
+            f"min_mask {int(best.min_mask)}"
+        )
         if held_truth is not None:
             one = folds[0][0][name][1]
             ensemble = sum(variants[name][1] for variants, _ in folds) / n
-            held_lines.append(f"{name:40s} " + " ".join(
-                f"{kaggle_map(p > 0.5, held_truth):8.4f} {postprocessed_map(p, held_truth, best):8.4f}"
-                for p in (one, ensemble)))
+            held_lines.append(
+                f"{name:40s} "
+                + " ".join(
+                    f"{kaggle_map(p > 0.5, held_truth):8.4f} {postprocessed_map(p, held_truth, best):8.4f}"
+                    for p in (one, ensemble)
+                )
+            )
     return oof_lines + ([""] + held_lines if held_truth is not None else [])
 
 
 def measure_runs(path, tta):
     runs = runs_under(path)
     folds = [fold_variants(run, tta=tta) for run in runs]
-    lines = [f"{len(runs)} fold(s), {sum(len(t) for _, t in folds)} out-of-fold tiles, hflip TTA "
-             f"{'on' if tta else 'off'}"] + report(folds)
+    lines = [
+        f"{len(runs)} fold(s), {sum(len(t) for _, t in folds)} out-of-fold tiles, hflip TTA {'on' if tta else 'off'}"
+    ] + report(folds)
     record(f"Ensembles and post-processing on {Path(path).name}", "\n".join(lines))
 
 
@@ -88,15 +103,25 @@ def measure_training(args):
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         root, held_ids = split_root(args.data.resolve(), work, args.holdout, args.seed)
-        multirun = train(work / "folds", args.minutes, f"experiment={args.experiment}", f"data.root={root}",
-                         f"data.n_folds={args.folds}", f"fold={','.join(map(str, range(args.folds)))}",
-                         f"ensemble.top_k={args.top_k}", *args.overrides, multirun=True)
+        multirun = train(
+            work / "folds",
+            args.minutes,
+            f"experiment={args.experiment}",
+            f"data.root={root}",
+            f"data.n_folds={args.folds}",
+            f"fold={','.join(map(str, range(args.folds)))}",
+            f"ensemble.top_k={args.top_k}",
+            *args.overrides,
+            multirun=True,
+        )
         held_images, held_truth, held_depths = read_tiles(args.data, held_ids)
         runs = runs_under(multirun)
         folds = [fold_variants(run, (held_images, held_depths)) for run in runs]
-    lines = [f"{len(runs)} folds x {args.minutes} min, experiment={args.experiment} {' '.join(args.overrides)}, "
-             f"top {args.top_k} snapshots per fold, hflip TTA; {sum(len(t) for _, t in folds)} OOF tiles, "
-             f"{len(held_ids)} held-out tiles no fold saw"] + report(folds, held_truth)
+    lines = [
+        f"{len(runs)} folds x {args.minutes} min, experiment={args.experiment} {' '.join(args.overrides)}, "
+        f"top {args.top_k} snapshots per fold, hflip TTA; {sum(len(t) for _, t in folds)} OOF tiles, "
+        f"{len(held_ids)} held-out tiles no fold saw"
+    ] + report(folds, held_truth)
     record("Fold and snapshot ensembles on held-out tiles", "\n".join(lines))
 
 

@@ -6,6 +6,7 @@ uses for the run. The rules before the fixes are written out here, for this comp
 
 python -m bench.fixes RUN_DIR
 """
+
 import argparse
 from pathlib import Path
 
@@ -58,23 +59,32 @@ def main():
     now = predict_tiles(members, images, depths, tta=True, desc="TTA, tile mirrored")
     flipped = predict_tiles([(PaddedFlipTTA(m), w) for m, w in members], images, depths, tta=False, desc="flip view")
     before = 0.5 * (plain + flipped)
-    lines = [f"{args.run}: {len(ids)} out-of-fold tiles, {len(members)} network(s) as infer.py uses them",
-             f"hflip TTA mAP at 0.5: padded tensor flipped (before) {kaggle_map(before > 0.5, truth):.4f}, tile "
-             f"mirrored then padded (now) {kaggle_map(now > 0.5, truth):.4f}; "
-             f"no TTA {kaggle_map(plain > 0.5, truth):.4f}; "
-             f"mean |difference| of the probabilities {np.abs(before - now).mean():.4f}"]
+    lines = [
+        f"{args.run}: {len(ids)} out-of-fold tiles, {len(members)} network(s) as infer.py uses them",
+        f"hflip TTA mAP at 0.5: padded tensor flipped (before) {kaggle_map(before > 0.5, truth):.4f}, tile "
+        f"mirrored then padded (now) {kaggle_map(now > 0.5, truth):.4f}; "
+        f"no TTA {kaggle_map(plain > 0.5, truth):.4f}; "
+        f"mean |difference| of the probabilities {np.abs(before - now).mean():.4f}",
+    ]
     for name, probs in (("no TTA (what val/map sees)", plain), ("TTA", now)):
         pred = probs > 0.5
-        lines.append(f"metric, {name}: float32 division (before) {float32_map(pred, truth):.4f}, integer rule (now) "
-                     f"{kaggle_map(pred, truth):.4f}; tiles with an IoU exactly on a threshold: "
-                     f"{exact_ties(pred, truth)}")
-    grid = dict(thresholds=np.round(np.arange(0.3, 0.71, 0.05), 2), min_components=[0, 10, 20, 40, 80],
-                min_masks=[0, 10, 20, 50, 100, 200, 300])
+        lines.append(
+            f"metric, {name}: float32 division (before) {float32_map(pred, truth):.4f}, integer rule (now) "
+            f"{kaggle_map(pred, truth):.4f}; tiles with an IoU exactly on a threshold: "
+            f"{exact_ties(pred, truth)}"
+        )
+    grid = dict(
+        thresholds=np.round(np.arange(0.3, 0.71, 0.05), 2),
+        min_components=[0, 10, 20, 40, 80],
+        min_masks=[0, 10, 20, 50, 100, 200, 300],
+    )
     for name, probs in (("float16 (before)", now.astype(np.float16).astype(np.float32)), ("float32 (now)", now)):
         best = grid_search(probs, truth, **grid).iloc[0]
-        lines.append(f"tuned on {name} probabilities: mAP {best['map']:.4f} at threshold {best.threshold:g}, "
-                     f"min_component {best.min_component:g}, min_mask {best.min_mask:g}; "
-                     f"{int((probs == 0.5).sum())} pixels exactly 0.5")
+        lines.append(
+            f"tuned on {name} probabilities: mAP {best['map']:.4f} at threshold {best.threshold:g}, "
+            f"min_component {best.min_component:g}, min_mask {best.min_mask:g}; "
+            f"{int((probs == 0.5).sum())} pixels exactly 0.5"
+        )
     record("Issue 13's fixes on one run's out-of-fold tiles", "\n".join(lines))
 
 

@@ -4,6 +4,7 @@ out-of-fold scores and inference tiles/s. Printed, and appended to RESULTS.md (o
 
 python -m bench.gpu_report RUN_DIR --budget-s S --train-wall S --infer-wall S --tiles N [--peak-mib P]
 """
+
 import argparse
 import re
 from pathlib import Path
@@ -59,8 +60,12 @@ def main():
         f"inference: {args.tiles} test tiles, hflip TTA, in {args.infer_wall:.0f} s (whole infer.py command, start-up "
         f"and reading included) -> {args.tiles / args.infer_wall:.1f} tiles/s",
     ]
-    block = record(f"GPU check: experiment=seed trainer=gpu, fold 0, {args.budget_s / 60:g} min ({device})",
-                   "\n".join(lines), command=args.command, results=args.results)
+    block = record(
+        f"GPU check: experiment=seed trainer=gpu, fold 0, {args.budget_s / 60:g} min ({device})",
+        "\n".join(lines),
+        command=args.command,
+        results=args.results,
+    )
     if args.copy:
         args.copy.write_text(block)
 

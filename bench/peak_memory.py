@@ -6,6 +6,7 @@ memory (RssAnon, sampled every 20 ms). Run from a small process like this one: a
 large process would count that process's memory as its own peak (Linux keeps the fork's high-water mark across
 exec). Linux only.
 """
+
 import os
 import subprocess
 import sys

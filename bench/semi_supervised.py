@@ -7,6 +7,7 @@ then each is scored on the held-out tiles (its ensemble as infer.py builds it, h
 python -m bench.semi_supervised --minutes M [--holdout 0.2] [--experiment cpu_fast]
 (Not bench/ssl.py: a script of that name beside the others would shadow the standard library ssl module.)
 """
+
 import argparse
 import tempfile
 from pathlib import Path
@@ -27,12 +28,23 @@ def main():
         root, held = split_root(args.data.resolve(), work, args.holdout, args.seed)
         base = f"experiment={args.experiment}", f"data.root={root}"
         baseline = train(work / "baseline", args.minutes, *base)
-        pseudo = train(work / "pseudo", args.minutes, *base, "ssl=pseudo",
-                       f"ssl.teacher={baseline}", f"ssl.cache_dir={work / 'cache'}")
+        pseudo = train(
+            work / "pseudo",
+            args.minutes,
+            *base,
+            "ssl=pseudo",
+            f"ssl.teacher={baseline}",
+            f"ssl.cache_dir={work / 'cache'}",
+        )
         teacher = train(work / "mean_teacher", args.minutes, *base, "ssl=mean_teacher")
-        scores = {name: score(run, args.data, held) for name, run in
-                  [("baseline (supervised; also the teacher)", baseline), ("pseudo-labels", pseudo),
-                   ("mean teacher", teacher)]}
+        scores = {
+            name: score(run, args.data, held)
+            for name, run in [
+                ("baseline (supervised; also the teacher)", baseline),
+                ("pseudo-labels", pseudo),
+                ("mean teacher", teacher),
+            ]
+        }
     lines = [f"{len(held)} held-out labelled tiles, {args.minutes} min per model, experiment={args.experiment}"]
     lines += [f"{name:42s} mAP {value:.4f}" for name, value in scores.items()]
     record("Semi-supervised training on held-out tiles", "\n".join(lines))

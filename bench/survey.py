@@ -8,6 +8,7 @@ python -m bench.survey --memory-gb G [--every 40]
     Peak resident and private memory, against the SEG-Y's size, of sampling training windows from a G-GB SEG-Y
     (every n-th inline labelled) and of predict.py on the whole volume (one tiny network, inline sections, no TTA).
 """
+
 import argparse
 import subprocess
 import sys
@@ -34,8 +35,15 @@ def label_files(labels, lines, folder):
 
 def predicted_iou(run, survey, labels, unlabelled, work):
     out = work / "pred" / run.name
-    run_py("predict.py", f"ckpt={run}", f"input={survey / 'seismic.sgy'}", f"out={out}", "predict.depth_origin=0",
-           "predict.depth_step=4", f"hydra.run.dir={work / 'hydra' / run.name}")
+    run_py(
+        "predict.py",
+        f"ckpt={run}",
+        f"input={survey / 'seismic.sgy'}",
+        f"out={out}",
+        "predict.depth_origin=0",
+        "predict.depth_step=4",
+        f"hydra.run.dir={work / 'hydra' / run.name}",
+    )
     pred = np.load(out.with_name(out.name + ".mask.npy"))[unlabelled]
     truth = labels[unlabelled].astype(bool)
     return (pred & truth).sum() / max((pred | truth).sum(), 1)
@@ -47,8 +55,9 @@ def run_py(*args):
     print("$", " ".join(map(str, args)), flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         peak = Path(tmp) / "peak_kib"
-        subprocess.run([sys.executable, "-m", "bench.peak_memory", peak, sys.executable, *map(str, args)],
-                       cwd=PROJECT, check=True)
+        subprocess.run(
+            [sys.executable, "-m", "bench.peak_memory", peak, sys.executable, *map(str, args)], cwd=PROJECT, check=True
+        )
         return [int(kib) / 1024 for kib in peak.read_text().split()]
 
 
@@ -58,18 +67,31 @@ def iou_study(args):
         survey = generate_survey(work / "survey", shape=tuple(args.shape), seed=args.seed)
         labels = np.load(survey / "labels.npy")
         tgs = args.tgs or train(work / "tgs", args.tgs_minutes, "experiment=cpu_fast", f"data.root={SHARED_TGS}")
-        lines = ["survey " + "x".join(map(str, args.shape)) + f" (salt {labels.mean():.1%}), {args.minutes} min per "
-                 f"model, experiment=cpu_fast; TGS network: {'given' if args.tgs else f'{args.tgs_minutes} min'}",
-                 f"{'labelled inlines':>16s} {'from scratch':>13s} {'fine-tuned':>11s}   IoU on the unlabelled inlines"]
+        lines = [
+            "survey " + "x".join(map(str, args.shape)) + f" (salt {labels.mean():.1%}), {args.minutes} min per "
+            f"model, experiment=cpu_fast; TGS network: {'given' if args.tgs else f'{args.tgs_minutes} min'}",
+            f"{'labelled inlines':>16s} {'from scratch':>13s} {'fine-tuned':>11s}   IoU on the unlabelled inlines",
+        ]
         for n in args.labelled:
             picked = np.unique(((np.arange(n) + 0.5) * args.shape[0] / n).astype(int))  # centres of n equal blocks
             folder = label_files(labels, picked, work / f"labels{n}")
             unlabelled = np.setdiff1d(np.arange(args.shape[0]), picked)
-            common = ["experiment=cpu_fast", "data=survey", f"data.survey.seismic={survey / 'seismic.sgy'}",
-                      f"data.survey.labels={folder}", f"data.n_folds={min(n, 5)}", "data.survey.guard=2",
-                      "data.survey.window_stride=25", *DEPTH]
-            ious = [predicted_iou(train(work / f"{arm}{n}", args.minutes, *common, *extra), survey, labels,
-                                  unlabelled, work) for arm, extra in (("scratch", []), ("finetuned", [f"init={tgs}"]))]
+            common = [
+                "experiment=cpu_fast",
+                "data=survey",
+                f"data.survey.seismic={survey / 'seismic.sgy'}",
+                f"data.survey.labels={folder}",
+                f"data.n_folds={min(n, 5)}",
+                "data.survey.guard=2",
+                "data.survey.window_stride=25",
+                *DEPTH,
+            ]
+            ious = [
+                predicted_iou(
+                    train(work / f"{arm}{n}", args.minutes, *common, *extra), survey, labels, unlabelled, work
+                )
+                for arm, extra in (("scratch", []), ("finetuned", [f"init={tgs}"]))
+            ]
             lines.append(f"{n:16d} {ious[0]:13.3f} {ious[1]:11.3f}")
     record("Your own survey: IoU on unlabelled inlines", "\n".join(lines))
 
@@ -86,8 +108,9 @@ class RepeatedCube:
 
     def __getitem__(self, index):  # one trace, as write_segy_volume reads it
         i, j = index
-        return self.small[i % self.small.shape[0], j % self.small.shape[1]][np.arange(self.shape[2])
-                                                                             % self.small.shape[2]]
+        return self.small[i % self.small.shape[0], j % self.small.shape[1]][
+            np.arange(self.shape[2]) % self.small.shape[2]
+        ]
 
 
 def memory_study(args):
@@ -111,19 +134,34 @@ def memory_study(args):
         tiny = work / "tiny"
         run_py("train.py", "debug=tiny", "data=synthetic", f"hydra.run.dir={tiny}")
         baseline = run_py("-c", "import src.tasks.predict, src.survey.datamodule")
-        windows = run_py("-c", "import sys; sys.path.insert(0, '.'); from bench.survey import sample_windows; "
-                         f"sample_windows('{work / 'big.sgy'}', '{labels_path}', {args.every})")
-        predicted = run_py("predict.py", f"ckpt={tiny}", f"input={work / 'big.sgy'}", f"out={work / 'pred'}",
-                           "tta=none", "predict.overlap=0", "predict.depth_origin=51", "predict.depth_step=1",
-                           f"hydra.run.dir={work / 'hydra'}")
-    rows = [("importing the project's modules alone (torch, Lightning, onnxruntime...)", baseline),
-            (f"sampling training windows (every {args.every}th inline labelled)", windows),
-            ("predict.py on the whole volume (inline sections, tiny network, no TTA)", predicted)]
-    lines = [f"SEG-Y {inlines} x {crosslines} x {samples} float32: {size:.0f} MiB (written in {written:.0f} s)",
-             f"{'':72s} {'peak RSS':>9s} {'peak private':>13s}",
-             *[f"{what:72s} {rss:5.0f} MiB {private:9.0f} MiB" for what, (rss, private) in rows],
-             "(RSS counts the pages of memory-mapped files a process touched: page cache the kernel can drop; "
-             "private memory is the process's own)"]
+        windows = run_py(
+            "-c",
+            "import sys; sys.path.insert(0, '.'); from bench.survey import sample_windows; "
+            f"sample_windows('{work / 'big.sgy'}', '{labels_path}', {args.every})",
+        )
+        predicted = run_py(
+            "predict.py",
+            f"ckpt={tiny}",
+            f"input={work / 'big.sgy'}",
+            f"out={work / 'pred'}",
+            "tta=none",
+            "predict.overlap=0",
+            "predict.depth_origin=51",
+            "predict.depth_step=1",
+            f"hydra.run.dir={work / 'hydra'}",
+        )
+    rows = [
+        ("importing the project's modules alone (torch, Lightning, onnxruntime...)", baseline),
+        (f"sampling training windows (every {args.every}th inline labelled)", windows),
+        ("predict.py on the whole volume (inline sections, tiny network, no TTA)", predicted),
+    ]
+    lines = [
+        f"SEG-Y {inlines} x {crosslines} x {samples} float32: {size:.0f} MiB (written in {written:.0f} s)",
+        f"{'':72s} {'peak RSS':>9s} {'peak private':>13s}",
+        *[f"{what:72s} {rss:5.0f} MiB {private:9.0f} MiB" for what, (rss, private) in rows],
+        "(RSS counts the pages of memory-mapped files a process touched: page cache the kernel can drop; "
+        "private memory is the process's own)",
+    ]
     record(f"Your own survey: memory on a {args.memory_gb:g} GB SEG-Y", "\n".join(lines))
 
 
@@ -131,10 +169,23 @@ def sample_windows(seismic, labels, every):
     """What train.py does first on a survey: the windows of the labelled lines (run in its own process)."""
     from src.survey.datamodule import SurveyDataModule
 
-    survey = {"seismic": seismic, "labels": labels, "label_axis": "inline", "label_every": every,
-              "ignore_value": 255, "axis": "inline", "window_stride": 50, "min_labelled": 0.05, "salt_share": 0.5,
-              "guard": 5, "depth_origin": 0.0, "depth_step": 1.0, "clip_percentiles": [1.0, 99.0],
-              "iline_byte": 189, "xline_byte": 193}
+    survey = {
+        "seismic": seismic,
+        "labels": labels,
+        "label_axis": "inline",
+        "label_every": every,
+        "ignore_value": 255,
+        "axis": "inline",
+        "window_stride": 50,
+        "min_labelled": 0.05,
+        "salt_share": 0.5,
+        "guard": 5,
+        "depth_origin": 0.0,
+        "depth_step": 1.0,
+        "clip_percentiles": [1.0, 99.0],
+        "iline_byte": 189,
+        "xline_byte": 193,
+    }
     datamodule = SurveyDataModule(survey=survey, n_folds=3)
     datamodule.setup()
     print(f"{len(datamodule.images)} windows")

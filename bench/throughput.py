@@ -12,6 +12,7 @@ python -m bench.throughput --step-variants [--compile] [--encoders resnet34] [--
 python -m bench.throughput --loader [--workers 0 2] [--batches 40]   (the loader alone: what the CPU can feed)
 Final line (default): train_ratio=<ours/raw> infer_img_s=<n>
 """
+
 import argparse
 import copy
 import os
@@ -33,7 +34,7 @@ from src.tasks.train import build_module
 from src.utils.config import CONFIG_DIR, cpu_precision
 from src.utils.run_folder import RunFolder
 
-WARMUP = 2        # steps of each timed loop left out of its timing
+WARMUP = 2  # steps of each timed loop left out of its timing
 WARMUP_STEPS = 6  # untimed raw steps before either loop: the process's first training steps run slow
 
 
@@ -52,12 +53,25 @@ class StepTimer(pl.Callback):
 
 def config(encoder, experiment, data_root, steps, out_dir):
     with initialize_config_dir(CONFIG_DIR, version_base="1.3"):
-        return compose("train", overrides=[
-            f"experiment={experiment}", f"encoder.name={encoder}", f"data.root={data_root}",
-            f"++trainer.max_steps={steps}", "++trainer.limit_val_batches=0", f"trainer.default_root_dir={out_dir}",
-            f"callbacks.last.dirpath={out_dir}/ckpt", "loss.switch_at=null", "loss.switch_epoch=null",
-            "~callbacks.augmentation_preview", "~callbacks.curves", "~callbacks.snapshot_ensemble",
-            "~callbacks.early_stopping", "~callbacks.snapshots"])  # no validation; the raw loop's loss throughout
+        return compose(
+            "train",
+            overrides=[
+                f"experiment={experiment}",
+                f"encoder.name={encoder}",
+                f"data.root={data_root}",
+                f"++trainer.max_steps={steps}",
+                "++trainer.limit_val_batches=0",
+                f"trainer.default_root_dir={out_dir}",
+                f"callbacks.last.dirpath={out_dir}/ckpt",
+                "loss.switch_at=null",
+                "loss.switch_epoch=null",
+                "~callbacks.augmentation_preview",
+                "~callbacks.curves",
+                "~callbacks.snapshot_ensemble",
+                "~callbacks.early_stopping",
+                "~callbacks.snapshots",
+            ],
+        )  # no validation; the raw loop's loss throughout
 
 
 def prepare(cfg, out_dir):
@@ -116,8 +130,14 @@ def profile_both(cfg, out_dir, datamodule, module, steps):
 def inference(module, datamodule, n_tiles, tta):
     idx = np.resize(datamodule.val_idx, n_tiles)
     start = time.perf_counter()
-    predict_tiles([(module.eval(), 1.0)], datamodule.images[idx], datamodule.depths[idx], tta=tta, batch_size=64,
-                  desc=f"infer tta={tta}")
+    predict_tiles(
+        [(module.eval(), 1.0)],
+        datamodule.images[idx],
+        datamodule.depths[idx],
+        tta=tta,
+        batch_size=64,
+        desc=f"infer tta={tta}",
+    )
     return n_tiles / (time.perf_counter() - start)
 
 
@@ -126,8 +146,11 @@ def step_rate(net, bf16, channels_last, steps, compiled=False, batch=20):
     torch.manual_seed(0)
     net = copy.deepcopy(net).train()
     x, y = torch.randn(batch, 3, 128, 128), (torch.rand(batch, 1, 128, 128) > 0.5).float()
-    net, x = (net.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)) \
-        if channels_last else (net.to(memory_format=torch.contiguous_format), x)
+    net, x = (
+        (net.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last))
+        if channels_last
+        else (net.to(memory_format=torch.contiguous_format), x)
+    )
     optimizer = torch.optim.Adam(net.parameters())
     if compiled:
         net = torch.compile(net)
@@ -146,8 +169,10 @@ def step_rate(net, bf16, channels_last, steps, compiled=False, batch=20):
 def loader_rates(args):
     """Images/s the training DataLoader delivers (augmentation + collate, no network), in the main process and
     with worker processes: what the CPU can feed a GPU, per core."""
-    lines = [f"experiment={args.experiment}'s training loader, batch of the preset, {args.batches} batches after one "
-             f"untimed, data {args.data}, {os.cpu_count()} cores"]
+    lines = [
+        f"experiment={args.experiment}'s training loader, batch of the preset, {args.batches} batches after one "
+        f"untimed, data {args.data}, {os.cpu_count()} cores"
+    ]
     with tempfile.TemporaryDirectory() as out_dir:
         cfg = config(args.encoders[0], args.experiment, args.data, 1, out_dir)
         for workers in args.workers:
@@ -167,18 +192,25 @@ def loader_rates(args):
 
 
 def step_variants(args):
-    variants = ([(False, cl, c) for c in (False, True) for cl in (False, True)] if args.compile
-                else [(bf16, cl, False) for bf16 in (False, True) for cl in (False, True)])
-    lines = [f"experiment={args.experiment}'s network, raw training step, batch 20, 128x128, CPU capability "
-             f"{torch.backends.cpu.get_cpu_capability()}"]
+    variants = (
+        [(False, cl, c) for c in (False, True) for cl in (False, True)]
+        if args.compile
+        else [(bf16, cl, False) for bf16 in (False, True) for cl in (False, True)]
+    )
+    lines = [
+        f"experiment={args.experiment}'s network, raw training step, batch 20, 128x128, CPU capability "
+        f"{torch.backends.cpu.get_cpu_capability()}"
+    ]
     for encoder in args.encoders:
         with tempfile.TemporaryDirectory() as out_dir:
             net = prepare(config(encoder, args.experiment, args.data, args.steps, out_dir), out_dir)[1].net
         step_rate(net, False, True, 3)  # untimed: a process's first training steps run slow
         for bf16, channels_last, compiled in variants:
             rate, first = step_rate(net, bf16, channels_last, args.steps, compiled)
-            lines.append(f"{encoder:20s} {'bf16' if bf16 else 'fp32':5s} channels_last={channels_last!s:5s} "
-                         f"{'torch.compile' if compiled else 'eager':13s} {rate:6.2f} img/s  first step {first:6.1f} s")
+            lines.append(
+                f"{encoder:20s} {'bf16' if bf16 else 'fp32':5s} channels_last={channels_last!s:5s} "
+                f"{'torch.compile' if compiled else 'eager':13s} {rate:6.2f} img/s  first step {first:6.1f} s"
+            )
     record("Precision, memory format and compilation (training step)", "\n".join(lines))
 
 
@@ -190,15 +222,23 @@ def main():
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 2], help="with --loader: num_workers values")
     parser.add_argument("--batches", type=int, default=40, help="with --loader: batches timed")
     parser.add_argument("--compile", action="store_true", help="with --step-variants: eager vs torch.compile")
-    parser.add_argument("--encoders", nargs="+", default=None,
-                        help="default: resnet34 se_resnext50_32x4d; resnet34 with --step-variants")
+    parser.add_argument(
+        "--encoders",
+        nargs="+",
+        default=None,
+        help="default: resnet34 se_resnext50_32x4d; resnet34 with --step-variants",
+    )
     parser.add_argument("--experiment", default="cpu_fast")
     parser.add_argument("--steps", type=int, default=None, help="default: 12; 3 with --step-variants")
     parser.add_argument("--repeats", type=int, default=1, help="ours and raw loops, order alternating")
     parser.add_argument("--profile", action="store_true", help="print torch.profiler's busiest operations of both")
     parser.add_argument("--infer-tiles", type=int, default=1000)
-    parser.add_argument("--scale-tiles", type=int, default=4000,
-                        help="also time this many tiles (hflip TTA, first encoder) to check linear scaling; 0 skips")
+    parser.add_argument(
+        "--scale-tiles",
+        type=int,
+        default=4000,
+        help="also time this many tiles (hflip TTA, first encoder) to check linear scaling; 0 skips",
+    )
     parser.add_argument("--data", default=str(SHARED_TGS))
     args = parser.parse_args()
     if args.step_variants:
@@ -211,10 +251,12 @@ def main():
     if args.quick:
         args.encoders, args.steps, args.infer_tiles, args.scale_tiles = ["resnet34"], 5, 100, 0
     torch.manual_seed(0)
-    lines = [f"experiment={args.experiment}, {args.steps} steps (first {WARMUP} not timed) after {WARMUP_STEPS} "
-             f"untimed warm-up steps, data {args.data}, precision {cpu_precision()} in both loops",
-             f"{'encoder':22s} {'ours img/s':>10s} {'raw img/s':>10s} {'ratio':>6s} {'data wait':>9s} "
-             f"{'infer tiles/s (TTA)':>20s} {'(no TTA)':>9s}"]
+    lines = [
+        f"experiment={args.experiment}, {args.steps} steps (first {WARMUP} not timed) after {WARMUP_STEPS} "
+        f"untimed warm-up steps, data {args.data}, precision {cpu_precision()} in both loops",
+        f"{'encoder':22s} {'ours img/s':>10s} {'raw img/s':>10s} {'ratio':>6s} {'data wait':>9s} "
+        f"{'infer tiles/s (TTA)':>20s} {'(no TTA)':>9s}",
+    ]
     ratios, infer_rates = [], []
     for encoder in args.encoders:
         with tempfile.TemporaryDirectory() as out_dir:
@@ -238,17 +280,23 @@ def main():
             plain_rate = inference(module, datamodule, args.infer_tiles, False)
             if args.scale_tiles and not infer_rates:
                 scaled = inference(module, datamodule, args.scale_tiles, True)
-                scaling = (f"inference scaling ({encoder}, hflip TTA): "
-                           f"{args.infer_tiles} tiles {tta_rate:.1f} tiles/s, {args.scale_tiles} tiles "
-                           f"{scaled:.1f} tiles/s (ratio {scaled / tta_rate:.3f}; 1 = linear)")
+                scaling = (
+                    f"inference scaling ({encoder}, hflip TTA): "
+                    f"{args.infer_tiles} tiles {tta_rate:.1f} tiles/s, {args.scale_tiles} tiles "
+                    f"{scaled:.1f} tiles/s (ratio {scaled / tta_rate:.3f}; 1 = linear)"
+                )
         ratios.append(float(np.mean(each)))
         infer_rates.append(tta_rate)
-        lines.append(f"{encoder:22s} {ours_rate:10.2f} {raw_rate:10.2f} {ratios[-1]:6.3f} "
-                     f"{wait:9.1%} {tta_rate:20.1f} {plain_rate:9.1f}")
+        lines.append(
+            f"{encoder:22s} {ours_rate:10.2f} {raw_rate:10.2f} {ratios[-1]:6.3f} "
+            f"{wait:9.1%} {tta_rate:20.1f} {plain_rate:9.1f}"
+        )
         if args.repeats > 1:
-            lines.append(f"{'':22s} ratio per repeat (order alternating, ours first): "
-                         f"{' '.join(f'{r:.3f}' for r in each)}; mean {np.mean(each):.3f} +- "
-                         f"{np.std(each, ddof=1) / np.sqrt(len(each)):.3f} (standard error)")
+            lines.append(
+                f"{'':22s} ratio per repeat (order alternating, ours first): "
+                f"{' '.join(f'{r:.3f}' for r in each)}; mean {np.mean(each):.3f} +- "
+                f"{np.std(each, ddof=1) / np.sqrt(len(each)):.3f} (standard error)"
+            )
     if args.scale_tiles:
         lines.append(scaling)
     lines.append(f"train_ratio={min(ratios):.3f} infer_img_s={infer_rates[0]:.1f}")

@@ -1,6 +1,7 @@
 """Fixtures: generated data, configs composed with Hydra's compose API, tasks run in this process (fast), and
 run_cli, which runs an entry point in a subprocess for what only the command line shows (one-line errors, exit
 codes, DDP's re-launch, Hydra's launchers)."""
+
 import json
 import os
 import subprocess
@@ -23,7 +24,7 @@ from pytorch_lightning.trainer.states import RunningStage
 from src.utils.config import CONFIG_DIR  # importing it registers the resolvers the configs use
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # before src imports albumentations
-os.environ.setdefault("HF_HUB_OFFLINE", "1")            # a missing download fails at once
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a missing download fails at once
 
 torch.set_num_threads(2)
 PROJECT = Path(__file__).resolve().parents[1]
@@ -49,8 +50,9 @@ def loss_terms(**weights):
     for path in sorted((Path(CONFIG_DIR) / "loss").glob("*.yaml")):
         loss = yaml.safe_load(path.read_text())
         for phase in ("first", "second"):
-            catalogue |= {name: {k: v for k, v in spec.items() if k != "weight"}
-                          for name, spec in (loss.get(phase) or {}).items()}
+            catalogue |= {
+                name: {k: v for k, v in spec.items() if k != "weight"} for name, spec in (loss.get(phase) or {}).items()
+            }
     return {name: {**catalogue[name], "weight": weight} for name, weight in weights.items()}
 
 
@@ -147,8 +149,9 @@ def run_cli(*args, timeout=600):
     """Run an entry point of the project in a subprocess (which can name this file's callbacks by _target_);
     return the CompletedProcess."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(PROJECT / "tests")}
-    return subprocess.run([sys.executable, *map(str, args)], cwd=PROJECT, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, *map(str, args)], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def last_line(result):

@@ -1,4 +1,5 @@
 """Atomic writes: nothing half-written, and the permissions an ordinary write gives."""
+
 import os
 import stat
 

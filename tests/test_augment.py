@@ -17,7 +17,7 @@ def test_seed_augmentation_never_flips_vertically_and_keeps_alignment():
     assert "VerticalFlip" not in repr(augment)
     rows = np.repeat(np.arange(101, dtype=np.uint8)[:, None] * 2, 101, axis=1)  # brightness grows downwards
     mask = np.zeros((101, 101), np.uint8)
-    mask[60:, :] = 1                                                         # salt at the bottom
+    mask[60:, :] = 1  # salt at the bottom
     image = rows.copy()
     image[mask.astype(bool)] = 255
     for seed in range(40):
@@ -53,9 +53,20 @@ def streams(num_workers, seed):
     torch.manual_seed(seed)
     tile = np.tile(np.arange(101, dtype=np.uint8)[None, :] * 2, (101, 1))
     pre = Preprocess(("image",), 0.5, 0.25, 0.0, 1.0, 128)
-    dataset = TileDataset(np.stack([tile] * 16), np.zeros(16, np.float32), pre,
-                          augment=build_augment(OmegaConf.create({"_target_": "albumentations.Compose", "transforms": [
-                              {"_target_": "albumentations.Affine", "rotate": [-30, 30], "p": 1.0}]}), seed))
+    dataset = TileDataset(
+        np.stack([tile] * 16),
+        np.zeros(16, np.float32),
+        pre,
+        augment=build_augment(
+            OmegaConf.create(
+                {
+                    "_target_": "albumentations.Compose",
+                    "transforms": [{"_target_": "albumentations.Affine", "rotate": [-30, 30], "p": 1.0}],
+                }
+            ),
+            seed,
+        ),
+    )
     loader = DataLoader(dataset, batch_size=4, num_workers=num_workers, worker_init_fn=seed_worker)
     return [batch["x"] for batch in loader]
 

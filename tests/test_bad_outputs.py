@@ -1,6 +1,7 @@
 """What predict.py and infer.py write survives a crash and bad output locations: settings and output paths are
 checked before any work, SIGTERM cleans up, a killed run's temporary files are removed by the next run of the same
 output, a full disk is one line, and the earlier outputs stay intact through all of it."""
+
 import errno
 import os
 import signal
@@ -22,8 +23,17 @@ from src.utils.errors import UserError
 
 
 def run_predict(trained_run, tmp_path, inp, out, *extra):
-    cfg = compose_config("predict", f"ckpt={trained_run}", f"input={inp}", f"out={out}", "snapshots=1",
-                         "predict.depth_origin=0", "predict.depth_step=1", *extra, run_dir=tmp_path / "hydra")
+    cfg = compose_config(
+        "predict",
+        f"ckpt={trained_run}",
+        f"input={inp}",
+        f"out={out}",
+        "snapshots=1",
+        "predict.depth_origin=0",
+        "predict.depth_step=1",
+        *extra,
+        run_dir=tmp_path / "hydra",
+    )
     return run_task(predict, cfg)
 
 
@@ -34,14 +44,17 @@ def section(tmp_path):
     return path
 
 
-@pytest.mark.parametrize("setting, message", [
-    ("predict.overlap=-50", "predict.overlap=-50: use a whole number of pixels from 0 to 100"),
-    ("predict.overlap=101", "predict.overlap=101: use a whole number"),
-    ("predict.batch_size=0", "predict.batch_size=0: use a whole number of windows"),
-    ("predict.taper=foo", "predict.taper=foo is not one of gaussian, triangular, flat"),
-    ("predict.clip_percentiles=[0,200]", r"predict.clip_percentiles=\[0, 200\]: use \[low, high\]"),
-    ("predict.clip_percentiles=[50,50]", "use .low, high. with 0 <= low < high <= 100"),
-])
+@pytest.mark.parametrize(
+    "setting, message",
+    [
+        ("predict.overlap=-50", "predict.overlap=-50: use a whole number of pixels from 0 to 100"),
+        ("predict.overlap=101", "predict.overlap=101: use a whole number"),
+        ("predict.batch_size=0", "predict.batch_size=0: use a whole number of windows"),
+        ("predict.taper=foo", "predict.taper=foo is not one of gaussian, triangular, flat"),
+        ("predict.clip_percentiles=[0,200]", r"predict.clip_percentiles=\[0, 200\]: use \[low, high\]"),
+        ("predict.clip_percentiles=[50,50]", "use .low, high. with 0 <= low < high <= 100"),
+    ],
+)
 def test_bad_prediction_settings_are_refused_before_any_work(trained_run, section, tmp_path, setting, message):
     with pytest.raises(UserError, match=message):
         run_predict(trained_run, tmp_path, section, tmp_path / "out" / "pred", setting)
@@ -74,8 +87,9 @@ def test_a_16_bit_section_image_is_read_as_its_8_bit_grey_levels(trained_run, tm
     cv2.imwrite(str(tmp_path / "sixteen.png"), grey.astype(np.uint16) * 257)  # the same picture in 16 bits
     run_predict(trained_run, tmp_path, tmp_path / "eight.png", tmp_path / "out" / "eight")
     run_predict(trained_run, tmp_path, tmp_path / "sixteen.png", tmp_path / "out" / "sixteen")
-    np.testing.assert_array_equal(np.load(tmp_path / "out" / "eight.probs.npy"),
-                                  np.load(tmp_path / "out" / "sixteen.probs.npy"))
+    np.testing.assert_array_equal(
+        np.load(tmp_path / "out" / "eight.probs.npy"), np.load(tmp_path / "out" / "sixteen.probs.npy")
+    )
 
 
 def test_a_full_disk_is_one_line_and_the_earlier_outputs_stay(trained_run, tmp_path, monkeypatch, capsys):
@@ -89,8 +103,16 @@ def test_a_full_disk_is_one_line_and_the_earlier_outputs_stay(trained_run, tmp_p
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(LineCube, "write", full)
-    cfg = compose_config("predict", f"ckpt={trained_run}", f"input={volume}", f"out={out}", "snapshots=1",
-                         "predict.depth_origin=0", "predict.depth_step=1", run_dir=tmp_path / "hydra")
+    cfg = compose_config(
+        "predict",
+        f"ckpt={trained_run}",
+        f"input={volume}",
+        f"out={out}",
+        "snapshots=1",
+        "predict.depth_origin=0",
+        "predict.depth_step=1",
+        run_dir=tmp_path / "hydra",
+    )
     with pytest.raises(SystemExit) as exit_info:
         guarded(run_task, predict, cfg)
     assert exit_info.value.code == 1
@@ -118,8 +140,17 @@ def test_a_prediction_stopped_while_writing_a_volume_leaves_no_temporary_files(t
     volume = tmp_path / "volume.npy"
     np.save(volume, np.random.default_rng(0).normal(0, 1, (40, 110, 120)).astype(np.float32))
     out = tmp_path / "out" / "vol"
-    args = [sys.executable, "predict.py", f"ckpt={trained_run}", f"input={volume}", f"out={out}", "snapshots=1",
-            "predict.depth_origin=0", "predict.depth_step=1", f"hydra.run.dir={tmp_path / 'hydra'}"]
+    args = [
+        sys.executable,
+        "predict.py",
+        f"ckpt={trained_run}",
+        f"input={volume}",
+        f"out={out}",
+        "snapshots=1",
+        "predict.depth_origin=0",
+        "predict.depth_step=1",
+        f"hydra.run.dir={tmp_path / 'hydra'}",
+    ]
     process = subprocess.Popen(args, cwd=PROJECT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
     temporaries = []

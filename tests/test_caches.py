@@ -1,6 +1,7 @@
 """What is made from a run's checkpoints and kept — the ONNX graph, weight averages, pseudo-labels — is used only
 while it was made from what the run holds now: each input is changed in turn, with the file times a copy by
 `cp -p`, `rsync -a` or `tar x` would leave (older than the cache)."""
+
 import logging
 import os
 import shutil
@@ -21,8 +22,13 @@ from src.utils.run_folder import RunFolder
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, synthetic_root):
-    return train_run(tmp_path_factory.mktemp("caches") / "run", f"data.root={synthetic_root}",
-                     "trainer.max_epochs=3", "ensemble.top_k=3", "ensemble.mode=weights")
+    return train_run(
+        tmp_path_factory.mktemp("caches") / "run",
+        f"data.root={synthetic_root}",
+        "trainer.max_epochs=3",
+        "ensemble.top_k=3",
+        "ensemble.mode=weights",
+    )
 
 
 @pytest.fixture
@@ -110,19 +116,24 @@ def test_a_weight_average_is_made_again_when_its_snapshots_or_weights_change(run
     caplog.set_level(logging.INFO)
     average = run / "checkpoints" / "weight_average.ckpt"
     _, snapshots = read_ensemble(RunFolder(run))
-    (top2, _), = resolve_members(run, 2)[0]
+    ((top2, _),) = resolve_members(run, 2)[0]
     before, before_all = params(top2), params(average)
 
     replace_content(snapshots[0][0], snapshots[2][0])  # the best snapshot now holds the third's weights
-    (again, _), = resolve_members(run, 2)[0]
+    ((again, _),) = resolve_members(run, 2)[0]
     assert again == top2 and not torch.equal(params(top2)["net.fuse.1.weight"], before["net.fuse.1.weight"])
     assert resolve_members(run)[0] == [(average, 1.0)]
     assert not torch.equal(params(average)["net.fuse.1.weight"], before_all["net.fuse.1.weight"])
     assert caplog.text.count("was made from other snapshots or weights") == 2
 
     made = params(top2)["net.fuse.1.weight"]
-    edit_ensemble(run, members=[{**m, "weight": w} for m, w in
-                                zip(yaml.safe_load((run / "ensemble.yaml").read_text())["members"], (0.1, 0.6, 0.3))])
+    edit_ensemble(
+        run,
+        members=[
+            {**m, "weight": w}
+            for m, w in zip(yaml.safe_load((run / "ensemble.yaml").read_text())["members"], (0.1, 0.6, 0.3))
+        ],
+    )
     resolve_members(run, 2)
     assert not torch.equal(params(top2)["net.fuse.1.weight"], made)
 

@@ -1,6 +1,7 @@
 """A checkpoint is data: one from a stranger never runs code when any entry point loads it (infer, predict,
 export, train init= and resume=, pseudo-label teachers all read it through one loader), and the network class it
 names must be one of this project's or smp's."""
+
 import os
 
 import pytest
@@ -43,8 +44,13 @@ def test_a_hostile_pickle_is_refused_and_never_runs(hostile_ckpt):
 @pytest.mark.slow
 def test_a_hostile_checkpoint_is_one_clear_line_from_infer(hostile_ckpt, synthetic_root, tmp_path):
     path, marker = hostile_ckpt
-    result = run_cli("infer.py", f"ckpt={path}", f"data.root={synthetic_root}", f"out={tmp_path / 'sub.csv'}",
-                     f"hydra.run.dir={tmp_path / 'infer'}")
+    result = run_cli(
+        "infer.py",
+        f"ckpt={path}",
+        f"data.root={synthetic_root}",
+        f"out={tmp_path / 'sub.csv'}",
+        f"hydra.run.dir={tmp_path / 'infer'}",
+    )
     assert result.returncode == 1 and "refused, and nothing in it was run" in last_line(result)
     assert not marker.exists() and not (tmp_path / "sub.csv").exists()
 

@@ -13,7 +13,13 @@ def test_experiment_seed_composes_to_the_recipe():
     assert cfg.batch_size == 20 and cfg.optimizer._target_ == "torch.optim.Adam" and cfg.optimizer.lr == 1e-4
     s = cfg.scheduler.scheduler
     assert (s._target_, s.mode, s.base_lr, s.max_lr, s.step_size_up, s.cycle_momentum) == (
-        "torch.optim.lr_scheduler.CyclicLR", "triangular2", 1e-4, 3e-4, 1500, False)
+        "torch.optim.lr_scheduler.CyclicLR",
+        "triangular2",
+        1e-4,
+        3e-4,
+        1500,
+        False,
+    )
     assert cfg.scheduler.interval == "step"
     weights = {phase: {name: term.weight for name, term in cfg.loss[phase].items()} for phase in ("first", "second")}
     assert weights == {"first": {"bce": 1.0}, "second": {"bce": 0.1, "lovasz": 0.9}}
@@ -47,8 +53,11 @@ def test_the_readmes_scale_out_commands_compose():
 
     from src.utils.config import PROJECT_ROOT
 
-    commands = [line for line in (PROJECT_ROOT / "README.md").read_text().splitlines()
-                if line.startswith("python train.py") and "hydra/launcher=" in line]
+    commands = [
+        line
+        for line in (PROJECT_ROOT / "README.md").read_text().splitlines()
+        if line.startswith("python train.py") and "hydra/launcher=" in line
+    ]
     launchers = set()
     for command in commands:
         args = [a for a in shlex.split(command.split("#")[0])[2:] if a != "-m"]

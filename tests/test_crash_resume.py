@@ -1,5 +1,6 @@
 """A run killed with SIGKILL (out of memory, a pre-empted node, a closed laptop) resumes from its last.ckpt, written
 atomically at every epoch end, with the budget's clock, and ends with the snapshots and ensemble it would have had."""
+
 import os
 import signal
 import subprocess
@@ -22,12 +23,28 @@ def snapshot_epochs(run_dir):
 
 def test_a_run_killed_mid_training_resumes_from_its_last_epoch(synthetic_root, tmp_path):
     run_dir, ready = tmp_path / "run", tmp_path / "ready"
-    plan = ["train.py", f"data.root={synthetic_root}", "debug=tiny", "trainer.max_epochs=4", "ensemble.top_k=4",
-            f"hydra.run.dir={run_dir}"]
+    plan = [
+        "train.py",
+        f"data.root={synthetic_root}",
+        "debug=tiny",
+        "trainer.max_epochs=4",
+        "ensemble.top_k=4",
+        f"hydra.run.dir={run_dir}",
+    ]
     env = {**os.environ, "PYTHONPATH": str(PROJECT / "tests")}
-    process = subprocess.Popen([sys.executable, *plan, "+callbacks.pause._target_=conftest.PauseAtEpoch",
-                                "+callbacks.pause.epoch=2", f"+callbacks.pause.ready={ready}"], cwd=PROJECT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            *plan,
+            "+callbacks.pause._target_=conftest.PauseAtEpoch",
+            "+callbacks.pause.epoch=2",
+            f"+callbacks.pause.ready={ready}",
+        ],
+        cwd=PROJECT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 300
         while not ready.exists() and process.poll() is None and time.monotonic() < deadline:

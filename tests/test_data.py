@@ -73,23 +73,29 @@ def first_id(root, csv="train.csv"):
 
 def set_depth(root, tile_id, value):
     lines = (root / "depths.csv").read_text().splitlines()
-    (root / "depths.csv").write_text("\n".join(f"{tile_id},{value}" if line.startswith(f"{tile_id},") else line
-                                               for line in lines) + "\n")
+    (root / "depths.csv").write_text(
+        "\n".join(f"{tile_id},{value}" if line.startswith(f"{tile_id},") else line for line in lines) + "\n"
+    )
 
 
-@pytest.mark.parametrize("damage, message", [
-    (lambda r: shutil.rmtree(r), "data folder .* not found"),
-    (lambda r: (r / "train.csv").unlink(), "train.csv not found"),
-    (lambda r: (r / "depths.csv").unlink(), "depths.csv not found"),
-    (lambda r: (r / "depths.csv").write_text("id,z\n"), "no depth for tile"),
-    (lambda r: (r / "train/images" / f"{first_id(r)}.png").write_bytes(b"\x89PNG broken"), "corrupt"),
-    (lambda r: cv2.imwrite(str(r / "train/images" / f"{first_id(r)}.png"), np.zeros((64, 80), np.uint8)),
-     "is 64x80, expected 101x101"),
-    (lambda r: (r / "train/masks" / f"{first_id(r)}.png").unlink(), "mask .* not found"),
-    (lambda r: set_depth(r, first_id(r), ""), "depths.csv has no usable depth for tile .*z is ''"),
-    (lambda r: set_depth(r, first_id(r), "NaN"), "depths.csv has no usable depth for tile"),
-    (lambda r: set_depth(r, first_id(r), "deep"), "z is 'deep'"),
-])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda r: shutil.rmtree(r), "data folder .* not found"),
+        (lambda r: (r / "train.csv").unlink(), "train.csv not found"),
+        (lambda r: (r / "depths.csv").unlink(), "depths.csv not found"),
+        (lambda r: (r / "depths.csv").write_text("id,z\n"), "no depth for tile"),
+        (lambda r: (r / "train/images" / f"{first_id(r)}.png").write_bytes(b"\x89PNG broken"), "corrupt"),
+        (
+            lambda r: cv2.imwrite(str(r / "train/images" / f"{first_id(r)}.png"), np.zeros((64, 80), np.uint8)),
+            "is 64x80, expected 101x101",
+        ),
+        (lambda r: (r / "train/masks" / f"{first_id(r)}.png").unlink(), "mask .* not found"),
+        (lambda r: set_depth(r, first_id(r), ""), "depths.csv has no usable depth for tile .*z is ''"),
+        (lambda r: set_depth(r, first_id(r), "NaN"), "depths.csv has no usable depth for tile"),
+        (lambda r: set_depth(r, first_id(r), "deep"), "z is 'deep'"),
+    ],
+)
 def test_bad_input_gives_a_clear_error(broken, damage, message):
     damage(broken)
     with pytest.raises(UserError, match=message):

@@ -1,5 +1,6 @@
 """The ensemble: ensemble.yaml (ranking, weights), weight averaging, the callback, and the networks that
 `ckpt=` and `snapshots=N` stand for in both ensemble modes."""
+
 import shutil
 
 import numpy as np
@@ -40,6 +41,7 @@ def test_weight_average_of_identical_models_is_the_same_model():
     ref = net()
     ref.load_state_dict(a.state_dict())
     from torch.optim.swa_utils import update_bn
+
     update_bn((batch["x"] for batch in loader), ref)
     averaged = weight_average([a, b], [0.7, 0.3], loader)
     with torch.no_grad():
@@ -68,8 +70,9 @@ def test_callback_writes_the_kept_snapshots_best_first_with_decaying_weights(tmp
     from src.ensemble.callback import SnapshotEnsemble
 
     keeper = ModelCheckpoint(dirpath=tmp_path / "checkpoints", monitor="val/map", mode="max", save_top_k=3)
-    keeper.best_k_models = {str(tmp_path / "checkpoints" / f"s{k}.ckpt"): torch.tensor(v)
-                            for k, v in enumerate([0.61, 0.75, 0.70])}
+    keeper.best_k_models = {
+        str(tmp_path / "checkpoints" / f"s{k}.ckpt"): torch.tensor(v) for k, v in enumerate([0.61, 0.75, 0.70])
+    }
     last = ModelCheckpoint(dirpath=tmp_path / "checkpoints", save_last=True, save_top_k=0)
     trainer = SimpleNamespace(checkpoint_callbacks=[last, keeper], is_global_zero=True, default_root_dir=tmp_path)
     SnapshotEnsemble(decay=0.5, mode="predictions").on_fit_end(trainer, None)
@@ -86,15 +89,21 @@ def test_a_single_snapshot_is_used_as_it_is_even_in_weights_mode(tmp_path):
     run = RunFolder(tmp_path)
     write_ensemble(run, [(str(tmp_path / "checkpoints" / "s0.ckpt"), 0.7)], 0.8, "weights")
     assert read_ensemble(run) == ("predictions", [(tmp_path / "checkpoints" / "s0.ckpt", 1.0)])
-    write_ensemble(run, [(str(tmp_path / "checkpoints" / f"s{k}.ckpt"), 0.7 - k / 10) for k in range(2)], 0.8,
-                   "weights")
+    write_ensemble(
+        run, [(str(tmp_path / "checkpoints" / f"s{k}.ckpt"), 0.7 - k / 10) for k in range(2)], 0.8, "weights"
+    )
     assert read_ensemble(run)[0] == "weights"
 
 
 @pytest.fixture(scope="module")
 def three_snapshot_run(tmp_path_factory, synthetic_root):
-    return train_run(tmp_path_factory.mktemp("members") / "run", f"data.root={synthetic_root}",
-                     "trainer.max_epochs=3", "ensemble.top_k=3", "ensemble.mode=weights")
+    return train_run(
+        tmp_path_factory.mktemp("members") / "run",
+        f"data.root={synthetic_root}",
+        "trainer.max_epochs=3",
+        "ensemble.top_k=3",
+        "ensemble.mode=weights",
+    )
 
 
 def state(path):
@@ -112,7 +121,7 @@ def test_snapshots_n_in_weights_mode_averages_the_best_n(three_snapshot_run):
     assert resolve_members(run)[0] == [(run / "checkpoints" / "weight_average.ckpt", 1.0)]
     assert resolve_members(run, 3)[0] == [(run / "checkpoints" / "weight_average.ckpt", 1.0)]
     assert resolve_members(run, 1)[0] == [(snapshots[0][0], 1.0)]  # the best snapshot as it is
-    (top2, weight), = resolve_members(run, 2)[0]
+    ((top2, weight),) = resolve_members(run, 2)[0]
     assert top2 == run / "checkpoints" / "weight_average_top2.ckpt" and weight == 1.0
     assert differs(state(top2), state(run / "checkpoints" / "weight_average.ckpt"))
     assert differs(state(top2), state(snapshots[0][0]))
@@ -123,7 +132,7 @@ def test_snapshots_n_in_weights_mode_averages_the_best_n(three_snapshot_run):
 def test_the_average_of_the_best_n_is_their_normalised_weighted_mean(three_snapshot_run):
     run = three_snapshot_run
     _, snapshots = read_ensemble(RunFolder(run))
-    (top2, _), = resolve_members(run, 2)[0]
+    ((top2, _),) = resolve_members(run, 2)[0]
     weights = [w for _, w in snapshots[:2]]
     assert sum(weights) < 0.9  # 1 and 0.8 of 2.44 (decay 0.8): the weights as ensemble.yaml gives them
     states = [state(p) for p, _ in snapshots[:2]]
@@ -152,6 +161,8 @@ def test_averaging_the_best_n_without_the_training_tiles_is_one_clear_error(thre
     config = (run / ".hydra" / "config.yaml").read_text()
     root = yaml.safe_load(config)["data"]["root"]
     (run / ".hydra" / "config.yaml").write_text(config.replace(root, str(tmp_path / "moved")))
-    with pytest.raises(UserError, match="snapshots=2: averaging the best 2 snapshots .* needs its training tiles: "
-                                        "data folder .*moved not found"):
+    with pytest.raises(
+        UserError,
+        match="snapshots=2: averaging the best 2 snapshots .* needs its training tiles: data folder .*moved not found",
+    ):
         resolve_members(run, 2)

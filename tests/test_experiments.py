@@ -1,4 +1,5 @@
 """Every `experiment=` preset trains, evaluates and writes its run folder under debug=tiny (in this process)."""
+
 import re
 
 import numpy as np

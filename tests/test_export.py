@@ -1,5 +1,6 @@
 """The export task: one ONNX graph with the preprocessing in its metadata, the same probabilities as PyTorch,
 dynamic batch and spatial axes."""
+
 import warnings
 
 import numpy as np
@@ -16,8 +17,10 @@ from src.tasks.export import export
 
 def test_onnx_export_matches_pytorch(trained_run, tmp_path, synthetic_root):
     onnx_path = tmp_path / "model.onnx"
-    run_task(export, compose_config("export", f"ckpt={trained_run}", "snapshots=1", f"out={onnx_path}",
-                                    run_dir=tmp_path / "hydra"))
+    run_task(
+        export,
+        compose_config("export", f"ckpt={trained_run}", "snapshots=1", f"out={onnx_path}", run_dir=tmp_path / "hydra"),
+    )
     _, images, depths = load_unlabelled(synthetic_root)
     onnx_probs = OnnxBackend(onnx_path, tta=True)(images[:6], depths[:6])
     torch_probs = TorchBackend(load_members(trained_run, 1)[0], tta=True)(images[:6], depths[:6])

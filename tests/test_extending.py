@@ -1,5 +1,6 @@
 """Adding a dataset or a loss is one Python file plus one YAML file (README, "Where to add what"): both written
 here, in a folder of the test's own, and trained with through the ordinary train task."""
+
 import textwrap
 
 import numpy as np
@@ -59,7 +60,8 @@ def test_a_dataset_and_a_loss_written_as_one_file_and_one_yaml_each_train(tmp_pa
         folder.mkdir(parents=True)
     (code / "toy_data.py").write_text(TOY_DATA)
     (code / "toy_loss.py").write_text(TOY_LOSS)
-    (conf / "data" / "toy.yaml").write_text(textwrap.dedent("""\
+    (conf / "data" / "toy.yaml").write_text(
+        textwrap.dedent("""\
         _target_: toy_data.ToyTiles
         n_tiles: 24
         n_folds: 3
@@ -67,7 +69,8 @@ def test_a_dataset_and_a_loss_written_as_one_file_and_one_yaml_each_train(tmp_pa
         channels: [image, depth, coord]
         input_size: 128
         num_workers: 0
-        """))
+        """)
+    )
     (conf / "loss" / "toy.yaml").write_text("first:\n  soft_l1: {_target_: toy_loss.SoftL1, weight: 1.0}\n")
     monkeypatch.syspath_prepend(str(code))
 

@@ -34,8 +34,8 @@ def test_deterministic_per_seed_and_independent_of_order():
 
 def test_coverage_class():
     masks = np.zeros((3, 10, 10), bool)
-    masks[1, 0, 0] = True      # 1 % -> class 1
-    masks[2] = True            # 100 % -> class 10
+    masks[1, 0, 0] = True  # 1 % -> class 1
+    masks[2] = True  # 100 % -> class 10
     assert coverage_class(masks).tolist() == [0, 1, 10]
 
 

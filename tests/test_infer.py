@@ -1,5 +1,6 @@
 """The infer task, run in this process: a submission for every test tile, the networks and post-processing
 that `ckpt=` and `snapshots=` stand for, and where that post-processing came from."""
+
 import logging
 import os
 import shutil
@@ -41,8 +42,12 @@ def test_the_onnx_backend_gives_pytorchs_probabilities_and_keeps_its_graph(train
     by_onnx = run_infer(tmp_path / "onnx", f"ckpt={run}", "backend=auto", "save_probs=true")  # the CPU: ONNX
     assert "Onnx backend" in caplog.text and (run / "ensemble.onnx").exists()
     assert by_onnx.equals(by_torch)
-    np.testing.assert_allclose(np.load(tmp_path / "onnx" / "submission.probs.npy"),
-                               np.load(tmp_path / "torch" / "submission.probs.npy"), atol=1e-5, rtol=0)
+    np.testing.assert_allclose(
+        np.load(tmp_path / "onnx" / "submission.probs.npy"),
+        np.load(tmp_path / "torch" / "submission.probs.npy"),
+        atol=1e-5,
+        rtol=0,
+    )
     made = (run / "ensemble.onnx").stat().st_mtime_ns
     run_infer(tmp_path / "again", f"ckpt={run}", "backend=onnx")
     assert (run / "ensemble.onnx").stat().st_mtime_ns == made  # exported once, kept
@@ -56,25 +61,33 @@ def test_the_onnx_backend_gives_pytorchs_probabilities_and_keeps_its_graph(train
 
 @pytest.fixture(scope="module")
 def three_snapshot_run(tmp_path_factory, synthetic_root):
-    return train_run(tmp_path_factory.mktemp("snapshots") / "run", f"data.root={synthetic_root}",
-                     "trainer.max_epochs=3", "ensemble.top_k=3", "ensemble.mode=weights")
+    return train_run(
+        tmp_path_factory.mktemp("snapshots") / "run",
+        f"data.root={synthetic_root}",
+        "trainer.max_epochs=3",
+        "ensemble.top_k=3",
+        "ensemble.mode=weights",
+    )
 
 
 def test_a_checkpoint_file_uses_its_runs_tuned_postproc_and_says_so(three_snapshot_run, tmp_path, caplog):
     caplog.set_level(logging.INFO)
     run = tmp_path / "run"
     shutil.copytree(three_snapshot_run, run, ignore=shutil.ignore_patterns("weight_average_top*"))
-    (run / "postproc.yaml").write_text(yaml.safe_dump({"threshold": 0.37, "min_component": 0, "min_mask": 5,
-                                                      "fill_holes": 0}))
+    (run / "postproc.yaml").write_text(
+        yaml.safe_dump({"threshold": 0.37, "min_component": 0, "min_mask": 5, "fill_holes": 0})
+    )
     best = read_ensemble(RunFolder(run))[1][0][0]
     run_infer(tmp_path, f"ckpt={best}", "postproc.min_mask=9")
     assert "'threshold': 0.37" in caplog.text and "'min_mask': 9" in caplog.text
-    assert f"tuned on out-of-fold predictions, from {run / 'postproc.yaml'}; min_mask from the command line" \
-        in caplog.text
+    assert (
+        f"tuned on out-of-fold predictions, from {run / 'postproc.yaml'}; min_mask from the command line" in caplog.text
+    )
 
 
-def test_snapshots_n_averages_the_best_n_in_weights_mode_with_the_default_postproc(three_snapshot_run, tmp_path,
-                                                                                   caplog):
+def test_snapshots_n_averages_the_best_n_in_weights_mode_with_the_default_postproc(
+    three_snapshot_run, tmp_path, caplog
+):
     caplog.set_level(logging.INFO)
     run = tmp_path / "run"
     shutil.copytree(three_snapshot_run, run, ignore=shutil.ignore_patterns("weight_average_top*"))

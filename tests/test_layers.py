@@ -1,4 +1,5 @@
 """The packages of src/ import only downwards (pyproject.toml's import-linter `layers` contract): no import cycles."""
+
 import subprocess
 import sys
 import tomllib

@@ -7,8 +7,15 @@ from src.models.seed_unet import SeedUnet
 
 
 def seed_unet(stem="seed", encoder="resnet18", deep_supervision=False, in_channels=3, upsample="bilinear"):
-    return SeedUnet(encoder_name=encoder, in_channels=in_channels, stem=stem, filters=8, upsample=upsample,
-                    scse_reduction=4, deep_supervision=deep_supervision)
+    return SeedUnet(
+        encoder_name=encoder,
+        in_channels=in_channels,
+        stem=stem,
+        filters=8,
+        upsample=upsample,
+        scse_reduction=4,
+        deep_supervision=deep_supervision,
+    )
 
 
 @torch.no_grad()
@@ -16,8 +23,10 @@ def feature_sizes(encoder, size=128):
     return [f.shape[-1] for f in encoder.eval()(torch.zeros(1, 3, size, size))]
 
 
-@pytest.mark.parametrize("stem, sizes", [("seed", [64, 64, 32, 16, 8]), ("no_pool", [128, 128, 64, 32, 16]),
-                                         ("standard", [64, 32, 16, 8, 4])])
+@pytest.mark.parametrize(
+    "stem, sizes",
+    [("seed", [64, 64, 32, 16, 8]), ("no_pool", [128, 128, 64, 32, 16]), ("standard", [64, 32, 16, 8, 4])],
+)
 def test_stems_give_feature_sizes_and_full_size_logits(stem, sizes):
     model = seed_unet(stem).eval()
     assert feature_sizes(model.encoder) == sizes
@@ -96,8 +105,9 @@ def save_weights(path, model):
     return model.state_dict()
 
 
-@pytest.mark.parametrize("source, filename", [("timm", "resnet18.pth"), ("torchvision", "resnet18.safetensors"),
-                                              ("smp_unet", "unet.pt")])
+@pytest.mark.parametrize(
+    "source, filename", [("timm", "resnet18.pth"), ("torchvision", "resnet18.safetensors"), ("smp_unet", "unet.pt")]
+)
 @pytest.mark.parametrize("stem", ["seed", "standard"])
 def test_encoder_weights_from_a_file_load_before_the_stem_change(tmp_path, source, filename, stem):
     import segmentation_models_pytorch as smp
@@ -105,8 +115,11 @@ def test_encoder_weights_from_a_file_load_before_the_stem_change(tmp_path, sourc
     import torchvision
 
     torch.manual_seed(1)
-    model = {"timm": lambda: timm.create_model("resnet18"), "torchvision": torchvision.models.resnet18,
-             "smp_unet": lambda: smp.Unet("resnet18", encoder_weights=None)}[source]()
+    model = {
+        "timm": lambda: timm.create_model("resnet18"),
+        "torchvision": torchvision.models.resnet18,
+        "smp_unet": lambda: smp.Unet("resnet18", encoder_weights=None),
+    }[source]()
     saved = save_weights(tmp_path / filename, model)
     net = SeedUnet(encoder_name="resnet18", encoder_weights=str(tmp_path / filename), stem=stem, filters=8)
     conv = net.encoder.stem[0] if stem == "seed" else net.encoder.encoder.conv1
@@ -121,8 +134,15 @@ def test_encoder_weights_from_a_file_reach_smp_models_and_other_channel_counts(t
     from src.models.factory import build_network
 
     saved = save_weights(tmp_path / "r18.pth", timm.create_model("resnet18"))
-    net = build_network({"_target_": "segmentation_models_pytorch.Unet", "encoder_name": "resnet18",
-                         "encoder_weights": str(tmp_path / "r18.pth"), "classes": 1}, in_channels=1)
+    net = build_network(
+        {
+            "_target_": "segmentation_models_pytorch.Unet",
+            "encoder_name": "resnet18",
+            "encoder_weights": str(tmp_path / "r18.pth"),
+            "classes": 1,
+        },
+        in_channels=1,
+    )
     assert torch.allclose(net.encoder.conv1.weight, saved["conv1.weight"].sum(1, keepdim=True))
     assert torch.equal(net.encoder.layer1[0].conv1.weight, saved["layer1.0.conv1.weight"])
 
@@ -133,8 +153,11 @@ def test_encoder_weights_that_do_not_fit_name_the_keys(tmp_path):
     from src.utils.errors import UserError
 
     save_weights(tmp_path / "r34.pth", timm.create_model("resnet34"))
-    with pytest.raises(UserError, match=r"r34.pth does not fit encoder resnet18: 0 keys missing \[\], \d+ unexpected "
-                                        r"\['layer1.2.bn1.bias'"):
+    with pytest.raises(
+        UserError,
+        match=r"r34.pth does not fit encoder resnet18: 0 keys missing \[\], \d+ unexpected "
+        r"\['layer1.2.bn1.bias'",
+    ):
         SeedUnet(encoder_name="resnet18", encoder_weights=str(tmp_path / "r34.pth"), stem="standard")
     with pytest.raises(UserError, match="nowhere.pth not found: save the encoder's state dict there"):
         SeedUnet(encoder_name="resnet18", encoder_weights=str(tmp_path / "nowhere.pth"))

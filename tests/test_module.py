@@ -11,8 +11,9 @@ from src.utils.config import CONFIG_DIR
 
 def tiny_module(*overrides):
     with initialize_config_dir(CONFIG_DIR, version_base="1.3"):
-        cfg = compose("train", overrides=["encoder.name=resnet18", "model.stem=standard", "model.filters=8",
-                                          *overrides])
+        cfg = compose(
+            "train", overrides=["encoder.name=resnet18", "model.stem=standard", "model.filters=8", *overrides]
+        )
     module = build_module(cfg, Preprocess(("image", "depth", "coord"), 0.5, 0.2, 0.0, 1.0, 128))
     module.setup("fit")  # as Lightning does before training: the loss is built
     return module
@@ -27,8 +28,9 @@ def test_nan_loss_stops_training_with_a_message():
 
 def test_deep_supervision_adds_exactly_its_weighted_auxiliary_losses():
     torch.manual_seed(0)
-    module = tiny_module("model.deep_supervision=true", "deep_supervision_weights.aux=0.3",
-                         "deep_supervision_weights.cls=0.7")
+    module = tiny_module(
+        "model.deep_supervision=true", "deep_supervision_weights.aux=0.3", "deep_supervision_weights.cls=0.7"
+    )
     x, y = torch.randn(2, 3, 128, 128), torch.zeros(2, 1, 128, 128)
     y[0, :, 30:90, 30:90] = 1  # salt in the first tile only
     loss = module.training_loss(x, y)

@@ -5,7 +5,7 @@ from src.inference.postproc import fill_small_holes, postprocess, remove_small_c
 
 def blobs():
     mask = np.zeros((20, 20), bool)
-    mask[2:8, 2:8] = True      # 36 px
+    mask[2:8, 2:8] = True  # 36 px
     mask[15:17, 15:17] = True  # 4 px
     return mask
 
@@ -30,9 +30,9 @@ def test_threshold_applies_to_probabilities():
 def test_enclosed_small_holes_filled_border_gaps_not():
     mask = np.zeros((20, 20), bool)
     mask[2:12, 2:12] = True
-    mask[5:7, 5:7] = False      # enclosed 4-px hole
+    mask[5:7, 5:7] = False  # enclosed 4-px hole
     mask[:, 15:] = True
-    mask[0:3, 17:] = False      # gap touching the border
+    mask[0:3, 17:] = False  # gap touching the border
     out = fill_small_holes(mask, 10)
     assert out[5:7, 5:7].all() and not out[0:3, 17:].any()
     assert not fill_small_holes(mask, 3)[5:7, 5:7].any()

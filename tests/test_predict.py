@@ -1,5 +1,6 @@
 """The predict task, run in this process: SEG-Y volumes keep their geometry and headers, sections get their
 pictures; a model with the depth channel needs the section's depths (its refusal is in test_cli)."""
+
 import json
 
 import cv2
@@ -18,8 +19,15 @@ def make_segy(path, shape=(3, 4, 130)):
 
 
 def run_predict(trained_run, tmp_path, inp, *extra):
-    cfg = compose_config("predict", f"ckpt={trained_run}", f"input={inp}", f"out={tmp_path / 'out' / 'pred'}",
-                         "snapshots=1", *extra, run_dir=tmp_path / "hydra")
+    cfg = compose_config(
+        "predict",
+        f"ckpt={trained_run}",
+        f"input={inp}",
+        f"out={tmp_path / 'out' / 'pred'}",
+        "snapshots=1",
+        *extra,
+        run_dir=tmp_path / "hydra",
+    )
     return run_task(predict, cfg)
 
 

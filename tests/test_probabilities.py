@@ -1,5 +1,6 @@
 """Tile probabilities: weighted ensembles, hflip TTA in the training geometry, float32 out; one path for every
 caller (src/inference/backends.py::predict_tiles)."""
+
 import numpy as np
 import pytest
 import torch

@@ -7,8 +7,8 @@ from src.data.rle import rle_decode, rle_encode
 
 def test_column_major_one_indexed():
     mask = np.zeros((3, 3), bool)
-    mask[0:2, 0] = True   # pixels 1, 2 in column-major order
-    mask[2, 2] = True     # pixel 9
+    mask[0:2, 0] = True  # pixels 1, 2 in column-major order
+    mask[2, 2] = True  # pixel 9
     assert rle_encode(mask) == "1 2 9 1"
     assert np.array_equal(rle_decode("1 2 9 1", (3, 3)), mask)
 

@@ -1,8 +1,9 @@
 """Whole sections: windows, taper blending, amplitude scaling, and the PyTorch backend on tiled sections."""
+
 import numpy as np
 import pytest
 
-from src.sections.scaling import amplitude_to_grey
+from src.sections.scaling import AmplitudeScaling
 from src.sections.tiling import section_probs, window_starts
 
 
@@ -18,8 +19,10 @@ def test_windows_cover_everything_and_end_flush(length, overlap):
     assert all(b - a <= 101 - overlap for a, b in zip(starts, starts[1:]))
 
 
-@pytest.mark.parametrize("shape, overlap, taper", [((300, 450), 50, "gaussian"), ((203, 517), 13, "triangular"),
-                                                   ((50, 70), 50, "gaussian"), ((101, 101), 0, "flat")])
+@pytest.mark.parametrize(
+    "shape, overlap, taper",
+    [((300, 450), 50, "gaussian"), ((203, 517), 13, "triangular"), ((50, 70), 50, "gaussian"), ((101, 101), 0, "flat")],
+)
 def test_blending_is_seamless_for_any_size(shape, overlap, taper):
     section = np.random.default_rng(0).integers(0, 256, shape).astype(np.uint8)
     probs = section_probs(section, pointwise, lambda r: 0.0, overlap=overlap, kind=taper)
@@ -52,7 +55,9 @@ def test_tiled_prediction_equals_per_tile_prediction_where_windows_align(backend
 
 def test_amplitude_scaling_uses_whole_volume_statistics():
     data = np.random.default_rng(0).normal(0, 1000, (4, 30, 40)).astype(np.float32)
-    grey, meta = amplitude_to_grey(data)
+    scaling = AmplitudeScaling.percentile(data, 1.0, 99.0)
+    grey = scaling.apply(data)
     assert grey.dtype == np.uint8 and abs(int(np.median(grey)) - 128) <= 2
-    assert meta["clip"] > 0 and "clip" in meta["rule"]
-    assert np.array_equal(amplitude_to_grey(grey)[0], grey)
+    assert scaling.gain > 0 and "clip" in scaling.rule
+    bound = np.abs(np.percentile(data, [1.0, 99.0])).max()  # symmetric clip points: the ends of the grey scale
+    assert scaling.apply(np.array([-bound, 0.0, bound])).tolist() == [0, 128, 255]

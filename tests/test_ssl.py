@@ -1,4 +1,5 @@
 """Semi-supervised training: pseudo-label selection and cache, mean-teacher EMA, no leakage into validation."""
+
 import numpy as np
 import pytest
 import torch
@@ -12,9 +13,9 @@ from src.ssl.pseudo import confident_tiles, pseudo_labels
 
 def test_confident_tiles_on_hand_made_maps():
     probs = np.full((4, 10, 10), 0.05, np.float32)
-    probs[1, :, :5] = 0.95                 # all confident, half salt
-    probs[2, :2] = 0.5                     # 20 % unsure -> out at 0.9, in at 0.8
-    probs[3] = 0.6                         # all unsure
+    probs[1, :, :5] = 0.95  # all confident, half salt
+    probs[2, :2] = 0.5  # 20 % unsure -> out at 0.9, in at 0.8
+    probs[3] = 0.6  # all unsure
     assert confident_tiles(probs, 0.2, 0.8, 0.9).tolist() == [True, True, False, False]
     assert confident_tiles(probs, 0.2, 0.8, 0.8).tolist() == [True, True, True, False]
 
@@ -44,8 +45,19 @@ def test_rampup_goes_from_small_to_one():
 
 
 def ssl_cfg(teacher, cache_dir, **kw):
-    base = dict(mode="pseudo", teacher=str(teacher), teacher_snapshots=1, unlabelled="test/images", tta=False,
-                low=0.2, high=0.8, confident_fraction=0.0, threshold=0.5, ratio=0.3, cache_dir=str(cache_dir))
+    base = dict(
+        mode="pseudo",
+        teacher=str(teacher),
+        teacher_snapshots=1,
+        unlabelled="test/images",
+        tta=False,
+        low=0.2,
+        high=0.8,
+        confident_fraction=0.0,
+        threshold=0.5,
+        ratio=0.3,
+        cache_dir=str(cache_dir),
+    )
     return OmegaConf.create({**base, **kw})
 
 
@@ -72,8 +84,10 @@ def test_pseudo_labels_reach_training_at_their_ratio_and_never_validation(synthe
 
     _, images, depths = load_unlabelled(synthetic_root)
     dm = TGSDataModule(root=synthetic_root, seed=0, batch_size=4)
-    dm.add_semi_supervised(pseudo=PseudoLabelled(images, depths, np.ones((len(images), 101, 101), bool), ratio=0.5),
-                           unlabelled=Unlabelled(images, depths, batch_size=4))
+    dm.add_semi_supervised(
+        pseudo=PseudoLabelled(images, depths, np.ones((len(images), 101, 101), bool), ratio=0.5),
+        unlabelled=Unlabelled(images, depths, batch_size=4),
+    )
     dm.setup()
     val_x = torch.cat([b["x"] for b in dm.val_dataloader()])
     labelled_val = torch.stack([dm.subset(dm.val_idx)[k]["x"] for k in range(len(dm.val_idx))])
@@ -107,8 +121,11 @@ def test_a_mean_teacher_epoch_is_one_pass_over_the_labelled_tiles(synthetic_root
 
 @pytest.mark.parametrize("mode", ["pseudo", "mean_teacher"])
 def test_train_end_to_end_with_ssl(mode, trained_run, synthetic_root, tmp_path):
-    extra = ([f"ssl.teacher={trained_run}", "ssl.confident_fraction=0.5", f"ssl.cache_dir={tmp_path / 'cache'}"]
-             if mode == "pseudo" else ["ssl.unlabelled_batch_size=4", "ssl.rampup_steps=2"])
+    extra = (
+        [f"ssl.teacher={trained_run}", "ssl.confident_fraction=0.5", f"ssl.cache_dir={tmp_path / 'cache'}"]
+        if mode == "pseudo"
+        else ["ssl.unlabelled_batch_size=4", "ssl.rampup_steps=2"]
+    )
     train_run(tmp_path / "run", f"data.root={synthetic_root}", f"ssl={mode}", *extra)
     assert (tmp_path / "run" / "oof.npz").exists()
     if mode == "mean_teacher":

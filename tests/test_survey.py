@@ -1,5 +1,6 @@
 """Your own survey: labels a line at a time, leakage-safe folds, masked losses, one scaling rule, fine-tuning from
 a TGS-trained network, and the whole volume predicted back into SEG-Y."""
+
 import json
 
 import cv2
@@ -37,9 +38,15 @@ def long_survey(tmp_path_factory):
 
 
 def survey_overrides(survey, *more):
-    return ["data=survey", f"data.survey.seismic={survey / 'seismic.sgy'}",
-            f"data.survey.labels={survey / 'labels.npy'}", "data.survey.label_every=10", "data.survey.guard=5",
-            "data.n_folds=3", *more]
+    return [
+        "data=survey",
+        f"data.survey.seismic={survey / 'seismic.sgy'}",
+        f"data.survey.labels={survey / 'labels.npy'}",
+        "data.survey.label_every=10",
+        "data.survey.guard=5",
+        "data.n_folds=3",
+        *more,
+    ]
 
 
 def test_the_synthetic_survey_is_a_segy_with_real_geometry_and_labels_on_its_grid(survey):
@@ -69,8 +76,13 @@ def test_sparse_labels_from_a_volume_or_from_line_files(survey, tmp_path):
 
 def test_labels_on_another_grid_are_one_clear_error_naming_both_files(survey, tmp_path):
     save_npy(np.zeros((30, 100, 120), np.uint8), tmp_path / "labels.npy")
-    with Volume(survey / "seismic.sgy") as volume, pytest.raises(UserError, match=(
-            r"labels .*labels.npy are \(30, 100, 120\) but the seismic .*seismic.sgy is \(30, 120, 120\)")):
+    with (
+        Volume(survey / "seismic.sgy") as volume,
+        pytest.raises(
+            UserError,
+            match=(r"labels .*labels.npy are \(30, 100, 120\) but the seismic .*seismic.sgy is \(30, 120, 120\)"),
+        ),
+    ):
         SurveyLabels(tmp_path / "labels.npy", volume)
 
 
@@ -78,9 +90,9 @@ def test_folds_are_blocks_and_windows_near_the_validation_block_are_dropped():
     assert line_blocks([0, 10, 20, 30, 40, 50], 3) == {0: 0, 10: 0, 20: 1, 30: 1, 40: 2, 50: 2}
     block = (20, 30)
     assert window_role(Window("inline", 20, 0, 0), block, "inline", 5) == VALIDATION
-    assert window_role(Window("inline", 34, 0, 0), block, "inline", 5) == GAP      # within the guard
+    assert window_role(Window("inline", 34, 0, 0), block, "inline", 5) == GAP  # within the guard
     assert window_role(Window("inline", 40, 0, 0), block, "inline", 5) == TRAIN
-    assert window_role(Window("crossline", 3, 0, 0), block, "inline", 5) == GAP    # spans inlines 0..100
+    assert window_role(Window("crossline", 3, 0, 0), block, "inline", 5) == GAP  # spans inlines 0..100
     assert window_role(Window("crossline", 3, 0, 36), block, "inline", 5) == TRAIN  # inlines 36..136
 
 
@@ -103,8 +115,8 @@ def test_the_metric_scores_interpreted_pixels_only():
     truth = np.zeros((2, 10, 10), bool)
     truth[0, :, :5] = True
     valid = np.ones_like(truth)
-    valid[0, :, 5:] = False   # the prediction's false positives lie where nobody interpreted
-    valid[1] = False          # nothing interpreted: the image does not count
+    valid[0, :, 5:] = False  # the prediction's false positives lie where nobody interpreted
+    valid[1] = False  # nothing interpreted: the image does not count
     pred = np.ones_like(truth)
     assert kaggle_map(pred, truth, valid) == 1.0 and kaggle_map(pred, truth) == 0.0
     metric = KaggleMAP(ignore_value=255)
@@ -124,13 +136,24 @@ def test_fine_tune_a_tgs_network_on_every_tenth_inline_then_predict_the_volume(s
     tgs, tuned = load_module(trained_run / "checkpoints" / "last.ckpt"), load_module(run / "checkpoints" / "last.ckpt")
     assert tuned.preprocess.mean == tgs.preprocess.mean and tuned.preprocess.amplitude is not None
     with Volume(survey / "seismic.sgy") as volume:  # the stored rule is the one fitted on training lines 1010, 1020
-        expected = AmplitudeScaling.matched(np.stack([volume.line("inline", k) for k in (10, 20)]),
-                                            tgs.preprocess.mean, tgs.preprocess.std)
+        expected = AmplitudeScaling.matched(
+            np.stack([volume.line("inline", k) for k in (10, 20)]), tgs.preprocess.mean, tgs.preprocess.std
+        )
     assert tuned.preprocess.amplitude == pytest.approx(expected.pair, rel=1e-5)
 
     out = tmp_path / "pred" / "volume"
-    run_task(predict, compose_config("predict", f"ckpt={run}", f"input={survey / 'seismic.sgy'}", f"out={out}",
-                                     "predict.depth_origin=0", "predict.depth_step=1", run_dir=tmp_path / "hydra"))
+    run_task(
+        predict,
+        compose_config(
+            "predict",
+            f"ckpt={run}",
+            f"input={survey / 'seismic.sgy'}",
+            f"out={out}",
+            "predict.depth_origin=0",
+            "predict.depth_step=1",
+            run_dir=tmp_path / "hydra",
+        ),
+    )
     meta = json.loads(out.with_name("volume.json").read_text())
     assert meta["scaling"]["offset"] == pytest.approx(tuned.preprocess.amplitude[0])  # the scaling used = stored
     probs = np.load(out.with_name("volume.probs.npy"))
@@ -157,8 +180,18 @@ def test_a_single_segy_line_is_predicted_as_a_section_with_its_pictures(survey, 
         section = volume.line("inline", 3)[None]  # one inline: a 2D survey line
     segyio.tools.from_array(str(line), section)
     out = tmp_path / "pred" / "line"
-    run_task(predict, compose_config("predict", f"ckpt={trained_run}", f"input={line}", f"out={out}",
-                                     "predict.depth_origin=0", "predict.depth_step=1", run_dir=tmp_path / "hydra"))
+    run_task(
+        predict,
+        compose_config(
+            "predict",
+            f"ckpt={trained_run}",
+            f"input={line}",
+            f"out={out}",
+            "predict.depth_origin=0",
+            "predict.depth_step=1",
+            run_dir=tmp_path / "hydra",
+        ),
+    )
     assert np.load(out.with_name("line.probs.npy")).shape == (SHAPE[2], SHAPE[1])  # (samples, traces)
     assert out.with_name("line.overlay.png").exists() and out.with_name("line.probs.png").exists()
     with segyio.open(str(line)) as a, segyio.open(str(out.with_name("line.sgy"))) as b:
@@ -166,10 +199,24 @@ def test_a_single_segy_line_is_predicted_as_a_section_with_its_pictures(survey, 
 
 
 def survey_spec(survey, **changes):
-    return {"seismic": str(survey / "seismic.sgy"), "labels": str(survey / "labels.npy"), "label_axis": "inline",
-            "label_every": 5, "ignore_value": 255, "axis": "both", "window_stride": 50, "min_labelled": 0.05,
-            "salt_share": 0.0, "guard": 3, "depth_origin": 0.0, "depth_step": 1.0, "clip_percentiles": [1.0, 99.0],
-            "iline_byte": 189, "xline_byte": 193, **changes}
+    return {
+        "seismic": str(survey / "seismic.sgy"),
+        "labels": str(survey / "labels.npy"),
+        "label_axis": "inline",
+        "label_every": 5,
+        "ignore_value": 255,
+        "axis": "both",
+        "window_stride": 50,
+        "min_labelled": 0.05,
+        "salt_share": 0.0,
+        "guard": 3,
+        "depth_origin": 0.0,
+        "depth_step": 1.0,
+        "clip_percentiles": [1.0, 99.0],
+        "iline_byte": 189,
+        "xline_byte": 193,
+        **changes,
+    }
 
 
 def test_no_training_window_comes_near_the_validation_block_in_any_orientation(long_survey):
@@ -190,8 +237,10 @@ def test_a_survey_trains_on_inline_and_crossline_windows(long_survey, tmp_path):
     from src.ensemble.members import run_datamodule
     from src.utils.run_folder import RunFolder
 
-    run = train_run(tmp_path / "run", *survey_overrides(long_survey, "data.survey.axis=both", "data.survey.guard=3",
-                                                        "data.survey.label_every=5"))
+    run = train_run(
+        tmp_path / "run",
+        *survey_overrides(long_survey, "data.survey.axis=both", "data.survey.guard=3", "data.survey.label_every=5"),
+    )
     dm = run_datamodule(RunFolder(run))  # the run's windows, rebuilt from its config and folds.csv
     assert {dm.windows[i].axis for i in dm.train_idx} == {"inline", "crossline"}
     assert (run / "oof.npz").exists() and (run / "ensemble.yaml").exists()

@@ -1,6 +1,7 @@
 """A survey's files as other software writes them: labels coded with NaN, -1 or class ids, labels on other lines,
 SEG-Y files whose headers name a grid their traces do not fill, seismic with no amplitudes. Each is read right or
 refused with one clear line, never trained or predicted wrongly with exit 0."""
+
 import numpy as np
 import pytest
 import segyio
@@ -53,8 +54,11 @@ def test_class_ids_are_refused_unless_the_salt_values_are_named(tmp_path, seismi
     values = np.full(SHAPE, 7, np.uint8)
     values[:, :, 25:] = 3  # salt 3 under sediment 7
     labels, _ = labels_of(tmp_path, seismic[0], values)
-    with pytest.raises(UserError, match="hold the values 3, 7 besides the uninterpreted 255: say which are salt "
-                                        r"with data.survey.salt_values=\[...\]"):
+    with pytest.raises(
+        UserError,
+        match="hold the values 3, 7 besides the uninterpreted 255: say which are salt "
+        r"with data.survey.salt_values=\[...\]",
+    ):
         labels.line("inline", 0)
     named, _ = labels_of(tmp_path, seismic[0], values, salt_values=[3])
     line = named.line("inline", 0)
@@ -73,8 +77,9 @@ def test_three_classes_across_lines_are_refused(tmp_path, seismic):
 
 def test_labels_on_other_lines_of_the_same_shape_are_refused(tmp_path, seismic):
     shifted = write_segy_volume(tmp_path / "labels.sgy", np.zeros(SHAPE, np.float32), ilines=range(1006, 1012))
-    with pytest.raises(UserError, match="labels .*labels.sgy hold inlines 1006..1011 but the seismic .* holds "
-                                        "1000..1005"):
+    with pytest.raises(
+        UserError, match="labels .*labels.sgy hold inlines 1006..1011 but the seismic .* holds 1000..1005"
+    ):
         SurveyLabels(shifted, Volume(seismic[0]))
 
 
@@ -99,11 +104,17 @@ def segy_of_traces(path, pairs, samples=40):
 GRID = [(il, xl) for il in range(1000, 1012) for xl in range(2000, 2110)]
 
 
-@pytest.mark.parametrize("pairs, reason", [
-    (GRID[:-7], "name 12 inlines x 110 crosslines = 1320 traces, but 7 of them are missing"),
-    (list(np.random.default_rng(1).permutation(GRID).tolist()), "all there, but not sorted by inline or by crossline"),
-    (GRID + GRID[:3], "3 traces repeat an \\(inline, crossline\\) pair"),
-])
+@pytest.mark.parametrize(
+    "pairs, reason",
+    [
+        (GRID[:-7], "name 12 inlines x 110 crosslines = 1320 traces, but 7 of them are missing"),
+        (
+            list(np.random.default_rng(1).permutation(GRID).tolist()),
+            "all there, but not sorted by inline or by crossline",
+        ),
+        (GRID + GRID[:3], "3 traces repeat an \\(inline, crossline\\) pair"),
+    ],
+)
 def test_a_segy_whose_traces_do_not_fill_its_grid_is_refused_with_the_reason(tmp_path, pairs, reason):
     path = segy_of_traces(tmp_path / "odd.sgy", [tuple(p) for p in pairs])
     with pytest.raises(UserError, match=f"{reason}.* set predict.iline_byte and predict.xline_byte"):
@@ -124,13 +135,28 @@ def test_seismic_without_amplitudes_is_refused_for_training_and_prediction(tmp_p
     labels = np.zeros(cube.shape, np.uint8)
     np.save(tmp_path / "labels.npy", labels)
     with pytest.raises(UserError, match=message):
-        train_run(tmp_path / "run", "data=survey", f"data.survey.seismic={seismic}",
-                  f"data.survey.labels={tmp_path / 'labels.npy'}", "data.survey.label_every=10", "data.survey.guard=5",
-                  "data.n_folds=3")
+        train_run(
+            tmp_path / "run",
+            "data=survey",
+            f"data.survey.seismic={seismic}",
+            f"data.survey.labels={tmp_path / 'labels.npy'}",
+            "data.survey.label_every=10",
+            "data.survey.guard=5",
+            "data.n_folds=3",
+        )
     with pytest.raises(UserError, match=message):
-        run_task(predict, compose_config("predict", f"ckpt={trained_run}", f"input={seismic}",
-                                         f"out={tmp_path / 'out' / 'p'}", "predict.depth_origin=0",
-                                         "predict.depth_step=1", run_dir=tmp_path / "hydra"))
+        run_task(
+            predict,
+            compose_config(
+                "predict",
+                f"ckpt={trained_run}",
+                f"input={seismic}",
+                f"out={tmp_path / 'out' / 'p'}",
+                "predict.depth_origin=0",
+                "predict.depth_step=1",
+                run_dir=tmp_path / "hydra",
+            ),
+        )
 
 
 def test_non_finite_samples_are_predicted_as_no_salt_and_counted(tmp_path, trained_run):
@@ -140,9 +166,19 @@ def test_non_finite_samples_are_predicted_as_no_salt_and_counted(tmp_path, train
     section[:, 40:43] = np.nan  # three dead traces
     np.save(tmp_path / "section.npy", section)
     out = tmp_path / "out" / "p"
-    run_task(predict, compose_config("predict", f"ckpt={trained_run}", f"input={tmp_path / 'section.npy'}",
-                                     f"out={out}", "predict.depth_origin=0", "predict.depth_step=1",
-                                     "threshold=0.0", run_dir=tmp_path / "hydra"))
+    run_task(
+        predict,
+        compose_config(
+            "predict",
+            f"ckpt={trained_run}",
+            f"input={tmp_path / 'section.npy'}",
+            f"out={out}",
+            "predict.depth_origin=0",
+            "predict.depth_step=1",
+            "threshold=0.0",
+            run_dir=tmp_path / "hydra",
+        ),
+    )
     probs, mask = np.load(f"{out}.probs.npy"), np.load(f"{out}.mask.npy")
     assert (probs[:, 40:43] == 0).all() and not mask[:, 40:43].any() and mask[:, :40].all()
     assert json.loads((tmp_path / "out" / "p.json").read_text())["non_finite_samples"] == 360
@@ -159,8 +195,14 @@ def test_non_finite_seismic_samples_are_left_out_of_training_and_counted(tmp_pat
         cube = np.stack([volume.line("inline", k) for k in range(volume.shape[0])])
     cube[10, 5:8] = np.nan  # three dead traces on the labelled inline 10
     np.save(tmp_path / "seismic.npy", cube)
-    run = train_run(tmp_path / "run", "data=survey", f"data.survey.seismic={tmp_path / 'seismic.npy'}",
-                    f"data.survey.labels={survey / 'labels.npy'}", "data.survey.label_every=10",
-                    "data.survey.guard=5", "data.n_folds=3")
+    run = train_run(
+        tmp_path / "run",
+        "data=survey",
+        f"data.survey.seismic={tmp_path / 'seismic.npy'}",
+        f"data.survey.labels={survey / 'labels.npy'}",
+        "data.survey.label_every=10",
+        "data.survey.guard=5",
+        "data.n_folds=3",
+    )
     assert f"{3 * 120} samples of {tmp_path / 'seismic.npy'}'s labelled sections are NaN or infinite" in caplog.text
     assert (run / "oof.npz").exists()

@@ -26,7 +26,7 @@ def test_channels_image_depth_coord():
     x = crop_center(pre(tile, 150.0))
     assert x.shape == (3, 101, 101)
     assert np.allclose(x[0], (1.0 - 0.5) / 0.25)
-    assert np.allclose(x[1], 0.25)                       # (150 - 100) / (300 - 100)
+    assert np.allclose(x[1], 0.25)  # (150 - 100) / (300 - 100)
     assert x[2, 0].max() == 0 and np.allclose(x[2, -1], 1.0)  # image x top-to-bottom ramp
     assert np.all(np.diff(x[2, :, 50]) > 0)
 

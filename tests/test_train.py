@@ -1,5 +1,6 @@
 """The train task, run in this process under debug=tiny: what a run folder holds, resume, time budgets,
 repeatability, the weight-averaged ensemble."""
+
 import json
 import logging
 
@@ -19,8 +20,16 @@ from src.utils.run_folder import RunFolder
 
 
 def test_train_writes_checkpoints_oof_pictures_and_folds(trained_run):
-    for name in ("checkpoints/last.ckpt", "ensemble.yaml", "oof.npz", "folds.csv", "validation.png",
-                 "augmentations.png", "curves.png", "logs/metrics.csv"):
+    for name in (
+        "checkpoints/last.ckpt",
+        "ensemble.yaml",
+        "oof.npz",
+        "folds.csv",
+        "validation.png",
+        "augmentations.png",
+        "curves.png",
+        "logs/metrics.csv",
+    ):
         assert (trained_run / name).exists(), name
     oof = np.load(trained_run / "oof.npz")
     folds = pd.read_csv(trained_run / "folds.csv", dtype={"id": str})
@@ -30,8 +39,14 @@ def test_train_writes_checkpoints_oof_pictures_and_folds(trained_run):
 
 def test_resume_continues_on_the_second_loss_phase(trained_run, synthetic_root, tmp_path, caplog):
     caplog.set_level(logging.INFO)
-    run_dir = train_run(tmp_path / "resumed", f"data.root={synthetic_root}", "trainer.max_epochs=2", "loss=seed",
-                        "loss.switch_epoch=1", f"resume={trained_run / 'checkpoints' / 'last.ckpt'}")
+    run_dir = train_run(
+        tmp_path / "resumed",
+        f"data.root={synthetic_root}",
+        "trainer.max_epochs=2",
+        "loss=seed",
+        "loss.switch_epoch=1",
+        f"resume={trained_run / 'checkpoints' / 'last.ckpt'}",
+    )
     metrics = pd.read_csv(run_dir / "logs" / "metrics.csv")
     phases = metrics.dropna(subset=["train/loss_phase"])
     assert phases.epoch.tolist() == [1] and phases["train/loss_phase"].tolist() == [1.0]
@@ -40,13 +55,23 @@ def test_resume_continues_on_the_second_loss_phase(trained_run, synthetic_root, 
 
 def clock(seconds, step=1.0, validation=0.0):
     """Overrides for a time budget of `seconds` on a clock the test drives (conftest.VirtualClock)."""
-    return ["+callbacks.clock._target_=conftest.VirtualClock", f"+callbacks.clock.seconds={seconds}",
-            f"+callbacks.clock.step_seconds={step}", f"+callbacks.clock.validation_seconds={validation}"]
+    return [
+        "+callbacks.clock._target_=conftest.VirtualClock",
+        f"+callbacks.clock.seconds={seconds}",
+        f"+callbacks.clock.step_seconds={step}",
+        f"+callbacks.clock.validation_seconds={validation}",
+    ]
 
 
 def test_a_time_budget_stops_training_inside_the_first_epoch_and_keeps_a_snapshot(synthetic_root, tmp_path):
-    run_dir = train_run(tmp_path / "run", f"data.root={synthetic_root}", "trainer.max_epochs=50", "batch_size=1",
-                        "trainer.limit_train_batches=1.0", *clock(10))
+    run_dir = train_run(
+        tmp_path / "run",
+        f"data.root={synthetic_root}",
+        "trainer.max_epochs=50",
+        "batch_size=1",
+        "trainer.limit_train_batches=1.0",
+        *clock(10),
+    )
     state = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
     assert state["global_step"] == 10  # 10 one-second steps of an epoch of 32 (32 training tiles, batch 1)
     assert list((run_dir / "checkpoints").glob("snapshot-*.ckpt")) and (run_dir / "ensemble.yaml").exists()
@@ -54,8 +79,13 @@ def test_a_time_budget_stops_training_inside_the_first_epoch_and_keeps_a_snapsho
 
 def test_the_time_budget_keeps_back_the_work_after_training(synthetic_root, tmp_path, caplog):
     caplog.set_level(logging.INFO)
-    run_dir = train_run(tmp_path / "run", f"data.root={synthetic_root}", "trainer.max_epochs=1000",
-                        "trainer.precision=32-true", *clock(100, step=1, validation=4))
+    run_dir = train_run(
+        tmp_path / "run",
+        f"data.root={synthetic_root}",
+        "trainer.max_epochs=1000",
+        "trainer.precision=32-true",
+        *clock(100, step=1, validation=4),
+    )
     state = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
     # Epochs of 2 one-second steps and a 4-second validation of 8 tiles (0.5 s a tile). Kept back: 1.5 epoch ends
     # (6 s) and the 48 tiles predicted after training (32 for BatchNorm, 8 by the best snapshot and 8 by the
@@ -67,11 +97,16 @@ def test_the_time_budget_keeps_back_the_work_after_training(synthetic_root, tmp_
 
 
 @pytest.mark.parametrize("stop", [["+trainer.max_steps=6"], clock(6)])
-def test_a_run_stopped_between_sparse_validations_still_validates_and_keeps_a_snapshot(synthetic_root, tmp_path,
-                                                                                        stop):
-    run_dir = train_run(tmp_path / "run", f"data.root={synthetic_root}", "trainer.limit_train_batches=4",
-                        "trainer.max_epochs=10", "ensemble.stretch=0.3",
-                        "callbacks.training_budget.validate_every_early=3", *stop)
+def test_a_run_stopped_between_sparse_validations_still_validates_and_keeps_a_snapshot(synthetic_root, tmp_path, stop):
+    run_dir = train_run(
+        tmp_path / "run",
+        f"data.root={synthetic_root}",
+        "trainer.limit_train_batches=4",
+        "trainer.max_epochs=10",
+        "ensemble.stretch=0.3",
+        "callbacks.training_budget.validate_every_early=3",
+        *stop,
+    )
     # 6 steps of epochs of 4: epoch 0 ends before the stretch (4/6 spent) and skips validation; the run stops at
     # step 6, in the middle of epoch 1, which the every-3rd-epoch rule would skip too
     assert validated_epochs(run_dir) == [1]
@@ -79,17 +114,26 @@ def test_a_run_stopped_between_sparse_validations_still_validates_and_keeps_a_sn
 
 
 def test_a_budget_with_no_end_is_one_clear_error(synthetic_root, tmp_path):
-    with pytest.raises(UserError, match="trainer.max_epochs=-1 .* gives the training budget no end, which "
-                                        "scheduler=budget, loss.switch_at, ensemble.stretch<1 follow"):
-        train_run(tmp_path / "run", f"data.root={synthetic_root}", "experiment=cpu_fast", "trainer.max_epochs=-1",
-                  "trainer.max_time=null")
+    with pytest.raises(
+        UserError,
+        match="trainer.max_epochs=-1 .* gives the training budget no end, which "
+        "scheduler=budget, loss.switch_at, ensemble.stretch<1 follow",
+    ):
+        train_run(
+            tmp_path / "run",
+            f"data.root={synthetic_root}",
+            "experiment=cpu_fast",
+            "trainer.max_epochs=-1",
+            "trainer.max_time=null",
+        )
     assert not (tmp_path / "run" / "checkpoints").exists()
 
 
 def test_a_resume_into_a_new_run_folder_keeps_the_earlier_snapshots(synthetic_root, tmp_path):
     plan = [f"data.root={synthetic_root}", "trainer.max_epochs=4", "ensemble.top_k=4"]
-    first = train_run(tmp_path / "first", *plan, "+callbacks.stop._target_=conftest.StopAfterEpoch",
-                      "+callbacks.stop.epoch=1")
+    first = train_run(
+        tmp_path / "first", *plan, "+callbacks.stop._target_=conftest.StopAfterEpoch", "+callbacks.stop.epoch=1"
+    )
     rest = train_run(tmp_path / "rest", *plan, f"resume={first / 'checkpoints' / 'last.ckpt'}")
     _, members = read_ensemble(RunFolder(rest))
     assert sorted(p.name[:12] for p, _ in members) == [f"snapshot-00{e}" for e in range(4)]
@@ -97,8 +141,14 @@ def test_a_resume_into_a_new_run_folder_keeps_the_earlier_snapshots(synthetic_ro
 
 
 def trained_weights(synthetic_root, run_dir, *overrides):
-    train_run(run_dir, f"data.root={synthetic_root}", "trainer.limit_train_batches=3", "trainer.deterministic=true",
-              "aug=seed", *overrides)
+    train_run(
+        run_dir,
+        f"data.root={synthetic_root}",
+        "trainer.limit_train_batches=3",
+        "trainer.deterministic=true",
+        "aug=seed",
+        *overrides,
+    )
     return torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)["state_dict"]
 
 
@@ -113,8 +163,9 @@ def test_the_same_seed_trains_the_same_weights_and_another_seed_other_ones(synth
 
 
 def test_the_weight_averaged_ensemble_is_what_out_of_fold_evaluation_predicts(synthetic_root, tmp_path):
-    run_dir = train_run(tmp_path / "run", f"data.root={synthetic_root}", "trainer.max_epochs=2",
-                        "ensemble.mode=weights")
+    run_dir = train_run(
+        tmp_path / "run", f"data.root={synthetic_root}", "trainer.max_epochs=2", "ensemble.mode=weights"
+    )
     averaged = load_module(run_dir / "checkpoints" / "weight_average.ckpt")
     oof = np.load(run_dir / "oof.npz")
     assert int(oof["n_snapshots"]) == 1  # one averaged network
@@ -143,9 +194,10 @@ def test_tensorboard_logs_the_scalars_and_pictures_beside_the_csv_log(synthetic_
     assert {"augmentations", "curves", "validation"} <= set(events.Tags()["images"])
 
 
-@pytest.mark.parametrize("logger, target", [("csv", ["CSVLogger"]),
-                                            ("mlflow", ["CSVLogger", "MLFlowLogger"]),
-                                            ("wandb", ["CSVLogger", "WandbLogger"])])
+@pytest.mark.parametrize(
+    "logger, target",
+    [("csv", ["CSVLogger"]), ("mlflow", ["CSVLogger", "MLFlowLogger"]), ("wandb", ["CSVLogger", "WandbLogger"])],
+)
 def test_every_logger_option_is_a_lightning_logger_in_the_run_folder(logger, target):
     from hydra.core.hydra_config import HydraConfig
 
@@ -154,8 +206,9 @@ def test_every_logger_option_is_a_lightning_logger_in_the_run_folder(logger, tar
     cfg = compose_config("train", f"logger={logger}", run_dir="/runs/x")
     HydraConfig.instance().set_config(cfg)  # ${hydra:runtime.output_dir} is the run folder
     assert [c._target_.rsplit(".", 1)[1] for c in cfg.logger.values()] == target
-    assert all("/runs/x" in str(v) for c in cfg.logger.values() for k, v in c.items() if k in ("save_dir",
-                                                                                                 "tracking_uri"))
+    assert all(
+        "/runs/x" in str(v) for c in cfg.logger.values() for k, v in c.items() if k in ("save_dir", "tracking_uri")
+    )
 
 
 BUDGET = ["scheduler=budget", "optimizer.lr=1e-3", "+callbacks.lrs._target_=conftest.RecordLearningRate"]
@@ -166,21 +219,26 @@ def learning_rates(run_dir):
 
 
 def test_the_lr_reaches_its_floor_when_the_time_budget_ends(synthetic_root, tmp_path):
-    run_dir = train_run(tmp_path / "run", f"data.root={synthetic_root}", *BUDGET, "trainer.max_epochs=1000",
-                        *clock(60))
+    run_dir = train_run(tmp_path / "run", f"data.root={synthetic_root}", *BUDGET, "trainer.max_epochs=1000", *clock(60))
     state = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
     assert state["epoch"] < 999  # the time budget, not the epochs, ended it
     assert state["optimizer_states"][0]["param_groups"][0]["lr"] == pytest.approx(1e-5, rel=1e-3)  # 0.01 x 1e-3
     lrs = list(learning_rates(run_dir).values())
     peak = lrs.index(max(lrs))
     assert len(lrs) > 50 and max(lrs) > 0.9e-3 and peak < len(lrs) / 4  # warmed up early, then
-    assert all(a >= b for a, b in zip(lrs[peak:], lrs[peak + 1:]))  # decayed all the way
+    assert all(a >= b for a, b in zip(lrs[peak:], lrs[peak + 1 :]))  # decayed all the way
 
 
 def test_the_loss_switches_at_the_planned_share_of_a_step_budget(synthetic_root, tmp_path, caplog):
     caplog.set_level(logging.INFO)
-    train_run(tmp_path / "run", f"data.root={synthetic_root}", *BUDGET, "trainer.max_epochs=4", "loss=seed",
-              "+loss.switch_at=0.5")
+    train_run(
+        tmp_path / "run",
+        f"data.root={synthetic_root}",
+        *BUDGET,
+        "trainer.max_epochs=4",
+        "loss=seed",
+        "+loss.switch_at=0.5",
+    )
     assert "epoch 2, step 4: loss phase 1" in caplog.text  # 4 epochs x 2 steps: half spent at step 4
 
 
@@ -188,32 +246,38 @@ def test_a_resumed_run_continues_the_same_schedule(synthetic_root, tmp_path, cap
     caplog.set_level(logging.INFO)
     plan = [f"data.root={synthetic_root}", *BUDGET, "trainer.max_epochs=4", "loss=seed", "+loss.switch_at=0.5"]
     whole = learning_rates(train_run(tmp_path / "whole", *plan))
-    first = train_run(tmp_path / "first", *plan, "+callbacks.stop._target_=conftest.StopAfterEpoch",
-                      "+callbacks.stop.epoch=1")
+    first = train_run(
+        tmp_path / "first", *plan, "+callbacks.stop._target_=conftest.StopAfterEpoch", "+callbacks.stop.epoch=1"
+    )
     rest = learning_rates(train_run(tmp_path / "rest", *plan, f"resume={first / 'checkpoints' / 'last.ckpt'}"))
     assert sorted(rest) == [4, 5, 6, 7] and all(rest[s] == pytest.approx(whole[s], rel=1e-9) for s in rest)
     assert caplog.text.count("step 4: loss phase 1") == 2  # the whole run's and the resumed run's
 
 
 def test_snapshots_come_from_the_last_stretch_of_the_budget(synthetic_root, tmp_path):
-    run_dir = train_run(tmp_path / "run", f"data.root={synthetic_root}", "trainer.max_epochs=4", "ensemble.top_k=4",
-                        "ensemble.stretch=0.4")
+    run_dir = train_run(
+        tmp_path / "run",
+        f"data.root={synthetic_root}",
+        "trainer.max_epochs=4",
+        "ensemble.top_k=4",
+        "ensemble.stretch=0.4",
+    )
     members = yaml.safe_load((run_dir / "ensemble.yaml").read_text())["members"]
     assert sorted(m["ckpt"][:12] for m in members) == ["snapshot-002", "snapshot-003"]  # spent 0.75 and 1.0
 
 
 def test_early_stopping_waits_for_the_last_stretch_so_a_stopped_run_keeps_a_snapshot(synthetic_root, tmp_path):
     never_better = ["callbacks.early_stopping.patience=2", "+callbacks.early_stopping.min_delta=1.0"]
-    run_dir = train_run(tmp_path / "run", f"data.root={synthetic_root}", "trainer.max_epochs=6", "ensemble.stretch=0.3",
-                        *never_better)
+    run_dir = train_run(
+        tmp_path / "run", f"data.root={synthetic_root}", "trainer.max_epochs=6", "ensemble.stretch=0.3", *never_better
+    )
     state = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
     assert state["global_step"] == 10  # patience ran out in the stretch (spent 10/12 at epoch 4), not at epoch 2
     members = yaml.safe_load((run_dir / "ensemble.yaml").read_text())["members"]
     assert [m["ckpt"][:12] for m in members] == ["snapshot-004"]
 
 
-def test_validation_before_the_last_stretch_runs_every_nth_epoch_and_after_every_epoch_in_it(synthetic_root,
-                                                                                            tmp_path):
+def test_validation_before_the_last_stretch_runs_every_nth_epoch_and_after_every_epoch_in_it(synthetic_root, tmp_path):
     plan = [f"data.root={synthetic_root}", "trainer.max_epochs=6", "ensemble.stretch=0.3"]
     assert validated_epochs(train_run(tmp_path / "every", *plan)) == [0, 1, 2, 3, 4, 5]
     run_dir = train_run(tmp_path / "sparse", *plan, "callbacks.training_budget.validate_every_early=2")

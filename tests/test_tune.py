@@ -1,5 +1,6 @@
 """The tune task on a two-fold multirun trained in parallel processes by Hydra's joblib launcher: the grid
 search saves postproc.yaml, which infer.py then uses; a Hydra sweep returns each setting and a summary."""
+
 import logging
 
 import pandas as pd
@@ -17,8 +18,17 @@ pytestmark = pytest.mark.slow
 def two_fold_multirun(tmp_path_factory, synthetic_root):
     """Two folds trained in parallel processes by Hydra's joblib launcher."""
     sweep = tmp_path_factory.mktemp("multirun")
-    result = run_cli("train.py", "-m", "fold=0,1", "data.n_folds=2", f"data.root={synthetic_root}", "debug=tiny",
-                     "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={sweep}")
+    result = run_cli(
+        "train.py",
+        "-m",
+        "fold=0,1",
+        "data.n_folds=2",
+        f"data.root={synthetic_root}",
+        "debug=tiny",
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        f"hydra.sweep.dir={sweep}",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Joblib.Parallel(n_jobs=2,backend=loky,prefer=processes" in result.stdout + result.stderr
     assert sorted(p.name for p in sweep.glob("fold*")) == ["fold0_0", "fold1_1"]
@@ -31,16 +41,21 @@ def test_tune_then_infer_on_a_two_fold_multirun(two_fold_multirun, tmp_path, cap
     tuned = yaml.safe_load((two_fold_multirun / "postproc.yaml").read_text())
     assert tuned["n_tiles"] == 40 and (two_fold_multirun / "tuning.png").exists()
     out = tmp_path / "sub.csv"
-    run_task(infer, compose_config("infer", f"ckpt={two_fold_multirun}", f"out={out}", "postproc.min_mask=7",
-                                   run_dir=tmp_path / "infer"))
+    run_task(
+        infer,
+        compose_config(
+            "infer", f"ckpt={two_fold_multirun}", f"out={out}", "postproc.min_mask=7", run_dir=tmp_path / "infer"
+        ),
+    )
     assert "from 2 run(s)" in caplog.text and f"'threshold': {tuned['threshold']}" in caplog.text
     assert "'min_mask': 7" in caplog.text and len(pd.read_csv(out)) == 12
 
 
 def test_tune_sweep_returns_each_setting_and_summarises(two_fold_multirun, tmp_path):
     sweep = tmp_path / "sweep"
-    result = run_cli("tune.py", "-m", f"run={two_fold_multirun}", "postproc.threshold=0.4,0.6",
-                     f"hydra.sweep.dir={sweep}")
+    result = run_cli(
+        "tune.py", "-m", f"run={two_fold_multirun}", "postproc.threshold=0.4,0.6", f"hydra.sweep.dir={sweep}"
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     summary = pd.read_csv(sweep / "summary.csv")
     assert sorted(summary.threshold) == [0.4, 0.6] and summary["map"].between(0, 1).all()

@@ -14,10 +14,10 @@ def planted(seed=0, n=300):
     for k in range(n):
         if k % 3:
             s = rng.integers(20, 60)
-            truth[k, 10:10 + s, 20:20 + s] = True
+            truth[k, 10 : 10 + s, 20 : 20 + s] = True
             probs[k][truth[k]] = 0.7
-            probs[k, 10:10 + s, 20 + s:30 + s] = 0.55   # a rim that thresholds below 0.55 wrongly add
-        probs[k, 90:94, 90:94] = 0.9                     # a 16-px speck on every tile
+            probs[k, 10 : 10 + s, 20 + s : 30 + s] = 0.55  # a rim that thresholds below 0.55 wrongly add
+        probs[k, 90:94, 90:94] = 0.9  # a 16-px speck on every tile
     return probs, truth
 
 
@@ -29,6 +29,7 @@ def test_grid_search_finds_the_planted_best_and_matches_the_slow_path():
     assert ((perfect.min_component == 20) | (perfect.min_mask == 30)).all()  # the speck must go
     assert table.iloc[0]["map"] == pytest.approx(1.0)
     for row in table.sample(8, random_state=0).itertuples():
-        masks = postprocess_batch(probs, threshold=row.threshold, min_component=row.min_component,
-                                  min_mask=row.min_mask)
+        masks = postprocess_batch(
+            probs, threshold=row.threshold, min_component=row.min_component, min_mask=row.min_mask
+        )
         assert row.map == pytest.approx(kaggle_map(masks, truth))

@@ -11,6 +11,7 @@ it the learning rate is high by design, and a run stopped there would keep no sn
 validation before the stretch only draws the curves, so it can run every `validate_every_early`-th epoch there,
 giving its time back to training (in the stretch, and when the run stops, it runs after every epoch).
 """
+
 import logging
 import math
 from collections.abc import Callable
@@ -37,18 +38,18 @@ class TrainingBudget(pl.Callback):
     DDP every rank takes the same share (the largest of their clocks) once per step, so they stop, validate, keep
     snapshots and set the learning rate together."""
 
-    def __init__(self, snapshot_stretch: float = 1.0, validate_every_early: int = 1):
+    def __init__(self, snapshot_stretch: float = 1.0, validate_every_early: int = 1) -> None:
         self.snapshot_stretch = snapshot_stretch
         self.validate_every_early = validate_every_early
         self.fraction = 0.0
         self.epoch_end_seconds = 0.0  # the longest epoch end seen (validation, checkpoints), kept back from the time
-        self.seconds_per_tile = 0.0   # the latest validation's seconds per tile: the price of work after training
+        self.seconds_per_tile = 0.0  # the latest validation's seconds per tile: the price of work after training
         self.after_training_tiles = 0
         self._timer = None
         self._last_step_end = None
         self._validated = False
         self._validation = None  # [clock at its start, tiles seen] of the validation under way
-        self._agreed = None      # (global step, share) every rank took at that step
+        self._agreed = None  # (global step, share) every rank took at that step
         self._after_cost = AFTER_TRAINING_COST["other"]
         self._top_k = {}
         self._early_stopping = []
@@ -57,7 +58,7 @@ class TrainingBudget(pl.Callback):
         """Keep back from a time budget what predicting `tiles` tiles after training takes."""
         self.after_training_tiles = tiles
 
-    def on_fit_start(self, trainer, pl_module):
+    def on_fit_start(self, trainer, pl_module) -> None:
         """Connect each BudgetLR (made by configure_optimizers, just before) to the share every rank agrees on, and
         take the share the first step starts from. Taking it plans the steps, which sets the training loader up
         (and seeds its augmentation) here, before the later callbacks' fit start: the order a budget run has always
@@ -68,10 +69,11 @@ class TrainingBudget(pl.Callback):
         if schedules:
             self.fraction = self.agreed_spent(trainer)
 
-    def setup(self, trainer, pl_module, stage):
+    def setup(self, trainer, pl_module, stage) -> None:
         self._timer = next((c for c in trainer.callbacks if isinstance(c, Timer)), None)
-        self._top_k = {c: c.save_top_k for c in trainer.checkpoint_callbacks
-                       if isinstance(c, ModelCheckpoint) and c.monitor}
+        self._top_k = {
+            c: c.save_top_k for c in trainer.checkpoint_callbacks if isinstance(c, ModelCheckpoint) and c.monitor
+        }
         self._early_stopping = [c for c in trainer.callbacks if isinstance(c, EarlyStopping)]
         self._after_cost = AFTER_TRAINING_COST["bf16" if "bf16" in str(trainer.precision) else "other"]
 
@@ -93,8 +95,12 @@ class TrainingBudget(pl.Callback):
         if not self.timed():
             return min(steps, 1.0)
         elapsed = self._timer.time_elapsed()
-        usable = (elapsed + self._timer.time_remaining() - EPOCH_END_MARGIN * self.epoch_end_seconds
-                  - self.after_training_seconds())
+        usable = (
+            elapsed
+            + self._timer.time_remaining()
+            - EPOCH_END_MARGIN * self.epoch_end_seconds
+            - self.after_training_seconds()
+        )
         return min(max(steps, elapsed / max(usable, 1e-9)), 1.0)
 
     def agreed_spent(self, trainer) -> float:
@@ -104,12 +110,15 @@ class TrainingBudget(pl.Callback):
         if self._agreed is None or self._agreed[0] != step:
             share = self.spent(trainer)
             if trainer.world_size > 1 and self.timed():
-                share = float(trainer.strategy.reduce(
-                    torch.tensor(share, dtype=torch.float64, device=trainer.strategy.root_device), reduce_op="max"))
+                share = float(
+                    trainer.strategy.reduce(
+                        torch.tensor(share, dtype=torch.float64, device=trainer.strategy.root_device), reduce_op="max"
+                    )
+                )
             self._agreed = (step, share)
         return self._agreed[1]
 
-    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
         if self._validated and self._last_step_end is not None:  # the first step after an epoch end
             self.epoch_end_seconds = max(self.epoch_end_seconds, self.clock() - self._last_step_end)
         self._validated = False
@@ -119,7 +128,7 @@ class TrainingBudget(pl.Callback):
         """Whether training is in the last stretch, from the share spent at the latest step."""
         return self.fraction >= 1.0 - self.snapshot_stretch or trainer.should_stop
 
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         self.fraction = self.agreed_spent(trainer)
         self._last_step_end = self.clock()
         if self.fraction >= 1.0:
@@ -129,7 +138,7 @@ class TrainingBudget(pl.Callback):
             # the middle of an epoch: in the stretch, and when stopping, every epoch validates
             trainer.check_val_every_n_epoch = 1 if self.in_stretch(trainer) else self.validate_every_early
 
-    def on_validation_start(self, trainer, pl_module):
+    def on_validation_start(self, trainer, pl_module) -> None:
         """Let snapshots be kept, and early stopping's patience count, only in the last stretch (before the
         checkpoint callbacks save and before early stopping checks, both after validation)."""
         if trainer.sanity_checking:
@@ -143,11 +152,11 @@ class TrainingBudget(pl.Callback):
             for early_stopping in self._early_stopping:
                 early_stopping.wait_count = 0
 
-    def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0):
+    def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
         if self._validation is not None:
             self._validation[1] += len(batch["x"])
 
-    def on_validation_end(self, trainer, pl_module):
+    def on_validation_end(self, trainer, pl_module) -> None:
         if self._validation is None:
             return
         started, tiles = self._validation
@@ -156,16 +165,21 @@ class TrainingBudget(pl.Callback):
         self._validation = None
         self._agreed = None  # the clock moved on: the next step takes the share again
 
-    def on_train_end(self, trainer, pl_module):
+    def on_train_end(self, trainer, pl_module) -> None:
         if self.timed() and self.after_training_tiles:
-            log.info("training ended at %.0f s of the time budget; %.0f s kept back for %d tiles predicted after "
-                     "training (%.1f ms a tile in validation)", self.clock(), self.after_training_seconds(),
-                     self.after_training_tiles, 1000 * self.seconds_per_tile)
+            log.info(
+                "training ended at %.0f s of the time budget; %.0f s kept back for %d tiles predicted after "
+                "training (%.1f ms a tile in validation)",
+                self.clock(),
+                self.after_training_seconds(),
+                self.after_training_tiles,
+                1000 * self.seconds_per_tile,
+            )
 
-    def state_dict(self):
+    def state_dict(self) -> dict:
         return {"epoch_end_seconds": self.epoch_end_seconds, "seconds_per_tile": self.seconds_per_tile}
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict) -> None:
         self.epoch_end_seconds = state_dict["epoch_end_seconds"]
         self.seconds_per_tile = state_dict.get("seconds_per_tile", 0.0)
 
@@ -176,7 +190,7 @@ class BudgetLR(LambdaLR):
 
     needs_training_budget = True  # SaltModule refuses it without the TrainingBudget callback
 
-    def __init__(self, optimizer: Optimizer, warmup: float = 0.05, floor: float = 0.01, shape: str = "linear"):
+    def __init__(self, optimizer: Optimizer, warmup: float = 0.05, floor: float = 0.01, shape: str = "linear") -> None:
         self._share: Callable[[], float] = lambda: 0.0  # until follow(): the LR the run starts with
         super().__init__(optimizer, lambda _: budget_lr_factor(self._share(), warmup, floor, shape))
 
@@ -188,7 +202,7 @@ class BudgetLR(LambdaLR):
         return {k: v for k, v in super().state_dict().items() if k != "_share"}
 
 
-def budget_lr_factor(fraction, warmup=0.05, floor=0.01, shape="linear"):
+def budget_lr_factor(fraction, warmup=0.05, floor=0.01, shape="linear") -> float:
     """Multiplier of the peak learning rate when `fraction` of the budget is spent: a linear warm-up from `floor`
     over the first `warmup`, then a linear or cosine decay that reaches `floor` exactly at the end."""
     if fraction < warmup:

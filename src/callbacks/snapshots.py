@@ -1,4 +1,5 @@
 """The snapshots a run keeps for its ensemble, kept across a resume into a new run folder."""
+
 import logging
 import shutil
 from pathlib import Path
@@ -40,9 +41,13 @@ class SnapshotCheckpoint(ModelCheckpoint):
             kept[str(target)] = score
         log.info("resumed into %s: %d snapshot(s) of the earlier run carried over", dirpath, len(kept))
         ranked = sorted(kept, key=lambda p: float(kept[p]), reverse=self.mode == "max")
-        return {**state_dict, "dirpath": str(dirpath), "best_k_models": kept,
-                "best_model_path": ranked[0] if ranked else "",
-                "best_model_score": kept[ranked[0]] if ranked else None,
-                "kth_best_model_path": ranked[-1] if ranked else "",
-                "kth_value": kept[ranked[-1]] if ranked else state_dict.get("kth_value"),
-                "last_model_path": ""}
+        return {
+            **state_dict,
+            "dirpath": str(dirpath),
+            "best_k_models": kept,
+            "best_model_path": ranked[0] if ranked else "",
+            "best_model_score": kept[ranked[0]] if ranked else None,
+            "kth_best_model_path": ranked[-1] if ranked else "",
+            "kth_value": kept[ranked[-1]] if ranked else state_dict.get("kth_value"),
+            "last_model_path": "",
+        }

@@ -1,4 +1,5 @@
 """Hydra callback: after a tune.py sweep, gather every job's result.yaml into summary.csv in the sweep dir."""
+
 from pathlib import Path
 
 import pandas as pd
@@ -11,7 +12,7 @@ SWEEP_RESULT = "result.yaml"  # one tune.py sweep job's setting and score, in it
 
 
 class SweepSummary(Callback):
-    def on_multirun_end(self, config, **kwargs):
+    def on_multirun_end(self, config, **kwargs) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
         rows = [yaml.safe_load(p.read_text()) for p in sorted(sweep_dir.glob(f"*/{SWEEP_RESULT}"))]
         if not rows:

@@ -1,4 +1,5 @@
 """In-memory TGS tiles served to Lightning: folds, augmentation, channels, padding."""
+
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,9 +12,9 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset, RandomSampler, 
 
 from src.data import io
 from src.data.augment import seed_worker
-from src.data.roots import resolve_root
 from src.data.folds import coverage_class, load_folds, save_folds, stratified_folds
 from src.data.preprocess import Preprocess
+from src.data.roots import resolve_root
 from src.data.tiles import reflect_pad
 from src.utils.errors import UserError
 from src.utils.run_folder import RunFolder
@@ -22,14 +23,14 @@ from src.utils.run_folder import RunFolder
 class TileDataset(Dataset):
     """Grey uint8 tiles (N, 101, 101) with depths, optional bool masks and an optional augmentation."""
 
-    def __init__(self, images, depths, preprocess, masks=None, augment=None):
+    def __init__(self, images, depths, preprocess, masks=None, augment=None) -> None:
         self.images, self.depths, self.masks = images, depths, masks
         self.preprocess, self.augment = preprocess, augment
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.images)
 
-    def __getitem__(self, index):
+    def __getitem__(self, index) -> dict[str, torch.Tensor | int]:
         image = self.images[index]
         mask = None if self.masks is None else self.masks[index].astype(np.uint8)
         if self.augment is not None:
@@ -41,7 +42,7 @@ class TileDataset(Dataset):
         return item
 
 
-def load_labelled(root, subset=None):
+def load_labelled(root, subset=None) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, dict[str, float]]:
     """(ids, images uint8, masks bool, depths) of the labelled tiles under a Kaggle-layout root
     (only the first `subset` ids of train.csv when given, for quick experiments)."""
     root = io.require(root, "data folder", "download the Kaggle data (see README) or use data=synthetic")
@@ -52,7 +53,7 @@ def load_labelled(root, subset=None):
     return ids, images, masks, io.depths_for(ids, depths, root), depths
 
 
-def load_unlabelled(root, folder="test/images"):
+def load_unlabelled(root, folder="test/images") -> tuple[list[str], np.ndarray, np.ndarray]:
     """(ids, images uint8, depths) of the tiles in `folder`; needs only the images and depths.csv."""
     root = Path(root)
     ids = io.list_images(root / folder)
@@ -63,6 +64,7 @@ def load_unlabelled(root, folder="test/images"):
 @dataclass(frozen=True)
 class PseudoLabelled:
     """Unlabelled tiles with a teacher's masks, mixed into training so that they make `ratio` of each epoch."""
+
     images: np.ndarray
     depths: np.ndarray
     masks: np.ndarray
@@ -72,6 +74,7 @@ class PseudoLabelled:
 @dataclass(frozen=True)
 class Unlabelled:
     """Tiles served `batch_size` at a time beside each labelled batch (mean teacher)."""
+
     images: np.ndarray
     depths: np.ndarray
     batch_size: int
@@ -89,11 +92,24 @@ class TGSDataModule(pl.LightningDataModule):
     ignore_value = None  # the mask value of unlabelled pixels (none in Kaggle tiles; src/survey has them)
     semi_supervised = True  # whether add_semi_supervised() can mix pseudo-labelled or unlabelled tiles in
 
-    def __init__(self, *, root: str | Path, synthetic: dict | None = None, fold: int = 0, n_folds: int = 5,
-                 seed: int = 42, channels: Sequence[str] = ("image", "depth", "coord"), input_size: int = 128,
-                 batch_size: int = 20, num_workers: int = 0, augment: A.Compose | None = None,
-                 split_file: str | Path | None = None, run: RunFolder | None = None, max_tiles: int | None = None,
-                 reference: Preprocess | None = None):
+    def __init__(
+        self,
+        *,
+        root: str | Path,
+        synthetic: dict | None = None,
+        fold: int = 0,
+        n_folds: int = 5,
+        seed: int = 42,
+        channels: Sequence[str] = ("image", "depth", "coord"),
+        input_size: int = 128,
+        batch_size: int = 20,
+        num_workers: int = 0,
+        augment: A.Compose | None = None,
+        split_file: str | Path | None = None,
+        run: RunFolder | None = None,
+        max_tiles: int | None = None,
+        reference: Preprocess | None = None,
+    ) -> None:
         super().__init__()
         if not 0 <= fold < n_folds:
             raise UserError(f"fold={fold} is out of range: use 0..{n_folds - 1} (data.n_folds={n_folds})")
@@ -128,21 +144,28 @@ class TGSDataModule(pl.LightningDataModule):
         else:
             self.preprocess = Preprocess.fit(self.images, all_depths.values(), self.channels, self.input_size)
 
-    def subset(self, indices, augment=None):
-        return TileDataset(self.images[indices], self.depths[indices], self.preprocess,
-                           masks=self.masks[indices], augment=augment)
+    def subset(self, indices, augment=None) -> TileDataset:
+        return TileDataset(
+            self.images[indices], self.depths[indices], self.preprocess, masks=self.masks[indices], augment=augment
+        )
 
-    def _loader(self, dataset, shuffle):
+    def _loader(self, dataset, shuffle) -> DataLoader:
         # training drops the last partial batch, unless the tiles make less than one batch (a few labelled lines)
         drop_last = shuffle and len(dataset) >= self.batch_size
-        return DataLoader(dataset, batch_size=self.batch_size, shuffle=shuffle, drop_last=drop_last,
-                          num_workers=self.num_workers, persistent_workers=self.num_workers > 0,
-                          worker_init_fn=seed_worker)
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            shuffle=shuffle,
+            drop_last=drop_last,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+            worker_init_fn=seed_worker,
+        )
 
-    def labelled_train_loader(self):
+    def labelled_train_loader(self) -> DataLoader:
         return self._loader(self.subset(self.train_idx, self.augment), shuffle=True)
 
-    def train_dataloader(self):
+    def train_dataloader(self) -> DataLoader | dict[str, DataLoader]:
         if self.augment is not None:  # each DDP rank its own augmentation stream, the same in every run
             self.augment.set_random_seed(self.seed + (self.trainer.global_rank if self.trainer else 0))
         if self.pseudo is None:
@@ -151,27 +174,42 @@ class TGSDataModule(pl.LightningDataModule):
             loader = self._mixed_loader(self.subset(self.train_idx, self.augment))
         if self.unlabelled is None:
             return loader
-        unlabelled = TileDataset(self.unlabelled.images, self.unlabelled.depths, self.preprocess,
-                                 augment=self.augment)
+        unlabelled = TileDataset(self.unlabelled.images, self.unlabelled.depths, self.preprocess, augment=self.augment)
         # as many unlabelled batches as labelled ones: an epoch stays one pass over the labelled tiles, so
         # loss.switch_epoch, patience and max_epochs mean the same with or without the mean teacher
         batch_size = self.unlabelled.batch_size
         sampler = RandomSampler(unlabelled, num_samples=len(loader) * batch_size)
-        return {"labelled": loader,
-                "unlabelled": DataLoader(unlabelled, batch_size=batch_size, sampler=sampler, drop_last=True,
-                                         num_workers=self.num_workers, worker_init_fn=seed_worker)}
+        return {
+            "labelled": loader,
+            "unlabelled": DataLoader(
+                unlabelled,
+                batch_size=batch_size,
+                sampler=sampler,
+                drop_last=True,
+                num_workers=self.num_workers,
+                worker_init_fn=seed_worker,
+            ),
+        }
 
-    def _mixed_loader(self, labelled):
+    def _mixed_loader(self, labelled) -> DataLoader:
         """Labelled and pseudo-labelled tiles, sampled so that pseudo ones make `pseudo.ratio` of each epoch."""
         ratio = self.pseudo.ratio
-        pseudo = TileDataset(self.pseudo.images, self.pseudo.depths, self.preprocess, masks=self.pseudo.masks,
-                             augment=self.augment)
+        pseudo = TileDataset(
+            self.pseudo.images, self.pseudo.depths, self.preprocess, masks=self.pseudo.masks, augment=self.augment
+        )
         n_lab, n_pseudo = len(labelled), len(pseudo)
-        weights = torch.cat([torch.full((n_lab,), (1 - ratio) / n_lab),
-                             torch.full((n_pseudo,), ratio / max(n_pseudo, 1))])
+        weights = torch.cat(
+            [torch.full((n_lab,), (1 - ratio) / n_lab), torch.full((n_pseudo,), ratio / max(n_pseudo, 1))]
+        )
         sampler = WeightedRandomSampler(weights, num_samples=int(round(n_lab / (1 - ratio))))
-        return DataLoader(ConcatDataset([labelled, pseudo]), batch_size=self.batch_size, sampler=sampler,
-                          drop_last=True, num_workers=self.num_workers, worker_init_fn=seed_worker)
+        return DataLoader(
+            ConcatDataset([labelled, pseudo]),
+            batch_size=self.batch_size,
+            sampler=sampler,
+            drop_last=True,
+            num_workers=self.num_workers,
+            worker_init_fn=seed_worker,
+        )
 
-    def val_dataloader(self):
+    def val_dataloader(self) -> DataLoader:
         return self._loader(self.subset(self.val_idx), shuffle=False)

@@ -1,4 +1,7 @@
 """The preprocessing fixed at training time and stored with every checkpoint, so inference repeats it exactly."""
+
+from __future__ import annotations
+
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -8,6 +11,10 @@ from src.data.tiles import build_channels, reflect_pad, relative_depth
 
 @dataclass(frozen=True)
 class Preprocess:
+    """A grey tile and its depth -> the network's input: the channels (image, depth, coord), the image's mean and
+    std, the depth range, the padded size and, for a survey, the amplitude-to-grey rule. Fitted on the training
+    tiles (fit), stored in every checkpoint (to_dict / from_dict) and applied by calling it on one tile."""
+
     channels: tuple
     mean: float
     std: float
@@ -17,28 +24,38 @@ class Preprocess:
     amplitude: tuple | None = None  # (offset, gain) of a survey's amplitude-to-grey rule (src/sections/scaling.py)
 
     @classmethod
-    def fit(cls, images_u8, all_depths, channels, input_size, amplitude=None):
+    def fit(cls, images_u8, all_depths, channels, input_size, amplitude=None) -> Preprocess:
         """Constants from the labelled tiles (image mean/std) and all depths (depth range); `amplitude`: the rule
         that made a survey's grey tiles, kept for prediction."""
         images = np.asarray(images_u8, dtype=np.float32) / 255.0
         z = np.asarray(list(all_depths), dtype=np.float64)
-        return cls(tuple(channels), float(images.mean()), float(images.std() + 1e-6),
-                   float(z.min()), float(z.max()), int(input_size), tuple(amplitude) if amplitude else None)
+        return cls(
+            tuple(channels),
+            float(images.mean()),
+            float(images.std() + 1e-6),
+            float(z.min()),
+            float(z.max()),
+            int(input_size),
+            tuple(amplitude) if amplitude else None,
+        )
 
     @classmethod
-    def from_dict(cls, d):
+    def from_dict(cls, d) -> Preprocess:
         amplitude = d.get("amplitude")
         return cls(**{**d, "channels": tuple(d["channels"]), "amplitude": tuple(amplitude) if amplitude else None})
 
-    def to_dict(self):
-        return {**asdict(self), "channels": list(self.channels),
-                "amplitude": list(self.amplitude) if self.amplitude else None}
+    def to_dict(self) -> dict:
+        return {
+            **asdict(self),
+            "channels": list(self.channels),
+            "amplitude": list(self.amplitude) if self.amplitude else None,
+        }
 
     @property
-    def in_channels(self):
+    def in_channels(self) -> int:
         return len(self.channels)
 
-    def __call__(self, image_u8, z):
+    def __call__(self, image_u8, z) -> np.ndarray:
         """One grey (101, 101) uint8 tile and its depth -> (C, input_size, input_size) float32."""
         depth = float(relative_depth(z, self.zmin, self.zmax))
         planes = build_channels(image_u8, depth, self.channels, self.mean, self.std)

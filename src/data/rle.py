@@ -1,8 +1,9 @@
 """Kaggle run-length encoding: column-major (top to bottom, then left to right), 1-indexed start/length pairs."""
+
 import numpy as np
 
 
-def rle_encode(mask):
+def rle_encode(mask) -> str:
     """Boolean (H, W) mask -> 'start length ...' string; '' for an empty mask."""
     pixels = np.asarray(mask, dtype=bool).flatten(order="F")
     padded = np.concatenate([[False], pixels, [False]])
@@ -11,7 +12,7 @@ def rle_encode(mask):
     return " ".join(f"{s} {e - s}" for s, e in zip(starts, ends))
 
 
-def rle_decode(rle, shape=(101, 101)):
+def rle_decode(rle, shape=(101, 101)) -> np.ndarray:
     """'start length ...' string (or '', NaN, None) -> boolean (H, W) mask."""
     flat = np.zeros(shape[0] * shape[1], dtype=bool)
     if isinstance(rle, str) and rle.strip():

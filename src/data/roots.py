@@ -1,4 +1,5 @@
 """Where the Kaggle-layout tiles live: the configured folder, or the synthetic one generated on first use."""
+
 from pathlib import Path
 
 from src.data import synthetic as synthetic_tiles

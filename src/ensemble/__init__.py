@@ -1,3 +1,7 @@
-"""The ensemble, in one place: a run folder's files (run_folder), the snapshot ensemble file (spec), weight
+"""The ensemble, in one place: the snapshot ensemble file (spec), weight
 averaging with BatchNorm recompute (averaging), the networks behind any `ckpt=` (members) and the callback that
-writes the ensemble at the end of training (callback)."""
+writes the ensemble at the end of training (callback). A run folder's file names: src/utils/run_folder.py."""
+
+from src.ensemble.members import load_members, resolve_members
+
+__all__ = ["load_members", "resolve_members"]

@@ -1,4 +1,5 @@
 """Weight averaging of snapshots into one network, with BatchNorm statistics recomputed on training tiles."""
+
 import copy
 import logging
 import pickle
@@ -42,8 +43,7 @@ def weight_average(modules: list[nn.Module], weights: list[float], bn_loader, de
 
 def save_weight_average(module, path: Path, key: str) -> None:
     with atomic_path(path) as tmp:
-        torch.save({"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams), CACHE_KEY: key},
-                   tmp)
+        torch.save({"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams), CACHE_KEY: key}, tmp)
 
 
 def stored_key(path: Path) -> str | None:
@@ -57,11 +57,16 @@ def stored_key(path: Path) -> str | None:
     return saved.get(CACHE_KEY) if isinstance(saved, dict) else None
 
 
-def average_snapshots(modules, weights, bn_loader, path: Path, key: str):
+def average_snapshots(modules, weights, bn_loader, path: Path, key: str) -> nn.Module:
     """Average snapshots (modules with their weights) into one network, BN recomputed on `bn_loader`, saved at
     `path` under `key`; returns the network."""
     averaged = weight_average(modules, weights, bn_loader)
     save_weight_average(averaged, path, key)
-    log.info("averaged %d snapshots into %s (BatchNorm recomputed on %d tiles, %s)", len(modules), path,
-             len(bn_loader.dataset), next(averaged.parameters()).device)
+    log.info(
+        "averaged %d snapshots into %s (BatchNorm recomputed on %d tiles, %s)",
+        len(modules),
+        path,
+        len(bn_loader.dataset),
+        next(averaged.parameters()).device,
+    )
     return averaged

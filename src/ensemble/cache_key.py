@@ -4,6 +4,7 @@ A key is a hash of what the cached file was made from: the content of each membe
 version of the code that makes it. File times are never part of it: `cp -p`, `rsync -a` and `tar x` give a changed
 file an old time, so a cache newer than its inputs can still be stale. The key is stored with the cache and
 compared before use; a mismatch makes the cache again."""
+
 import hashlib
 import json
 from pathlib import Path
@@ -32,6 +33,10 @@ def file_digest(path: str | Path) -> str:
 def members_key(members: list[tuple[Path, float]], **settings) -> str:
     """The key of a cache made from [(checkpoint, weight)] and `settings` (JSON-able values such as the ONNX
     opset or the pseudo-label rule)."""
-    payload = {"cache_format": CACHE_FORMAT, "checkpoint_format": CHECKPOINT_FORMAT,
-               "members": [[file_digest(path), float(weight)] for path, weight in members], "settings": settings}
+    payload = {
+        "cache_format": CACHE_FORMAT,
+        "checkpoint_format": CHECKPOINT_FORMAT,
+        "members": [[file_digest(path), float(weight)] for path, weight in members],
+        "settings": settings,
+    }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

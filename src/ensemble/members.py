@@ -2,31 +2,37 @@
 
 `ckpt=` may be a .ckpt file, a run folder (its snapshot ensemble) or a multirun folder (every fold run in it).
 Folds weigh equally; within a fold, snapshots carry their ensemble weights."""
+
 import logging
 from pathlib import Path
 
 from omegaconf import OmegaConf
+from torch import nn
 
 from src.data.build import build_datamodule
+from src.data.datamodule import TGSDataModule
 from src.ensemble.averaging import average_snapshots, stored_key
 from src.ensemble.cache_key import members_key
 from src.ensemble.spec import read_ensemble
 from src.models.checkpoint import load_module
+from src.models.module import SaltModule
 from src.utils.errors import UserError
-from src.utils.run_folder import run_of_checkpoint, runs_under
+from src.utils.run_folder import RunFolder, run_of_checkpoint, runs_under
 
 log = logging.getLogger(__name__)
 
 
-def fold_members(run, snapshots=None):
+def fold_members(run, snapshots=None) -> list[tuple[Path, float]]:
     """[(ckpt path, weight)] of one RunFolder: its ensemble of the best `snapshots` snapshots (all when None), else
     last.ckpt. In weights mode that is one averaged network: the best snapshot as it is for snapshots=1, else the
     average of the chosen snapshots, kept beside them while it matches them (made again when it does not)."""
     spec = read_ensemble(run)
     if spec is None:
         if not run.last_checkpoint.exists():
-            raise UserError(f"run dir {run.path} has neither ensemble.yaml nor checkpoints/last.ckpt: "
-                            "did its training finish? pass a .ckpt file instead")
+            raise UserError(
+                f"run dir {run.path} has neither ensemble.yaml nor checkpoints/last.ckpt: "
+                "did its training finish? pass a .ckpt file instead"
+            )
         return [(run.last_checkpoint, 1.0)]
     mode, members = spec
     chosen = members[:snapshots] if snapshots else members
@@ -35,12 +41,12 @@ def fold_members(run, snapshots=None):
     return [(kept_average(run, chosen, len(members))[0], 1.0)]
 
 
-def average_path(run, n_chosen, n_members):
+def average_path(run, n_chosen, n_members) -> Path:
     """weight_average.ckpt for all the snapshots, weight_average_topN.ckpt for the best N."""
     return run.weight_average if n_chosen == n_members else run.best_n_average(n_chosen)
 
 
-def kept_average(run, chosen, n_members, bn_loader=None, networks=None):
+def kept_average(run, chosen, n_members, bn_loader=None, networks=None) -> tuple[Path, nn.Module | None]:
     """(path, network or None) of the weight average of the `chosen` [(snapshot, weight)] of a run: the saved one
     when the snapshots and weights it was made from are these (network None: not loaded), else made now with
     BatchNorm recomputed on `bn_loader` (default: the run's training tiles) and saved under its key. `networks`:
@@ -51,20 +57,26 @@ def kept_average(run, chosen, n_members, bn_loader=None, networks=None):
     if stored == key:
         log.info("weight average %s matches its %d snapshots (key %s): used", path, len(chosen), key[:12])
         return path, None
-    log.info("weight average %s %s: averaging the best %d snapshots", path,
-             "not made yet" if not path.exists() else "was made from other snapshots or weights", len(chosen))
+    log.info(
+        "weight average %s %s: averaging the best %d snapshots",
+        path,
+        "not made yet" if not path.exists() else "was made from other snapshots or weights",
+        len(chosen),
+    )
     if bn_loader is None:
         try:
             bn_loader = run_datamodule(run).labelled_train_loader()
         except UserError as error:
-            raise UserError(f"snapshots={len(chosen)}: averaging the best {len(chosen)} snapshots of {run.path} "
-                            f"needs its training tiles: {error}") from None
+            raise UserError(
+                f"snapshots={len(chosen)}: averaging the best {len(chosen)} snapshots of {run.path} "
+                f"needs its training tiles: {error}"
+            ) from None
     networks = networks or load_networks(chosen)
     averaged = average_snapshots([m for m, _ in networks], [w for _, w in networks], bn_loader, path, key)
     return path, averaged
 
 
-def run_datamodule(run):
+def run_datamodule(run) -> TGSDataModule:
     """A finished run's DataModule, set up: its tiles, augmentation and fold split, as its config and folds.csv
     define them."""
     saved = OmegaConf.load(run.config)
@@ -74,7 +86,7 @@ def run_datamodule(run):
     return datamodule
 
 
-def resolve_members(ckpt, snapshots=None):
+def resolve_members(ckpt, snapshots=None) -> tuple[list[tuple[Path, float]], list[RunFolder]]:
     """[(ckpt path, weight)] over all folds, weights summing to 1, and the RunFolders holding them."""
     path = Path(ckpt).expanduser()
     if path.is_file():  # its run folder holds the training config
@@ -92,18 +104,24 @@ def resolve_members(ckpt, snapshots=None):
     return members, runs
 
 
-def load_networks(paths):
+def load_networks(paths) -> list[tuple[SaltModule, float]]:
     """[(ckpt path, weight)] -> [(network in eval mode, weight)]."""
     return [(load_module(p), w) for p, w in paths]
 
 
-def load_members(ckpt, snapshots=None):
-    """[(network in eval mode, weight)] behind `ckpt`, and the RunFolders holding them."""
+def load_members(ckpt, snapshots=None) -> tuple[list[tuple[SaltModule, float]], list[RunFolder]]:
+    """The networks behind `ckpt` (a .ckpt, a run folder or a multirun folder), loaded as data (no code runs from
+    a checkpoint), with the best `snapshots` of each fold (None: the run's ensemble).
+
+    Returns ([(SaltModule in eval mode, weight)], the RunFolders holding them); the weights sum to 1, folds weigh
+    equally."""
     paths, runs = resolve_members(ckpt, snapshots)
     return load_networks(paths), runs
 
 
-def snapshot_ensembles(run, bn_loader, modes=("predictions", "weights")):
+def snapshot_ensembles(
+    run, bn_loader, modes=("predictions", "weights")
+) -> dict[str, list[tuple[nn.Module, float]]] | None:
     """{'best': [(best snapshot, 1.0)], 'predictions': [(snapshot, weight)...], 'weights': [(average, 1.0)]} of a
     run's ensemble.yaml, for the modes asked (best always), each snapshot loaded once; None without the file.
     The weight average is the saved one while it matches the snapshots, else made now on `bn_loader` (and saved)."""

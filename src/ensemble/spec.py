@@ -1,6 +1,7 @@
 """ensemble.yaml: the K best snapshots of a run (kept by Lightning's ModelCheckpoint), best first, weighted
 decay**i (the seed averaged "the last 10 best models with exponentially decreasing weights"), and how to use
 them: 'predictions' averages their probabilities; 'weights' averages their parameters into one network."""
+
 from pathlib import Path
 
 import yaml
@@ -8,18 +9,18 @@ import yaml
 from src.utils.atomic import write_text
 
 
-def snapshot_weights(n, decay):
+def snapshot_weights(n, decay) -> list[float]:
     """Weight decay**i of the i-th best snapshot, normalised to sum 1."""
     raw = [decay**i for i in range(n)]
     return [w / sum(raw) for w in raw]
 
 
-def rank_snapshots(best_k_models):
+def rank_snapshots(best_k_models) -> list[tuple[Path, float]]:
     """{path: score} from ModelCheckpoint -> [(path, score)] best first."""
     return sorted(((str(p), float(s)) for p, s in best_k_models.items()), key=lambda ps: -ps[1])
 
 
-def write_ensemble(run, ranked, decay, mode):
+def write_ensemble(run, ranked, decay, mode) -> None:
     """ensemble.yaml of a RunFolder; a single snapshot is used as it is (nothing to average, BN kept)."""
     mode = mode if len(ranked) > 1 else "predictions"
     weights = snapshot_weights(len(ranked), decay)
@@ -27,7 +28,7 @@ def write_ensemble(run, ranked, decay, mode):
     write_text(run.ensemble_file, yaml.safe_dump({"mode": mode, "decay": decay, "members": members}))
 
 
-def read_ensemble(run):
+def read_ensemble(run) -> tuple[str, list[tuple[Path, float]]] | None:
     """(mode, [(ckpt path, weight)] best first) of a RunFolder, or None when it has no ensemble file."""
     if not run.ensemble_file.exists():
         return None

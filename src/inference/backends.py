@@ -1,6 +1,7 @@
 """Two backends behind one call, backend(tiles uint8 (N, 101, 101), depths (N,)) -> probs (N, 101, 101): the
 PyTorch ensemble (on the GPU when there is one), or its ONNX graph run by ONNX Runtime, 1.8x faster on CPU tiles here
 (bench/RESULTS.md). Both apply hflip TTA the same way, in float32."""
+
 import json
 import logging
 from pathlib import Path
@@ -21,12 +22,12 @@ log = logging.getLogger(__name__)
 BACKENDS = ("auto", "torch", "onnx")
 
 
-def needs_depth(preprocess):
+def needs_depth(preprocess) -> bool:
     return "depth" in preprocess.channels
 
 
 class TorchBackend:
-    def __init__(self, members, tta=True, device="auto"):
+    def __init__(self, members, tta=True, device="auto") -> None:
         total = sum(w for _, w in members)
         self.device = pick_device(device)
         self.members = [(m.eval().to(self.device), w / total) for m, w in members]
@@ -34,9 +35,11 @@ class TorchBackend:
         self.tta = tta
 
     @torch.no_grad()
-    def __call__(self, tiles, depths):
-        inputs = {pre: torch.from_numpy(np.stack([pre(t, z) for t, z in zip(tiles, depths)])).to(self.device)
-                  for pre in self.preprocesses}
+    def __call__(self, tiles, depths) -> np.ndarray:
+        inputs = {
+            pre: torch.from_numpy(np.stack([pre(t, z) for t, z in zip(tiles, depths)])).to(self.device)
+            for pre in self.preprocesses
+        }
         out = torch.zeros(len(tiles), TILE, TILE, device=self.device)
         for module, weight in self.members:
             out += weight * tile_probs(module, inputs[module.preprocess], self.tta)
@@ -44,7 +47,7 @@ class TorchBackend:
 
 
 class OnnxBackend:
-    def __init__(self, path, tta=True, threads=None):
+    def __init__(self, path, tta=True, threads=None) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -53,8 +56,9 @@ class OnnxBackend:
         try:
             self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as error:  # onnxruntime raises its own exception types
-            raise UserError(f"cannot load ONNX model {path} ({type(error).__name__}): export it again with "
-                            "export.py") from None
+            raise UserError(
+                f"cannot load ONNX model {path} ({type(error).__name__}): export it again with export.py"
+            ) from None
         meta = self.session.get_modelmeta().custom_metadata_map
         if ONNX_PREPROCESS_KEY not in meta:
             raise UserError(f"ONNX model {path} was not exported by export.py (no preprocessing metadata)")
@@ -68,15 +72,18 @@ class OnnxBackend:
         feed = {self.input_name: np.ascontiguousarray(x.numpy(), dtype=np.float32)}
         return torch.from_numpy(self.session.run(None, feed)[0][:, 0])
 
-    def __call__(self, tiles, depths):
+    def __call__(self, tiles, depths) -> np.ndarray:
         x = torch.from_numpy(np.stack([self.preprocess(t, z) for t, z in zip(tiles, depths)]))
         return hflip_tta(self.run, x, self.tta).numpy()
 
 
-def build_backend(ckpt, snapshots=None, tta=True, backend="auto"):
+def build_backend(ckpt, snapshots=None, tta=True, backend="auto") -> TorchBackend | OnnxBackend:
     """The backend for `ckpt` (a .ckpt, run or multirun folder, or an .onnx file): 'torch', 'onnx' (the networks'
     ONNX graph, exported once and kept beside them), or 'auto': ONNX Runtime on the CPU, PyTorch on a GPU, and
-    PyTorch where one graph cannot hold the networks (folds with different preprocessing)."""
+    PyTorch where one graph cannot hold the networks (folds with different preprocessing).
+
+    snapshots: the best N snapshots of each fold (None: the run's ensemble); tta: hflip test-time augmentation.
+    Returns a callable backend(tiles uint8 (N, 101, 101), depths (N,)) -> probabilities (N, 101, 101) float32."""
     if backend not in BACKENDS:
         raise UserError(f"backend={backend} is not one of {', '.join(BACKENDS)}")
     if Path(ckpt).suffix == ".onnx":
@@ -93,18 +100,19 @@ def build_backend(ckpt, snapshots=None, tta=True, backend="auto"):
     return TorchBackend(load_members(ckpt, snapshots)[0], tta=tta)
 
 
-def predict_tiles(members, images, depths, tta=True, batch_size=64, desc="predict"):
+def predict_tiles(members, images, depths, tta=True, batch_size=64, desc="predict") -> np.ndarray:
     """Weighted mean probabilities (N, 101, 101) of grey tiles from PyTorch networks [(module, weight)], which may
     differ in preprocessing."""
     return backend_probs(TorchBackend(members, tta=tta), images, depths, batch_size, desc)
 
 
-def backend_probs(backend, images, depths, batch_size=64, desc="predict"):
+def backend_probs(backend, images, depths, batch_size=64, desc="predict") -> np.ndarray:
     """Probabilities (N, 101, 101) float32 of grey tiles, `batch_size` at a time, with a progress bar."""
     out = np.zeros((len(images), TILE, TILE), dtype=np.float32)
     with tqdm(total=len(images), desc=desc, unit="tile") as bar:
         for start in range(0, len(images), batch_size):
-            out[start : start + batch_size] = backend(images[start : start + batch_size],
-                                                      depths[start : start + batch_size])
+            out[start : start + batch_size] = backend(
+                images[start : start + batch_size], depths[start : start + batch_size]
+            )
             bar.update(min(batch_size, len(images) - start))
     return out

@@ -1,5 +1,6 @@
 """The networks behind a `ckpt=` as one ONNX graph that outputs probabilities (export.py writes it; the onnx
 backend of infer.py and predict.py makes it once and keeps it beside the checkpoints)."""
+
 import json
 import logging
 import warnings
@@ -23,12 +24,12 @@ OPSET = 18
 class EnsembleProbabilities(nn.Module):
     """Weighted mean of the members' sigmoid outputs: (N, C, S, S) padded input -> (N, 1, S, S) probabilities."""
 
-    def __init__(self, modules, weights):
+    def __init__(self, modules, weights) -> None:
         super().__init__()
         self.members = nn.ModuleList(modules)
         self.weights = [float(w) / sum(weights) for w in weights]
 
-    def forward(self, x):
+    def forward(self, x) -> torch.Tensor:
         return sum(w * torch.sigmoid(m(x)) for m, w in zip(self.members, self.weights))
 
 
@@ -39,8 +40,9 @@ def export_onnx(ckpt, out, snapshots=None, opset=OPSET, cache_key=None) -> Path:
     modules = [m for m, _ in members]
     preprocesses = {m.preprocess for m in modules}
     if len(preprocesses) > 1:
-        raise UserError(f"the networks under {ckpt} were trained with different preprocessing; export one fold "
-                        "or run at a time")
+        raise UserError(
+            f"the networks under {ckpt} were trained with different preprocessing; export one fold or run at a time"
+        )
     preprocess = preprocesses.pop()
     model = EnsembleProbabilities(modules, [w for _, w in members]).eval()
     example = torch.zeros(1, preprocess.in_channels, preprocess.input_size, preprocess.input_size)
@@ -50,12 +52,18 @@ def export_onnx(ckpt, out, snapshots=None, opset=OPSET, cache_key=None) -> Path:
         # skip); for inputs that are multiples of the encoder's stride those branches go the same way at any size,
         # so the graph holds for every such size (tests/test_export.py checks three) and the warnings only alarm.
         warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
-        torch.onnx.export(model, (example,), str(tmp), input_names=["x"], output_names=["probs"], dynamo=False,
-                          opset_version=opset, dynamic_axes={"x": {0: "batch", 2: "height", 3: "width"},
-                                                             "probs": {0: "batch", 2: "height", 3: "width"}})
+        torch.onnx.export(
+            model,
+            (example,),
+            str(tmp),
+            input_names=["x"],
+            output_names=["probs"],
+            dynamo=False,
+            opset_version=opset,
+            dynamic_axes={"x": {0: "batch", 2: "height", 3: "width"}, "probs": {0: "batch", 2: "height", 3: "width"}},
+        )
         graph = onnx.load(str(tmp))
-        meta = {ONNX_PREPROCESS_KEY: json.dumps(preprocess.to_dict()), "tile_size": "101",
-                "members": str(len(modules))}
+        meta = {ONNX_PREPROCESS_KEY: json.dumps(preprocess.to_dict()), "tile_size": "101", "members": str(len(modules))}
         if cache_key is not None:
             meta[ONNX_CACHE_KEY] = cache_key
         for key, value in meta.items():
@@ -88,6 +96,9 @@ def cached_graph(ckpt, snapshots=None) -> Path:
         log.info("ONNX graph %s matches its networks (key %s): used", cache, key[:12])
         return cache
     if cache.exists():
-        log.warning("ONNX graph %s was not made from these networks (%s): exporting it again", cache,
-                    "no key in it" if stored is None else f"key {stored[:12]}, now {key[:12]}")
+        log.warning(
+            "ONNX graph %s was not made from these networks (%s): exporting it again",
+            cache,
+            "no key in it" if stored is None else f"key {stored[:12]}, now {key[:12]}",
+        )
     return export_onnx(ckpt, cache, snapshots, cache_key=key)

@@ -1,9 +1,10 @@
 """Post-processing of probability maps into final masks (pure functions on numpy arrays)."""
+
 import cv2
 import numpy as np
 
 
-def remove_small_components(mask, min_size, connectivity=8):
+def remove_small_components(mask, min_size, connectivity=8) -> np.ndarray:
     """Drop connected components of True smaller than `min_size` pixels."""
     if min_size <= 0 or not mask.any():
         return mask
@@ -13,7 +14,7 @@ def remove_small_components(mask, min_size, connectivity=8):
     return keep[labels]
 
 
-def fill_small_holes(mask, max_size):
+def fill_small_holes(mask, max_size) -> np.ndarray:
     """Fill non-salt components of at most `max_size` pixels that do not touch the tile border."""
     if max_size <= 0 or mask.all():
         return mask
@@ -25,7 +26,7 @@ def fill_small_holes(mask, max_size):
     return mask | hole[labels]
 
 
-def postprocess(probs, threshold=0.5, min_component=0, min_mask=0, fill_holes=0):
+def postprocess(probs, threshold=0.5, min_component=0, min_mask=0, fill_holes=0) -> np.ndarray:
     """Probabilities (H, W) -> bool mask: threshold, drop small components, fill small holes, then empty the
     whole mask when its total salt area is below `min_mask`."""
     mask = remove_small_components(probs > threshold, min_component)
@@ -35,5 +36,5 @@ def postprocess(probs, threshold=0.5, min_component=0, min_mask=0, fill_holes=0)
     return mask
 
 
-def postprocess_batch(probs, **params):
+def postprocess_batch(probs, **params) -> np.ndarray:
     return np.stack([postprocess(p, **params) for p in probs])

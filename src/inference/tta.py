@@ -3,6 +3,7 @@
 One precision rule: predictions are computed in float32 (no autocast), whatever precision trained the network, so
 the out-of-fold probabilities that tune.py fits thresholds on are the ones infer.py and predict.py produce.
 """
+
 from collections.abc import Callable
 
 import torch

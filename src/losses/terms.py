@@ -2,6 +2,7 @@
 
 Every term is built with `ignore_index` (a survey's unlabelled samples): target pixels of that value contribute
 nothing, no loss and no gradient."""
+
 import torch
 import torch.nn.functional as F
 from segmentation_models_pytorch.losses import LovaszLoss
@@ -13,7 +14,7 @@ __all__ = ["BCE", "SymmetricLovasz"]
 class BCE(nn.Module):
     """Binary cross-entropy on logits, averaged over the pixels whose target is not `ignore_index`."""
 
-    def __init__(self, ignore_index: int | None = None):
+    def __init__(self, ignore_index: int | None = None) -> None:
         super().__init__()
         self.ignore_index = ignore_index
 
@@ -29,7 +30,7 @@ class BCE(nn.Module):
 class SymmetricLovasz(nn.Module):
     """Average of Lovasz hinge on the logits and on the negated logits against inverted targets (9th place)."""
 
-    def __init__(self, ignore_index: int | None = None):
+    def __init__(self, ignore_index: int | None = None) -> None:
         super().__init__()
         self.ignore_index = ignore_index
         self.lovasz = LovaszLoss(mode="binary", per_image=True, ignore_index=ignore_index)

@@ -7,6 +7,7 @@ IoU = intersection / union is compared with t = k / 100 in integers (100 * inter
 as a float division: IoUs such as 4/5 or 11/20 sit exactly on a threshold, and float32 rounding would count
 them as above it. The numpy and torch paths share this one rule.
 """
+
 import numpy as np
 import torch
 from torchmetrics import Metric
@@ -14,7 +15,7 @@ from torchmetrics import Metric
 THRESHOLD_PERCENTS = np.arange(50, 100, 5)  # IoU thresholds 0.50, 0.55, ..., 0.95 as whole percents
 
 
-def overlap_counts(pred, truth, valid=None):
+def overlap_counts(pred, truth, valid=None) -> tuple[np.ndarray, np.ndarray]:
     """(intersection, union) pixel counts of boolean masks (N, H, W) -> two int64 arrays (N,), over the `valid`
     pixels only when given (a survey's interpreted samples)."""
     pred = np.asarray(pred, dtype=bool).reshape(len(pred), -1)
@@ -25,7 +26,7 @@ def overlap_counts(pred, truth, valid=None):
     return np.count_nonzero(pred & truth, axis=1), np.count_nonzero(pred | truth, axis=1)
 
 
-def scores_from_counts(inter, union):
+def scores_from_counts(inter, union) -> np.ndarray:
     """Per-image precision averaged over the thresholds from integer counts (numpy or torch, (N,) -> (N,));
     an image whose prediction and truth are both empty (union 0) scores 1."""
     if torch.is_tensor(inter):
@@ -37,12 +38,12 @@ def scores_from_counts(inter, union):
     return np.where(union == 0, 1.0, hits.mean(axis=1))
 
 
-def image_scores(pred, truth, valid=None):
+def image_scores(pred, truth, valid=None) -> np.ndarray:
     """Per-image competition score for boolean masks (N, H, W), on the `valid` pixels when given."""
     return scores_from_counts(*overlap_counts(pred, truth, valid))
 
 
-def kaggle_map(pred, truth, valid=None):
+def kaggle_map(pred, truth, valid=None) -> float:
     """Competition score of boolean masks (N, H, W): mean of the per-image scores; with `valid`, images without a
     valid pixel do not count."""
     scores = image_scores(pred, truth, valid)
@@ -58,13 +59,13 @@ class KaggleMAP(Metric):
     higher_is_better = True
     full_state_update = False
 
-    def __init__(self, threshold=0.5, ignore_value=None):
+    def __init__(self, threshold=0.5, ignore_value=None) -> None:
         super().__init__()
         self.threshold, self.ignore_value = threshold, ignore_value
         self.add_state("score_sum", default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
         self.add_state("count", default=torch.tensor(0), dist_reduce_fx="sum")
 
-    def update(self, probs, target):
+    def update(self, probs, target) -> None:
         pred = (probs > self.threshold).reshape(len(probs), -1)
         target = target.reshape(len(target), -1)
         truth = target > 0.5
@@ -76,5 +77,5 @@ class KaggleMAP(Metric):
         self.score_sum += scores.sum()
         self.count += len(scores)
 
-    def compute(self):
+    def compute(self) -> torch.Tensor:
         return (self.score_sum / self.count.clamp(min=1)).float()

@@ -1,0 +1,7 @@
+"""Networks (the seed U-Net, smp's), their encoders, the LightningModule and loading a checkpoint as data."""
+
+from src.models.checkpoint import load_module
+from src.models.module import SaltModule
+from src.models.seed_unet import SeedUnet
+
+__all__ = ["SaltModule", "SeedUnet", "load_module"]

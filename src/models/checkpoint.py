@@ -1,6 +1,7 @@
 """Loading our checkpoints, with clear errors for files that are not ours. A checkpoint is data: it is read with
 `weights_only=True`, so a pickle that would run code (a file from a stranger) is refused before anything in it
 runs; this project's checkpoints hold only tensors and plain values."""
+
 import pickle
 from pathlib import Path
 
@@ -24,21 +25,29 @@ def read_checkpoint(path, map_location="cpu") -> dict:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as error:
         if "global" in str(error).lower():  # "unsupported GLOBAL os.system": a Python object, not plain data
-            raise UserError(f"checkpoint {path} holds Python objects beyond tensors and plain values, which could run "
-                            "code when loaded: refused, and nothing in it was run. Checkpoints from this project's "
-                            "train.py hold none; use one of those") from None
-        raise UserError(f"checkpoint {path} cannot be read (UnpicklingError): it is corrupt or not a PyTorch file; "
-                        "re-copy it or point ckpt at another") from None
+            raise UserError(
+                f"checkpoint {path} holds Python objects beyond tensors and plain values, which could run "
+                "code when loaded: refused, and nothing in it was run. Checkpoints from this project's "
+                "train.py hold none; use one of those"
+            ) from None
+        raise UserError(
+            f"checkpoint {path} cannot be read (UnpicklingError): it is corrupt or not a PyTorch file; "
+            "re-copy it or point ckpt at another"
+        ) from None
     except (RuntimeError, EOFError, ValueError, OSError) as error:
-        raise UserError(f"checkpoint {path} cannot be read ({type(error).__name__}): it is corrupt or not a "
-                        "PyTorch file; re-copy it or point ckpt at another") from None
+        raise UserError(
+            f"checkpoint {path} cannot be read ({type(error).__name__}): it is corrupt or not a "
+            "PyTorch file; re-copy it or point ckpt at another"
+        ) from None
 
 
 def check_network_target(target, path) -> None:
     """A checkpoint names its network class, which is then imported and built: only the project's networks and
     smp's may be named there (anything else could be code that runs on import or construction)."""
-    refused = UserError(f"checkpoint {path} names the network {target!r}, which is not a network class of this "
-                        f"project's or smp's ({', '.join(p + '*' for p in CHECKPOINT_NETWORKS)}): refused")
+    refused = UserError(
+        f"checkpoint {path} names the network {target!r}, which is not a network class of this "
+        f"project's or smp's ({', '.join(p + '*' for p in CHECKPOINT_NETWORKS)}): refused"
+    )
     if not isinstance(target, str) or not target.startswith(CHECKPOINT_NETWORKS):
         raise refused  # before importing anything it names
     try:
@@ -49,19 +58,22 @@ def check_network_target(target, path) -> None:
         raise refused
 
 
-def load_module(path, map_location="cpu"):
+def load_module(path, map_location="cpu") -> SaltModule:
     """A SaltModule in eval mode from a .ckpt written by train.py (pretrained weights are not fetched again)."""
     path = Path(path)
     checkpoint = read_checkpoint(path, map_location)
     hparams = checkpoint.get("hyper_parameters", {}) if isinstance(checkpoint, dict) else {}
     if hparams.get(MARKER) is None or "state_dict" not in checkpoint:
-        raise UserError(f"checkpoint {path} was not written by this project's train.py: pass one from an "
-                        "outputs/ run dir")
+        raise UserError(
+            f"checkpoint {path} was not written by this project's train.py: pass one from an outputs/ run dir"
+        )
     if hparams[MARKER] == 2:  # 0.3's checkpoints: the same contents, two arguments since renamed
         hparams = {RENAMED_IN_FORMAT_3.get(k, k): v for k, v in hparams.items()} | {MARKER: CHECKPOINT_FORMAT}
     if hparams[MARKER] != CHECKPOINT_FORMAT:
-        raise UserError(f"checkpoint {path} is in format {hparams[MARKER]} of this project's train.py, this version "
-                        f"reads format {CHECKPOINT_FORMAT}: train again, or predict with the version that wrote it")
+        raise UserError(
+            f"checkpoint {path} is in format {hparams[MARKER]} of this project's train.py, this version "
+            f"reads format {CHECKPOINT_FORMAT}: train again, or predict with the version that wrote it"
+        )
     check_network_target(hparams["model"].get("_target_"), path)
     if "encoder_weights" in hparams["model"]:  # pretrained weights come from the state dict, not a download
         hparams = {**hparams, "model": {**hparams["model"], "encoder_weights": None}}

@@ -1,11 +1,13 @@
 """The network a `model` config names by its `_target_` (the seed U-Net, smp's Unet, or any class taking
 in_channels and encoder_name), with one clear line for an unknown encoder or unreachable weights."""
+
 from hydra.utils import get_class
+from torch import nn
 
 from src.models.encoders import clear_encoder_errors, is_weights_file, load_weights_file
 
 
-def build_network(model, in_channels):
+def build_network(model, in_channels) -> nn.Module:
     """model: the `model` config as a plain dict (`_target_` and the constructor's keyword arguments). A class that
     does not read encoder weight files itself (smp's models) gets them loaded into its `encoder` here."""
     kwargs = {key: value for key, value in model.items() if key != "_target_"}

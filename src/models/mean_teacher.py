@@ -1,4 +1,5 @@
 """Mean teacher: an EMA copy of the network gives targets for a consistency loss on unlabelled tiles."""
+
 import copy
 import math
 
@@ -9,7 +10,7 @@ from torch import nn
 from src.data.tiles import TILE, crop_center, mirror_padded
 
 
-def sigmoid_rampup(step, length):
+def sigmoid_rampup(step, length) -> float:
     """exp(-5 (1 - t)^2) for t = step / length in [0, 1] (Laine & Aila; Tarvainen & Valpola)."""
     if length <= 0:
         return 1.0
@@ -18,7 +19,7 @@ def sigmoid_rampup(step, length):
 
 
 @torch.no_grad()
-def ema_update(teacher, student, decay):
+def ema_update(teacher, student, decay) -> None:
     """teacher <- decay * teacher + (1 - decay) * student, parameters and float buffers alike."""
     for t, s in zip(teacher.state_dict().values(), student.state_dict().values()):
         if t.is_floating_point():
@@ -30,17 +31,17 @@ def ema_update(teacher, student, decay):
 class MeanTeacher(nn.Module):
     """Holds the EMA teacher; its weights never receive gradients."""
 
-    def __init__(self, student, decay, noise_std):
+    def __init__(self, student, decay, noise_std) -> None:
         super().__init__()
         self.teacher = copy.deepcopy(student)
         for p in self.teacher.parameters():
             p.requires_grad_(False)
         self.decay, self.noise_std = decay, noise_std
 
-    def update(self, student):
+    def update(self, student) -> None:
         ema_update(self.teacher, student, self.decay)
 
-    def consistency(self, student, x):
+    def consistency(self, student, x) -> torch.Tensor:
         """MSE, on the tile, between the student's probabilities on a noisy mirrored view (mirrored back) and the
         teacher's on another noisy view."""
         with torch.no_grad():

@@ -1,4 +1,5 @@
 """The seed's U-Net: scSE after every encoder stage and decoder block, hypercolumn fusion, no dropout."""
+
 from typing import NamedTuple
 
 import torch
@@ -9,12 +10,15 @@ from torch import nn
 from src.models.encoders import build_encoder
 
 
-def conv_bn_relu(in_channels, out_channels):
-    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
-                         nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))
+def conv_bn_relu(in_channels, out_channels) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(inplace=True),
+    )
 
 
-def scse(channels, reduction):
+def scse(channels, reduction) -> nn.Module:
     """smp's scSE block; the reduction is capped so narrow layers keep at least one squeeze channel."""
     return SCSEModule(channels, reduction=min(reduction, channels))
 
@@ -22,15 +26,16 @@ def scse(channels, reduction):
 class DecoderBlock(nn.Module):
     """Upsample to the skip's size (`scale` times: 1 keeps it), concatenate the skip, two conv-BN-ReLU, scSE."""
 
-    def __init__(self, in_channels, skip_channels, out_channels, scale, upsample, reduction):
+    def __init__(self, in_channels, skip_channels, out_channels, scale, upsample, reduction) -> None:
         super().__init__()
         transposed = upsample == "transposed" and scale > 1
         self.up = nn.ConvTranspose2d(in_channels, in_channels, kernel_size=scale, stride=scale) if transposed else None
-        self.convs = nn.Sequential(conv_bn_relu(in_channels + skip_channels, out_channels),
-                                   conv_bn_relu(out_channels, out_channels))
+        self.convs = nn.Sequential(
+            conv_bn_relu(in_channels + skip_channels, out_channels), conv_bn_relu(out_channels, out_channels)
+        )
         self.scse = scse(out_channels, reduction)
 
-    def forward(self, x, size, skip=None):
+    def forward(self, x, size, skip=None) -> torch.Tensor:
         if self.up is not None:
             x = self.up(x)
         if x.shape[-2:] != size:
@@ -41,9 +46,9 @@ class DecoderBlock(nn.Module):
 
 
 class DeepOutputs(NamedTuple):
-    logits: torch.Tensor       # (N, 1, H, W)
-    aux: list                  # per-scale logits at full size, one per hypercolumn scale
-    cls: torch.Tensor          # (N, 1) empty / non-empty logit per image
+    logits: torch.Tensor  # (N, 1, H, W)
+    aux: list  # per-scale logits at full size, one per hypercolumn scale
+    cls: torch.Tensor  # (N, 1) empty / non-empty logit per image
 
 
 class SeedUnet(nn.Module):
@@ -54,16 +59,27 @@ class SeedUnet(nn.Module):
 
     reads_weight_files = True
 
-    def __init__(self, *, encoder_name: str = "se_resnext50_32x4d", encoder_weights: str | None = None,
-                 in_channels: int = 3, stem: str = "seed", filters: int = 32, upsample: str = "bilinear",
-                 scse_reduction: int = 16, deep_supervision: bool = False):
+    def __init__(
+        self,
+        *,
+        encoder_name: str = "se_resnext50_32x4d",
+        encoder_weights: str | None = None,
+        in_channels: int = 3,
+        stem: str = "seed",
+        filters: int = 32,
+        upsample: str = "bilinear",
+        scse_reduction: int = 16,
+        deep_supervision: bool = False,
+    ) -> None:
         super().__init__()
         self.encoder = build_encoder(encoder_name, in_channels, encoder_weights, stem)
         channels, strides = self.encoder.out_channels, self.encoder.strides
         self.encoder_scse = nn.ModuleList([scse(c, scse_reduction) for c in channels])
         self.center = nn.Sequential(conv_bn_relu(channels[-1], filters), conv_bn_relu(filters, filters))
-        blocks = [DecoderBlock(filters, channels[skip], filters, strides[skip + 1] // strides[skip], upsample,
-                               scse_reduction) for skip in range(len(channels) - 2, -1, -1)]  # deepest skip first
+        blocks = [
+            DecoderBlock(filters, channels[skip], filters, strides[skip + 1] // strides[skip], upsample, scse_reduction)
+            for skip in range(len(channels) - 2, -1, -1)
+        ]  # deepest skip first
         blocks.append(DecoderBlock(filters, 0, filters, strides[0], upsample, scse_reduction))  # to the input size
         self.decoder = nn.ModuleList(blocks)
         n_scales = len(blocks) + 1
@@ -73,7 +89,7 @@ class SeedUnet(nn.Module):
             self.aux_heads = nn.ModuleList([nn.Conv2d(filters, 1, 1) for _ in range(n_scales)])
             self.cls_head = nn.Linear(channels[-1], 1)
 
-    def _hypercolumn(self, x):
+    def _hypercolumn(self, x) -> torch.Tensor:
         """(per-scale decoder maps at the input size, deepest encoder features)."""
         size = x.shape[-2:]
         features = [scse(f) for scse, f in zip(self.encoder_scse, self.encoder(x))]
@@ -82,18 +98,22 @@ class SeedUnet(nn.Module):
         for block, skip in zip(self.decoder, features[-2::-1] + [None]):
             d = block(d, size if skip is None else skip.shape[-2:], skip)
             scales.append(d)
-        hypercolumn = [F.interpolate(s, size=size, mode="bilinear", align_corners=False)
-                       if s.shape[-2:] != size else s for s in scales]
+        hypercolumn = [
+            F.interpolate(s, size=size, mode="bilinear", align_corners=False) if s.shape[-2:] != size else s
+            for s in scales
+        ]
         return hypercolumn, features[-1]
 
-    def forward(self, x):
+    def forward(self, x) -> torch.Tensor:
         hypercolumn, _ = self._hypercolumn(x)
         return self.fuse(torch.cat(hypercolumn, dim=1))
 
-    def forward_deep(self, x):
+    def forward_deep(self, x) -> DeepOutputs:
         if not self.deep_supervision:
             raise ValueError("forward_deep needs a SeedUnet built with deep_supervision=True")
         hypercolumn, deepest = self._hypercolumn(x)
-        return DeepOutputs(self.fuse(torch.cat(hypercolumn, dim=1)),
-                           [head(h) for head, h in zip(self.aux_heads, hypercolumn)],
-                           self.cls_head(deepest.mean(dim=(2, 3))))
+        return DeepOutputs(
+            self.fuse(torch.cat(hypercolumn, dim=1)),
+            [head(h) for head, h in zip(self.aux_heads, hypercolumn)],
+            self.cls_head(deepest.mean(dim=(2, 3))),
+        )

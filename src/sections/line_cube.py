@@ -1,4 +1,5 @@
 """A probability cube written and read a line at a time, whatever its size."""
+
 from pathlib import Path
 
 import numpy as np
@@ -8,19 +9,20 @@ class LineCube:
     """A float32 .npy cube on disk (inline, crossline, samples) written and read a line at a time with plain file
     I/O, so neither the cube nor a memory map of it is held in memory."""
 
-    def __init__(self, path, shape, dtype=np.float32):
+    def __init__(self, path, shape, dtype=np.float32) -> None:
         self.path, self.shape, self.dtype = Path(path), tuple(shape), np.dtype(dtype)
         with open(self.path, "wb") as handle:
-            np.lib.format.write_array_header_1_0(handle, {"descr": self.dtype.str, "fortran_order": False,
-                                                          "shape": self.shape})
+            np.lib.format.write_array_header_1_0(
+                handle, {"descr": self.dtype.str, "fortran_order": False, "shape": self.shape}
+            )
             self.header = handle.tell()
             handle.truncate(self.header + int(np.prod(self.shape)) * self.dtype.itemsize)
         self.handle = open(self.path, "r+b")
 
-    def _trace_offset(self, i, j):
+    def _trace_offset(self, i, j) -> int:
         return self.header + (i * self.shape[1] + j) * self.shape[2] * self.dtype.itemsize
 
-    def write(self, axis, k, values):
+    def write(self, axis, k, values) -> None:
         """values: (crossline, samples) for an inline, (inline, samples) for a crossline."""
         values = np.ascontiguousarray(values, dtype=self.dtype)
         if axis == "inline":
@@ -31,7 +33,7 @@ class LineCube:
             self.handle.seek(self._trace_offset(i, k))
             self.handle.write(trace.tobytes())
 
-    def read(self, axis, k):
+    def read(self, axis, k) -> np.ndarray:
         if axis == "inline":
             self.handle.seek(self._trace_offset(k, 0))
             count = self.shape[1] * self.shape[2]
@@ -42,5 +44,5 @@ class LineCube:
             out[i] = np.frombuffer(self.handle.read(self.shape[2] * self.dtype.itemsize), self.dtype)
         return out
 
-    def close(self):
+    def close(self) -> None:
         self.handle.close()

@@ -6,6 +6,10 @@ Layout used throughout: a 2D section is an image, rows = depth/time, columns = t
 crossline, or a SEG-Y without clean geometry, read as traces in file order) is held in memory as a Section; a
 3D one (.npy memory-mapped, structured SEG-Y) is a Volume read line by line.
 """
+
+from __future__ import annotations
+
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,8 +27,8 @@ AXES = ("inline", "crossline")
 
 @dataclass
 class Section:
-    data: np.ndarray                 # (samples, traces)
-    kind: str                        # image | npy | segy
+    data: np.ndarray  # (samples, traces)
+    kind: str  # image | npy | segy
     path: Path
     segy: dict = field(default_factory=dict)  # SEG-Y geometry to write back: iline/xline bytes or ignore_geometry
 
@@ -32,7 +36,7 @@ class Section:
 class Volume:
     """A 3D cube (inline, crossline, samples), memory-mapped (.npy) or read from a structured SEG-Y on demand."""
 
-    def __init__(self, path, iline_byte=189, xline_byte=193):
+    def __init__(self, path, iline_byte=189, xline_byte=193) -> None:
         self.path = Path(path)
         self.kind = "npy" if self.path.suffix.lower() == ".npy" else "segy"
         self.segy = {"iline": iline_byte, "xline": xline_byte}
@@ -46,48 +50,51 @@ class Volume:
             self.shape = (len(self.ilines), len(self.xlines), len(self._file.samples))
             self.inline_sorted = self._file.sorting == segyio.TraceSortingFormat.INLINE_SORTING
 
-    def line(self, axis, k):
+    def line(self, axis, k) -> np.ndarray:
         """The k-th (0-based) inline (crossline, samples) or crossline (inline, samples) as float32."""
         if self.kind == "npy":
             return np.asarray(self._array[k] if axis == "inline" else self._array[:, k], dtype=np.float32)
         lines = self._file.iline if axis == "inline" else self._file.xline
         return np.asarray(lines[(self.ilines if axis == "inline" else self.xlines)[k]], dtype=np.float32)
 
-    def sample_traces(self, n=2000, seed=0):
+    def sample_traces(self, n=2000, seed=0) -> np.ndarray:
         """Up to `n` traces (n, samples) drawn evenly at random, for amplitude statistics."""
         count = self.shape[0] * self.shape[1]
         picks = np.sort(np.random.default_rng(seed).choice(count, size=min(n, count), replace=False))
         if self.kind == "npy":
             return np.stack([np.asarray(self._array[i // self.shape[1], i % self.shape[1]]) for i in picks])
-        trace_of = (lambda i: i) if self.inline_sorted else (lambda i: (i % self.shape[1]) * self.shape[0]
-                                                              + i // self.shape[1])
+        trace_of = (
+            (lambda i: i)
+            if self.inline_sorted
+            else (lambda i: (i % self.shape[1]) * self.shape[0] + i // self.shape[1])
+        )
         return np.stack([self._file.trace[int(trace_of(i))] for i in picks])
 
     @property
-    def file_order(self):
+    def file_order(self) -> Iterator[np.ndarray]:
         """(axis, count): the lines whose traces follow one another in the file."""
         axis = "inline" if self.kind == "npy" or self.inline_sorted else "crossline"
         return axis, self.shape[0] if axis == "inline" else self.shape[1]
 
-    def close(self):
+    def close(self) -> None:
         if self.kind == "segy":
             self._file.close()
 
-    def __enter__(self):
+    def __enter__(self) -> Volume:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc) -> None:
         self.close()
 
 
-def check_input(path):
+def check_input(path) -> Path:
     path = Path(path).expanduser()
     if not path.is_file():
         raise UserError(f"input {path} not found: pass a PNG/TIFF image, a .npy array or a SEG-Y file")
     return path
 
 
-def open_seismic(path, iline_byte=189, xline_byte=193, option="predict"):
+def open_seismic(path, iline_byte=189, xline_byte=193, option="predict") -> Section | Volume:
     """A Section (2D, in memory) or a Volume (3D, read a line at a time) for any supported input. `option`: the
     config prefix of the header bytes, for the error messages (predict or data.survey)."""
     path = check_input(path)
@@ -106,14 +113,16 @@ def open_seismic(path, iline_byte=189, xline_byte=193, option="predict"):
             return checked_section(Section(np.asarray(data), "npy", path))
         if data.ndim == 3:
             return Volume(path)
-        raise UserError(f"{path} has shape {data.shape}: expected a 2D section (depth, traces) or a 3D "
-                        "volume (inline, crossline, samples)")
+        raise UserError(
+            f"{path} has shape {data.shape}: expected a 2D section (depth, traces) or a 3D "
+            "volume (inline, crossline, samples)"
+        )
     if suffix in SEGY_SUFFIXES:
         return open_segy(path, iline_byte, xline_byte, option)
     raise UserError(f"unknown input type {path.suffix} for {path}: use .png/.tif, .npy or .sgy/.segy")
 
 
-def checked_section(section):
+def checked_section(section) -> Section:
     """A section with samples to predict, else one clear error."""
     if section.data.size == 0:
         raise UserError(f"{section.path} holds an empty section (shape {section.data.shape}): nothing to predict")
@@ -122,7 +131,7 @@ def checked_section(section):
     return section
 
 
-def open_segy(path, iline_byte, xline_byte, option="predict"):
+def open_segy(path, iline_byte, xline_byte, option="predict") -> Section | Volume:
     """A structured SEG-Y as a Volume, or a Section when it holds one line; without geometry in its headers (or
     pre-stack), a Section of its traces in file order. Headers that name a 3D grid the traces do not fill in order
     are refused with the reason, never read as one long 2D line."""
@@ -144,14 +153,17 @@ def open_segy(path, iline_byte, xline_byte, option="predict"):
             if problem is None:
                 return Section(f.trace.raw[:].T, "segy", path, {"ignore_geometry": True})
     except (ValueError, RuntimeError, OSError, KeyError) as error:
-        raise UserError(f"cannot read SEG-Y {path} ({error}): check the file, or set {option}.iline_byte and "
-                        f"{option}.xline_byte") from None
-    raise UserError(f"SEG-Y {path}: {problem}. A volume is read when each trace of its grid is there once, sorted by "
-                    f"inline or by crossline: regularise it in your software, or set {option}.iline_byte and "
-                    f"{option}.xline_byte if its line numbers are in other header bytes")
+        raise UserError(
+            f"cannot read SEG-Y {path} ({error}): check the file, or set {option}.iline_byte and {option}.xline_byte"
+        ) from None
+    raise UserError(
+        f"SEG-Y {path}: {problem}. A volume is read when each trace of its grid is there once, sorted by "
+        f"inline or by crossline: regularise it in your software, or set {option}.iline_byte and "
+        f"{option}.xline_byte if its line numbers are in other header bytes"
+    )
 
 
-def grid_problem(ilines, xlines, iline_byte, xline_byte):
+def grid_problem(ilines, xlines, iline_byte, xline_byte) -> str | None:
     """Why a SEG-Y whose traces carry these inline and crossline numbers (one per trace, in file order) is not a
     regular volume (missing or repeated traces, or an order that is neither inline nor crossline sorting); None
     when they name no grid (one line, or no line numbers)."""
@@ -159,8 +171,9 @@ def grid_problem(ilines, xlines, iline_byte, xline_byte):
     n_il, n_xl = len(np.unique(ilines)), len(np.unique(xlines))
     if n_il < 2 or n_xl < 2:
         return None
-    grid = (f"its headers (bytes {iline_byte}, {xline_byte}) name {n_il} inlines x {n_xl} crosslines = {n_il * n_xl} "
-            f"traces")
+    grid = (
+        f"its headers (bytes {iline_byte}, {xline_byte}) name {n_il} inlines x {n_xl} crosslines = {n_il * n_xl} traces"
+    )
     pairs = len(set(zip(ilines.tolist(), xlines.tolist())))
     if pairs < len(ilines):
         return f"{grid}, but {len(ilines) - pairs} traces repeat an (inline, crossline) pair"

@@ -8,6 +8,9 @@ and ONNX metadata (Preprocess.amplitude), and predict.py applies it by default. 
   network's grey mean and spread, so a TGS network sees a survey at the grey levels it learned on.
 Images that are already 8-bit grey pass through unchanged.
 """
+
+from __future__ import annotations
+
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -22,62 +25,58 @@ class AmplitudeScaling:
     rule: str
 
     @classmethod
-    def percentile(cls, amplitudes, low=1.0, high=99.0, source="the input"):
+    def percentile(cls, amplitudes, low=1.0, high=99.0, source="the input") -> AmplitudeScaling:
         finite = interpretable(amplitudes, source)
         lo, hi = np.percentile(finite, [low, high])
         bound = float(max(abs(lo), abs(hi))) or 1.0
-        return cls(127.5, 127.5 / bound, f"clip at +-max(|p{low:g}|, |p{high:g}|) = +-{bound:.6g}, then linear to "
-                                         "0..255")
+        return cls(
+            127.5, 127.5 / bound, f"clip at +-max(|p{low:g}|, |p{high:g}|) = +-{bound:.6g}, then linear to 0..255"
+        )
 
     @classmethod
-    def matched(cls, amplitudes, grey_mean, grey_std, source="the input"):
+    def matched(cls, amplitudes, grey_mean, grey_std, source="the input") -> AmplitudeScaling:
         """grey_mean, grey_std in [0, 1] units (Preprocess.mean, .std of the network's training tiles)."""
         finite = interpretable(amplitudes, source)
         p16, p50, p84 = np.percentile(finite, [16, 50, 84])
         spread = float(p84 - p16) / 2 or 1.0
         gain = 255.0 * grey_std / spread
-        return cls(float(255.0 * grey_mean - gain * p50), gain,
-                   f"median {p50:.6g} and half the p16..p84 range {spread:.6g} onto the network's grey mean "
-                   f"{grey_mean:.4f} and spread {grey_std:.4f}")
+        return cls(
+            float(255.0 * grey_mean - gain * p50),
+            gain,
+            f"median {p50:.6g} and half the p16..p84 range {spread:.6g} onto the network's grey mean "
+            f"{grey_mean:.4f} and spread {grey_std:.4f}",
+        )
 
     @classmethod
-    def from_pair(cls, pair, rule="stored with the network"):
+    def from_pair(cls, pair, rule="stored with the network") -> AmplitudeScaling:
         return cls(float(pair[0]), float(pair[1]), rule)
 
     @property
-    def pair(self):
+    def pair(self) -> tuple[float, float]:
         return (self.offset, self.gain)
 
-    def apply(self, amplitudes):
+    def apply(self, amplitudes) -> np.ndarray:
         """uint8 grey levels of an amplitude array (NaN as zero amplitude)."""
         grey = self.offset + self.gain * np.nan_to_num(np.asarray(amplitudes, dtype=np.float64))
         return np.round(np.clip(grey, 0, 255)).astype(np.uint8)
 
-    def to_dict(self):
+    def to_dict(self) -> dict:
         return asdict(self)
 
 
-def finite_values(amplitudes):
+def finite_values(amplitudes) -> np.ndarray:
     values = np.asarray(amplitudes).ravel()
     return values[np.isfinite(values)]
 
 
-def interpretable(amplitudes, source):
+def interpretable(amplitudes, source) -> np.ndarray:
     """The finite amplitudes, refused when there are none or they are all one value (no reflections: a blank or
     dead export, which a scaling rule would turn into confident nonsense)."""
     finite = finite_values(amplitudes)
     if not finite.size:
         raise UserError(f"{source} holds no finite amplitudes (all NaN or infinite): check the export")
     if finite.min() == finite.max():
-        raise UserError(f"{source} is constant ({finite[0]:g} everywhere): no reflections to interpret; check the "
-                        "export")
+        raise UserError(
+            f"{source} is constant ({finite[0]:g} everywhere): no reflections to interpret; check the export"
+        )
     return finite
-
-
-def amplitude_to_grey(data, low=1.0, high=99.0):
-    """(grey uint8 array, metadata dict describing the mapping) with the percentile rule from `data` itself."""
-    data = np.asarray(data)
-    if data.dtype == np.uint8:
-        return data, {"rule": "uint8 passthrough"}
-    scaling = AmplitudeScaling.percentile(data, low, high)
-    return scaling.apply(data), {**scaling.to_dict(), "clip": 127.5 / scaling.gain, "percentiles": [low, high]}

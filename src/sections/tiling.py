@@ -3,12 +3,13 @@
 Windows are training-sized tiles handled exactly as training tiles; the last window is snapped flush to each
 edge; probabilities (never logits) are blended with a taper and divided by the summed float weights.
 """
+
 import numpy as np
 
 from src.data.tiles import TILE, pad_to_tile
 
 
-def window_starts(length, tile, overlap):
+def window_starts(length, tile, overlap) -> list[int]:
     """Start offsets of windows of `tile` covering 0..length with `overlap` pixels, the last flush to the end."""
     if length <= tile:
         return [0]
@@ -20,7 +21,7 @@ def window_starts(length, tile, overlap):
 TAPERS = ("gaussian", "triangular", "flat")
 
 
-def taper(tile, kind):
+def taper(tile, kind) -> np.ndarray:
     """(tile, tile) positive blending weights, highest in the centre."""
     centre = (tile - 1) / 2
     r = np.abs(np.arange(tile) - centre) / (centre + 1)
@@ -35,7 +36,7 @@ def taper(tile, kind):
     return np.outer(w, w).astype(np.float32)
 
 
-def section_probs(section, probs_fn, depth_of_row, overlap=50, kind="gaussian", batch_size=32):
+def section_probs(section, probs_fn, depth_of_row, overlap=50, kind="gaussian", batch_size=32) -> np.ndarray:
     """Probabilities of a grey (H, W) uint8 section.
 
     probs_fn(tiles uint8 (N, 101, 101), depths (N,)) -> probabilities (N, 101, 101); depth_of_row(top row) gives
@@ -46,8 +47,11 @@ def section_probs(section, probs_fn, depth_of_row, overlap=50, kind="gaussian", 
     total = np.zeros(padded.shape, np.float32)
     weight_sum = np.zeros(padded.shape, np.float32)
     weight = taper(TILE, kind)
-    windows = [(r, c) for r in window_starts(padded.shape[0], TILE, overlap)
-               for c in window_starts(padded.shape[1], TILE, overlap)]
+    windows = [
+        (r, c)
+        for r in window_starts(padded.shape[0], TILE, overlap)
+        for c in window_starts(padded.shape[1], TILE, overlap)
+    ]
     for start in range(0, len(windows), batch_size):
         batch = windows[start : start + batch_size]
         tiles = np.stack([padded[r : r + TILE, c : c + TILE] for r, c in batch])

@@ -1,5 +1,6 @@
 """Writing results in the input's form: SEG-Y with the source's headers, a structured SEG-Y of a cube, .npy;
 each file written whole or not at all (src/utils/atomic.py)."""
+
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +9,7 @@ import segyio
 from src.utils.atomic import atomic_path
 
 
-def write_segy_like(source, out, lines):
+def write_segy_like(source, out, lines) -> Path:
     """A SEG-Y with the source's headers and geometry and IEEE float samples (format 5): `lines` yields the traces
     (n, samples) in the source's trace order, a line at a time (Volume.file_order) or all at once (Section)."""
     open_args = source.segy
@@ -29,8 +30,9 @@ def write_segy_like(source, out, lines):
     return out
 
 
-def write_segy_volume(path, cube, ilines=None, xlines=None, sample_interval_us=4000, origin=(500000.0, 6000000.0),
-                      spacing=(25.0, 12.5)):
+def write_segy_volume(
+    path, cube, ilines=None, xlines=None, sample_interval_us=4000, origin=(500000.0, 6000000.0), spacing=(25.0, 12.5)
+) -> Path:
     """A structured, inline-sorted SEG-Y (IEEE floats) of a cube (inline, crossline, samples) with real geometry
     headers: inline and crossline numbers (bytes 189, 193), CDP X/Y on a grid, the sample interval."""
     n_il, n_xl, n_s = cube.shape
@@ -46,15 +48,19 @@ def write_segy_volume(path, cube, ilines=None, xlines=None, sample_interval_us=4
             for i, il in enumerate(ilines):
                 for j, xl in enumerate(xlines):
                     index = i * n_xl + j
-                    f.header[index] = {segyio.su.iline: int(il), segyio.su.xline: int(xl),
-                                       segyio.su.cdpx: int(origin[0] + i * spacing[0]),
-                                       segyio.su.cdpy: int(origin[1] + j * spacing[1]),
-                                       segyio.su.dt: sample_interval_us, segyio.su.ns: n_s}
+                    f.header[index] = {
+                        segyio.su.iline: int(il),
+                        segyio.su.xline: int(xl),
+                        segyio.su.cdpx: int(origin[0] + i * spacing[0]),
+                        segyio.su.cdpy: int(origin[1] + j * spacing[1]),
+                        segyio.su.dt: sample_interval_us,
+                        segyio.su.ns: n_s,
+                    }
                     f.trace[index] = np.ascontiguousarray(cube[i, j], dtype=np.float32)
     return Path(path)
 
 
-def save_npy(array, out):
+def save_npy(array, out) -> None:
     with atomic_path(out) as tmp:
         with open(tmp, "wb") as handle:
             np.save(handle, array)

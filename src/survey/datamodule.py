@@ -7,6 +7,7 @@ Validation is a block of lines (src/survey/split.py). Amplitudes become grey lev
 training lines only (robust percentiles, or matched to the grey levels of the network a run starts from) and
 stored in the checkpoint for predict.py. Only the labelled sections are read, one at a time.
 """
+
 import logging
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from src.utils.plots import save_split_map
 log = logging.getLogger(__name__)
 
 
-def training_traces(volume, label_axis, windows, roles, amplitudes, most=32):
+def training_traces(volume, label_axis, windows, roles, amplitudes, most=32) -> np.ndarray:
     """Amplitudes of the training lines (up to `most`, evenly spread), whose statistics fix the scaling: training
     traces only, never a validation line's. Without training windows along label_axis, the training windows'."""
     lines = sorted({w.line for w, role in zip(windows, roles) if role == TRAIN and w.axis == label_axis})
@@ -48,7 +49,7 @@ class SurveyDataModule(TGSDataModule):
     ignore_value = UNLABELLED  # the labels' own uninterpreted value is mapped onto it as they are read
     semi_supervised = False  # pseudo-labels and the mean teacher work on Kaggle-layout tiles
 
-    def __init__(self, *, survey: dict, **kwargs):
+    def __init__(self, *, survey: dict, **kwargs) -> None:
         survey = ensure_survey(survey)
         super().__init__(root=Path(survey["seismic"]).expanduser().parent, **kwargs)
         self.survey = survey
@@ -59,18 +60,24 @@ class SurveyDataModule(TGSDataModule):
         s = self.survey
         volume = open_seismic(s["seismic"], s["iline_byte"], s["xline_byte"], option="data.survey")
         if not isinstance(volume, Volume):
-            raise UserError(f"data.survey.seismic={s['seismic']} is a 2D line, not a 3D volume: a survey run needs a "
-                            "structured SEG-Y (its inline and crossline numbers in trace header bytes "
-                            f"{s['iline_byte']} and {s['xline_byte']}: data.survey.iline_byte, data.survey.xline_byte) "
-                            "or a 3D .npy (inline, crossline, samples)")
+            raise UserError(
+                f"data.survey.seismic={s['seismic']} is a 2D line, not a 3D volume: a survey run needs a "
+                "structured SEG-Y (its inline and crossline numbers in trace header bytes "
+                f"{s['iline_byte']} and {s['xline_byte']}: data.survey.iline_byte, data.survey.xline_byte) "
+                "or a 3D .npy (inline, crossline, samples)"
+            )
         self.n_samples = volume.shape[2]
         with volume:
             interpretable(volume.sample_traces(), f"seismic {s['seismic']}")  # no amplitudes: refused at once
-            labels = SurveyLabels(s["labels"], volume, s["label_axis"], s["label_every"], s["ignore_value"],
-                                  s.get("salt_values"))
+            labels = SurveyLabels(
+                s["labels"], volume, s["label_axis"], s["label_every"], s["ignore_value"], s.get("salt_values")
+            )
             numbers = volume.ilines if s["label_axis"] == "inline" else volume.xlines
-            blocks = (load_line_folds(self.split_file, numbers, labels.labelled, self.n_folds) if self.split_file
-                      else line_blocks(labels.labelled, self.n_folds))
+            blocks = (
+                load_line_folds(self.split_file, numbers, labels.labelled, self.n_folds)
+                if self.split_file
+                else line_blocks(labels.labelled, self.n_folds)
+            )
             validation = [k for k, f in blocks.items() if f == self.fold]
             block = (min(validation), max(validation))
             windows, amplitudes, masks, roles = self._cut(volume, labels, block)
@@ -78,25 +85,37 @@ class SurveyDataModule(TGSDataModule):
         train = self._balance(np.flatnonzero(roles == TRAIN), masks)
         val = np.flatnonzero(roles == VALIDATION)
         if not len(train) or not len(val):
-            raise UserError(f"fold {self.fold} leaves {len(train)} training and {len(val)} validation windows: "
-                            "label more lines, lower data.survey.guard or data.n_folds")
+            raise UserError(
+                f"fold {self.fold} leaves {len(train)} training and {len(val)} validation windows: "
+                "label more lines, lower data.survey.guard or data.n_folds"
+            )
         keep = np.concatenate([train, val])
         self.windows = [windows[i] for i in keep]
         self.images = np.stack([scaling.apply(a) for a in amplitudes[keep]])
         self.masks = masks[keep]
         self.depths = np.array([s["depth_origin"] + w.top * s["depth_step"] for w in self.windows], np.float32)
-        self.ids = [f"{w.axis}{int((volume.ilines if w.axis == 'inline' else volume.xlines)[w.line])}"
-                    f"-t{w.top}-x{w.left}" for w in self.windows]
+        self.ids = [
+            f"{w.axis}{int((volume.ilines if w.axis == 'inline' else volume.xlines)[w.line])}-t{w.top}-x{w.left}"
+            for w in self.windows
+        ]
         self.train_idx, self.val_idx = np.arange(len(train)), np.arange(len(train), len(keep))
         self.preprocess = self._preprocess(scaling)
         if self.run is not None:
             save_line_folds(blocks, numbers, self.run.folds)
             save_split_map(self.run.split_picture, volume.shape, s["label_axis"], blocks, self.fold, s["guard"])
-        log.info("survey %s, fold %d: %d training and %d validation windows (%.0f%% with salt), %d dropped near "
-                 "the validation block; amplitudes: %s", s["seismic"], self.fold, len(train), len(val),
-                 100 * (self.masks == 1).any(axis=(1, 2)).mean(), int((roles == GAP).sum()), scaling.rule)
+        log.info(
+            "survey %s, fold %d: %d training and %d validation windows (%.0f%% with salt), %d dropped near "
+            "the validation block; amplitudes: %s",
+            s["seismic"],
+            self.fold,
+            len(train),
+            len(val),
+            100 * (self.masks == 1).any(axis=(1, 2)).mean(),
+            int((roles == GAP).sum()),
+            scaling.rule,
+        )
 
-    def _cut(self, volume, labels, block):
+    def _cut(self, volume, labels, block) -> tuple[list[Window], np.ndarray, np.ndarray, np.ndarray]:
         """Windows of the labelled sections along data.survey.axis with their amplitudes (float32), labels and
         role for this fold."""
         s = self.survey
@@ -124,15 +143,20 @@ class SurveyDataModule(TGSDataModule):
                             amplitudes.append(section[top : top + TILE, left : left + TILE])
                             masks.append(tile)
         if not windows:
-            raise UserError(f"no window of {s['seismic']} has {s['min_labelled']:.0%} of its samples labelled in "
-                            f"{s['labels']}: check the labels, or lower data.survey.min_labelled")
+            raise UserError(
+                f"no window of {s['seismic']} has {s['min_labelled']:.0%} of its samples labelled in "
+                f"{s['labels']}: check the labels, or lower data.survey.min_labelled"
+            )
         if dead:
-            log.warning("%d samples of %s's labelled sections are NaN or infinite: left out of training as if "
-                        "uninterpreted", dead, s["seismic"])
+            log.warning(
+                "%d samples of %s's labelled sections are NaN or infinite: left out of training as if uninterpreted",
+                dead,
+                s["seismic"],
+            )
         roles = np.array([window_role(w, block, labels.axis, s["guard"]) for w in windows])
         return windows, np.stack(amplitudes).astype(np.float32), np.stack(masks), roles
 
-    def _balance(self, train, masks):
+    def _balance(self, train, masks) -> np.ndarray:
         """Drop empty training windows at random (seeded) until salt windows are data.survey.salt_share of them."""
         salty = (masks[train] == 1).any(axis=(1, 2))
         share = self.survey["salt_share"]
@@ -142,17 +166,24 @@ class SurveyDataModule(TGSDataModule):
         empty = np.random.default_rng(self.seed).permutation(train[~salty])[:keep_empty]
         return np.sort(np.concatenate([train[salty], empty]))
 
-    def _scaling(self, training_amplitudes):
+    def _scaling(self, training_amplitudes) -> AmplitudeScaling:
         if self.reference is not None:
-            return AmplitudeScaling.matched(training_amplitudes, self.reference.mean, self.reference.std,
-                                            source=f"seismic {self.survey['seismic']}")
-        return AmplitudeScaling.percentile(training_amplitudes, *self.survey["clip_percentiles"],
-                                           source=f"seismic {self.survey['seismic']}")
+            return AmplitudeScaling.matched(
+                training_amplitudes, self.reference.mean, self.reference.std, source=f"seismic {self.survey['seismic']}"
+            )
+        return AmplitudeScaling.percentile(
+            training_amplitudes, *self.survey["clip_percentiles"], source=f"seismic {self.survey['seismic']}"
+        )
 
-    def _preprocess(self, scaling):
+    def _preprocess(self, scaling) -> Preprocess:
         if self.reference is not None:  # the network's own preprocessing, with this survey's amplitude rule
             return Preprocess(**{**self.reference.__dict__, "amplitude": scaling.pair})
         s = self.survey
         deepest = s["depth_origin"] + (self.n_samples - 1) * s["depth_step"]  # any window's depth lies in here
-        return Preprocess.fit(self.images[self.train_idx], [s["depth_origin"], deepest], self.channels,
-                              self.input_size, amplitude=scaling.pair)
+        return Preprocess.fit(
+            self.images[self.train_idx],
+            [s["depth_origin"], deepest],
+            self.channels,
+            self.input_size,
+            amplitude=scaling.pair,
+        )

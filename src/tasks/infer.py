@@ -1,10 +1,11 @@
 """The infer task: ensemble the networks behind `ckpt`, predict the tiles, post-process, write a submission."""
+
 import logging
 from pathlib import Path
 
 import numpy as np
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from src.data.datamodule import load_unlabelled
 from src.ensemble.members import resolve_members
@@ -18,12 +19,15 @@ from src.utils.run_folder import POSTPROC_FILE, tuned_postproc
 log = logging.getLogger(__name__)
 
 
-def choose_postproc(cfg):
+def choose_postproc(cfg) -> tuple[dict, dict | None, str]:
     """(values, tuned file values or None, where they came from): tuned values from the ckpt's postproc.yaml,
     except keys given on the command line; the config's defaults when nothing was tuned."""
     chosen = OmegaConf.to_container(cfg.postproc)
-    overridden = {o.split("=")[0].lstrip("+").split(".", 1)[1]
-                  for o in HydraConfig.get().overrides.task if o.lstrip("+").startswith("postproc.")}
+    overridden = {
+        o.split("=")[0].lstrip("+").split(".", 1)[1]
+        for o in HydraConfig.get().overrides.task
+        if o.lstrip("+").startswith("postproc.")
+    }
     tuned, source = tuned_postproc(cfg.ckpt)
     if tuned:
         chosen.update({k: v for k, v in tuned.items() if k in chosen and k not in overridden})
@@ -35,17 +39,21 @@ def choose_postproc(cfg):
     return chosen, tuned, origin
 
 
-def data_root(cfg, runs):
+def data_root(cfg, runs) -> Path:
     if cfg.data.root:
         return Path(cfg.data.root).expanduser()
     saved = runs[0].config
     if not saved.exists():
-        raise UserError(f"no data.root given and {saved} is missing: pass data.root=PATH (a folder with "
-                        "test/images and depths.csv)")
+        raise UserError(
+            f"no data.root given and {saved} is missing: pass data.root=PATH (a folder with test/images and depths.csv)"
+        )
     return Path(OmegaConf.load(saved).data.root)
 
 
-def infer(cfg):
+def infer(cfg: DictConfig) -> str:
+    """Predict the unlabelled tiles under the data folder with the networks `cfg.ckpt` stands for (folds x
+    snapshots, hflip TTA, the tuned post-processing) and write a Kaggle submission to `cfg.out` (probabilities
+    beside it as .probs.npy). Returns the submission's path."""
     for path in (Path(cfg.out), Path(cfg.out).with_suffix(".probs.npy")):
         check_writable_file(path)  # before any tile is predicted
         remove_stale_temporaries(path)
@@ -54,8 +62,13 @@ def infer(cfg):
     root = data_root(cfg, runs)
     ids, images, depths = load_unlabelled(root, cfg.data.images)
     params, tuned, origin = choose_postproc(cfg)
-    log.info("ensembling %d networks from %d run(s), TTA %s, %s backend", len(paths), len(runs), cfg.tta,
-             type(backend).__name__.removesuffix("Backend"))
+    log.info(
+        "ensembling %d networks from %d run(s), TTA %s, %s backend",
+        len(paths),
+        len(runs),
+        cfg.tta,
+        type(backend).__name__.removesuffix("Backend"),
+    )
     log.info("post-processing %s: %s", params, origin)
     if tuned and "oof_map" in tuned:
         log.info("out-of-fold estimate of the score: %.4f", tuned["oof_map"])

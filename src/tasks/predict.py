@@ -4,13 +4,14 @@ Volumes are read, predicted and written a line at a time (probabilities go to di
 stays far below the size of the volume. Amplitudes become grey levels by the rule the network was trained with
 when it stores one (a survey run), else by the input's own percentiles.
 """
+
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-from omegaconf import ListConfig
+from omegaconf import DictConfig, ListConfig
 from tqdm import tqdm
 
 from src.data.tiles import TILE
@@ -26,21 +27,29 @@ from src.utils.entry import FULL
 from src.utils.errors import UserError
 
 log = logging.getLogger(__name__)
-OUTPUTS = {"probs": "probs.npy", "mask": "mask.npy", "probs_png": "probs.png", "overlay": "overlay.png",
-           "sgy": "sgy", "json": "json"}  # <out>.<suffix>: what a prediction writes (the PNGs for 2D inputs)
+OUTPUTS = {
+    "probs": "probs.npy",
+    "mask": "mask.npy",
+    "probs_png": "probs.png",
+    "overlay": "overlay.png",
+    "sgy": "sgy",
+    "json": "json",
+}  # <out>.<suffix>: what a prediction writes (the PNGs for 2D inputs)
 SCALING_MISMATCH = 2.0  # warn when the input's own amplitude scale differs from the stored one by this factor
 
 
-def depth_function(backend, settings):
+def depth_function(backend, settings) -> Callable[[int], float]:
     if not any(needs_depth(pre) for pre in backend.preprocesses):
         return lambda row: 0.0
     if settings.depth_origin is None or settings.depth_step is None:
-        raise UserError("this model uses the depth channel: pass predict.depth_origin (depth of the first row) "
-                        "and predict.depth_step (depth per row), in the units of the training depths.csv")
+        raise UserError(
+            "this model uses the depth channel: pass predict.depth_origin (depth of the first row) "
+            "and predict.depth_step (depth per row), in the units of the training depths.csv"
+        )
     return lambda row: settings.depth_origin + row * settings.depth_step
 
 
-def choose_scaling(backend, amplitudes, settings, source):
+def choose_scaling(backend, amplitudes, settings, source) -> AmplitudeScaling:
     """The amplitude-to-grey rule: the network's stored one (predict.scaling=auto|model), or the input's own
     percentiles (predict.scaling=input, or auto for a network trained on TGS tiles); a stored rule far from the
     input's own scale is warned about."""
@@ -49,38 +58,51 @@ def choose_scaling(backend, amplitudes, settings, source):
     if settings.scaling == "input" or (settings.scaling == "auto" and not stored):
         return own
     if not stored:
-        raise UserError("predict.scaling=model, but this network stores no amplitude scaling (trained on grey tiles): "
-                        "use predict.scaling=auto or input")
+        raise UserError(
+            "predict.scaling=model, but this network stores no amplitude scaling (trained on grey tiles): "
+            "use predict.scaling=auto or input"
+        )
     if len(stored) > 1:
         raise UserError("the networks behind ckpt store different amplitude scalings: predict with one run at a time")
     scaling = AmplitudeScaling.from_pair(stored.pop())
     ratio = scaling.gain / own.gain
     if not 1 / SCALING_MISMATCH <= ratio <= SCALING_MISMATCH:
-        log.warning("this input's amplitudes are %.1fx %s than those the network was trained on: check that it is "
-                    "the same survey and processing, or pass predict.scaling=input", max(ratio, 1 / ratio),
-                    "weaker" if ratio > 1 else "stronger")
+        log.warning(
+            "this input's amplitudes are %.1fx %s than those the network was trained on: check that it is "
+            "the same survey and processing, or pass predict.scaling=input",
+            max(ratio, 1 / ratio),
+            "weaker" if ratio > 1 else "stronger",
+        )
     return scaling
 
 
-def check_settings(settings):
+def check_settings(settings) -> None:
     """The predict.* numbers, checked before any work (a bad one used to crash midway or to predict wrongly)."""
     if settings.scaling not in ("auto", "model", "input"):
         raise UserError(f"predict.scaling={settings.scaling} is not one of auto, model, input")
     if not isinstance(settings.overlap, int) or not 0 <= settings.overlap < TILE:
-        raise UserError(f"predict.overlap={settings.overlap}: use a whole number of pixels from 0 to {TILE - 1} "
-                        f"(windows are {TILE} wide; the default 50 shares half of one)")
+        raise UserError(
+            f"predict.overlap={settings.overlap}: use a whole number of pixels from 0 to {TILE - 1} "
+            f"(windows are {TILE} wide; the default 50 shares half of one)"
+        )
     if not isinstance(settings.batch_size, int) or settings.batch_size < 1:
         raise UserError(f"predict.batch_size={settings.batch_size}: use a whole number of windows, 1 or more")
     if settings.taper not in TAPERS:
         raise UserError(f"predict.taper={settings.taper} is not one of {', '.join(TAPERS)}")
     clip = list(settings.clip_percentiles) if isinstance(settings.clip_percentiles, Sequence | ListConfig) else None
-    if (clip is None or len(clip) != 2 or not all(isinstance(v, int | float) for v in clip)
-            or not 0 <= clip[0] < clip[1] <= 100):
-        raise UserError(f"predict.clip_percentiles={settings.clip_percentiles}: use [low, high] with "
-                        "0 <= low < high <= 100, e.g. [1.0, 99.0]")
+    if (
+        clip is None
+        or len(clip) != 2
+        or not all(isinstance(v, int | float) for v in clip)
+        or not 0 <= clip[0] < clip[1] <= 100
+    ):
+        raise UserError(
+            f"predict.clip_percentiles={settings.clip_percentiles}: use [low, high] with "
+            "0 <= low < high <= 100, e.g. [1.0, 99.0]"
+        )
 
 
-def output_paths(out):
+def output_paths(out) -> dict[str, Path]:
     """<out>.<suffix> of every output, each checked writable before any work, with the temporary files of an
     earlier killed run of the same output removed."""
     out = Path(out)
@@ -91,7 +113,10 @@ def output_paths(out):
     return paths
 
 
-def predict(cfg):
+def predict(cfg: DictConfig) -> list[str]:
+    """Salt probabilities for the section or volume `cfg.input` (PNG/TIFF, .npy, SEG-Y) with the networks
+    `cfg.ckpt` stands for, written beside `cfg.out` in the input's form (probabilities, mask, pictures, SEG-Y
+    with the source's headers) with a JSON of what was done. Returns the paths written."""
     settings = cfg.predict
     check_settings(settings)
     paths = output_paths(cfg.out)
@@ -99,7 +124,7 @@ def predict(cfg):
     backend = build_backend(cfg.ckpt, cfg.snapshots, cfg.tta == "hflip", cfg.backend)
     depth_of_row = depth_function(backend, settings)
 
-    def probs_of(grey_section):
+    def probs_of(grey_section) -> np.ndarray:
         return section_probs(grey_section, backend, depth_of_row, settings.overlap, settings.taper, settings.batch_size)
 
     Path(cfg.out).parent.mkdir(parents=True, exist_ok=True)
@@ -112,13 +137,24 @@ def predict(cfg):
     except OSError as error:
         if error.errno not in FULL:
             raise
-        raise UserError(f"no space left on the device writing the outputs of out={cfg.out}: free some space or "
-                        "write elsewhere; the outputs that were there before are intact") from None
-    meta = {"input": str(source.path), "shape": list(source.data.shape if isinstance(source, Section) else
-                                                     source.shape),
-            "scaling": scaling.to_dict() if scaling else {"rule": "uint8 passthrough"}, "threshold": cfg.threshold,
-            "backend": type(backend).__name__, "ckpt": str(cfg.ckpt), "tta": cfg.tta, "axis": settings.axis,
-            "overlap": settings.overlap, "taper": settings.taper, "salt_fraction": salt, "non_finite_samples": dead}
+        raise UserError(
+            f"no space left on the device writing the outputs of out={cfg.out}: free some space or "
+            "write elsewhere; the outputs that were there before are intact"
+        ) from None
+    meta = {
+        "input": str(source.path),
+        "shape": list(source.data.shape if isinstance(source, Section) else source.shape),
+        "scaling": scaling.to_dict() if scaling else {"rule": "uint8 passthrough"},
+        "threshold": cfg.threshold,
+        "backend": type(backend).__name__,
+        "ckpt": str(cfg.ckpt),
+        "tta": cfg.tta,
+        "axis": settings.axis,
+        "overlap": settings.overlap,
+        "taper": settings.taper,
+        "salt_fraction": salt,
+        "non_finite_samples": dead,
+    }
     if dead:
         log.warning("%d samples of %s are NaN or infinite: predicted as no salt", dead, source.path)
     write_text(paths["json"], json.dumps(meta, indent=2))
@@ -127,7 +163,9 @@ def predict(cfg):
     return [str(w) for w in written]
 
 
-def predict_section_file(source, probs_of, cfg, settings, paths, backend):
+def predict_section_file(
+    source, probs_of, cfg, settings, paths, backend
+) -> tuple[list[Path], float, AmplitudeScaling | None, int]:
     """A 2D input: probabilities, mask, pictures, and a SEG-Y line back for a SEG-Y line."""
     scaling = None if source.data.dtype == np.uint8 else choose_scaling(backend, source.data, settings, source.path)
     grey = source.data if scaling is None else scaling.apply(source.data)
@@ -145,7 +183,9 @@ def predict_section_file(source, probs_of, cfg, settings, paths, backend):
     return written, float(mask.mean()), scaling, int(dead.sum())
 
 
-def predict_volume_file(volume, probs_of, cfg, settings, paths, backend):
+def predict_volume_file(
+    volume, probs_of, cfg, settings, paths, backend
+) -> tuple[list[Path], float, AmplitudeScaling, int]:
     """A 3D input, a line at a time: along `predict.axis` (both: the mean of the two directions), written to disk
     as each line comes; then the mask and, for SEG-Y, a SEG-Y with the source's headers."""
     if settings.axis not in (*AXES, "both"):

@@ -1,4 +1,5 @@
 """The train task: data, module, callbacks and trainer from the config; fit; then out-of-fold evaluation."""
+
 import logging
 import os
 import re
@@ -11,6 +12,7 @@ import pytorch_lightning as pl
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.utils import get_class, instantiate
+from omegaconf import DictConfig
 
 from src.callbacks.budget import TrainingBudget
 from src.callbacks.pictures import publish_picture
@@ -33,37 +35,47 @@ log = logging.getLogger(__name__)
 MAX_TIME = re.compile(r"\d+:\d{1,2}:\d{1,2}:\d{1,2}")
 
 
-def build_module(cfg, preprocess, ignore_value=None, start=None):
+def build_module(cfg, preprocess, ignore_value=None, start=None) -> SaltModule:
     """The LightningModule; from `start` (fine-tuning) it takes the network's architecture and weights."""
-    module = SaltModule(model=start.hparams.model if start is not None else to_plain(cfg.model),
-                        loss=to_plain(cfg.loss), optimizer=to_plain(cfg.optimizer),
-                        scheduler=to_plain(cfg.scheduler), preprocess=preprocess.to_dict(),
-                        val_threshold=cfg.val_threshold, channels_last=cfg.channels_last,
-                        ssl=to_plain(cfg.ssl) if cfg.ssl.mode else None,
-                        deep_supervision_weights=to_plain(cfg.deep_supervision_weights), ignore_value=ignore_value)
+    module = SaltModule(
+        model=start.hparams.model if start is not None else to_plain(cfg.model),
+        loss=to_plain(cfg.loss),
+        optimizer=to_plain(cfg.optimizer),
+        scheduler=to_plain(cfg.scheduler),
+        preprocess=preprocess.to_dict(),
+        val_threshold=cfg.val_threshold,
+        channels_last=cfg.channels_last,
+        ssl=to_plain(cfg.ssl) if cfg.ssl.mode else None,
+        deep_supervision_weights=to_plain(cfg.deep_supervision_weights),
+        ignore_value=ignore_value,
+    )
     if start is not None:
         module.net.load_state_dict(start.net.state_dict())
     return module
 
 
-def starting_network(init):
+def starting_network(init) -> SaltModule | None:
     """The one network a fine-tuning run starts from: a .ckpt, or a run's ensemble when it is one network."""
     if init is None:
         return None
     members, _ = load_members(init)
     if len(members) != 1:
-        raise UserError(f"init={init} stands for {len(members)} networks: pass one .ckpt, or a run whose ensemble is "
-                        "one network (ensemble.mode=weights)")
+        raise UserError(
+            f"init={init} stands for {len(members)} networks: pass one .ckpt, or a run whose ensemble is "
+            "one network (ensemble.mode=weights)"
+        )
     log.info("starting from %s", init)
     return members[0][0]
 
 
-def semi_supervised_tiles(cfg, datamodule):
+def semi_supervised_tiles(cfg, datamodule) -> dict:
     """The DataModule's semi-supervised tiles: pseudo-labelled ones mixed into training, or unlabelled ones for
     the mean teacher. Validation stays on the labelled fold either way."""
     if not datamodule.semi_supervised:
-        raise UserError(f"ssl={cfg.ssl.mode} works on Kaggle-layout tiles: train {type(datamodule).__name__} "
-                        "(a survey) with ssl=none")
+        raise UserError(
+            f"ssl={cfg.ssl.mode} works on Kaggle-layout tiles: train {type(datamodule).__name__} "
+            "(a survey) with ssl=none"
+        )
     root = datamodule.root
     if cfg.ssl.mode == "pseudo":
         images, depths, masks, _ = pseudo_labels(cfg.ssl, root, cfg.ssl.cache_dir)
@@ -76,41 +88,56 @@ def semi_supervised_tiles(cfg, datamodule):
     return {}
 
 
-def check_max_time(value):
+def check_max_time(value) -> None:
     """A string trainer.max_time must be Lightning's "DD:HH:MM:SS"; say so before any work starts. (Lightning
     also takes a mapping such as {hours: 1}, passed on as it is.)"""
     if value is not None and not isinstance(value, Mapping) and not MAX_TIME.fullmatch(str(value).strip()):
-        raise UserError(f"trainer.max_time={value} is not a wall-clock budget: write DD:HH:MM:SS, "
-                        "e.g. trainer.max_time=00:00:30:00 for 30 minutes (null for none)")
+        raise UserError(
+            f"trainer.max_time={value} is not a wall-clock budget: write DD:HH:MM:SS, "
+            "e.g. trainer.max_time=00:00:30:00 for 30 minutes (null for none)"
+        )
 
 
-def check_validate_every_early(value):
+def check_validate_every_early(value) -> None:
     if value is not None and (not isinstance(value, int) or value < 1):
-        raise UserError(f"callbacks.training_budget.validate_every_early={value}: use a whole number of epochs, "
-                        "1 (every epoch) or more")
+        raise UserError(
+            f"callbacks.training_budget.validate_every_early={value}: use a whole number of epochs, "
+            "1 (every epoch) or more"
+        )
 
 
-def follows_budget(scheduler_cfg):
+def follows_budget(scheduler_cfg) -> bool:
     target = scheduler_cfg.get("scheduler", {}).get("_target_")
     return target is not None and getattr(get_class(target), "needs_training_budget", False)
 
 
-def check_budget_has_an_end(cfg):
+def check_budget_has_an_end(cfg) -> None:
     """The budget schedule, loss.switch_at and a snapshot stretch follow the share of the budget spent, which
     stays 0 for a run with no end; say so before any work starts."""
     trainer = cfg.trainer
-    endless = (trainer.get("max_epochs") == -1 and trainer.get("max_steps", -1) in (None, -1)
-               and trainer.get("max_time") is None)
-    follows = [name for name, used in (("scheduler=budget", follows_budget(cfg.scheduler)),
-                                       ("loss.switch_at", cfg.loss.get("switch_at") is not None),
-                                       ("ensemble.stretch<1", cfg.ensemble.stretch < 1)) if used]
+    endless = (
+        trainer.get("max_epochs") == -1
+        and trainer.get("max_steps", -1) in (None, -1)
+        and trainer.get("max_time") is None
+    )
+    follows = [
+        name
+        for name, used in (
+            ("scheduler=budget", follows_budget(cfg.scheduler)),
+            ("loss.switch_at", cfg.loss.get("switch_at") is not None),
+            ("ensemble.stretch<1", cfg.ensemble.stretch < 1),
+        )
+        if used
+    ]
     if endless and follows:
-        raise UserError(f"trainer.max_epochs=-1 with no trainer.max_time or max_steps gives the training budget no "
-                        f"end, which {', '.join(follows)} follow: set trainer.max_time=DD:HH:MM:SS or "
-                        "trainer.max_epochs=N")
+        raise UserError(
+            f"trainer.max_epochs=-1 with no trainer.max_time or max_steps gives the training budget no "
+            f"end, which {', '.join(follows)} follow: set trainer.max_time=DD:HH:MM:SS or "
+            "trainer.max_epochs=N"
+        )
 
 
-def after_training_tiles(cfg, datamodule):
+def after_training_tiles(cfg, datamodule) -> int:
     """Tiles predicted after training: the training tiles once when snapshots are weight-averaged (BatchNorm
     recompute), and the validation tiles by the best snapshot and by the ensemble, twice each with hflip TTA."""
     several = cfg.ensemble.top_k > 1
@@ -118,24 +145,37 @@ def after_training_tiles(cfg, datamodule):
     return bn + len(datamodule.val_idx) * (2 if cfg.oof.tta else 1) * (2 if several else 1)
 
 
-def check_resume(resume):
+def check_resume(resume) -> None:
     """A resume= checkpoint must be a full training checkpoint (last.ckpt); read as data, never running code."""
     if resume is not None and "optimizer_states" not in read_checkpoint(Path(resume).expanduser()):
-        raise UserError(f"resume={resume} is not a full training checkpoint (a snapshot keeps weights only): resume "
-                        "from the run's checkpoints/last.ckpt, or start from its weights with init=")
+        raise UserError(
+            f"resume={resume} is not a full training checkpoint (a snapshot keeps weights only): resume "
+            "from the run's checkpoints/last.ckpt, or start from its weights with init="
+        )
 
 
-def check_ddp_launch(cfg):
+def check_ddp_launch(cfg) -> None:
     """Lightning starts DDP's other processes by running this command again, which a Hydra sweep cannot host
     (each process would run the whole sweep). On SLURM the processes are SLURM's tasks instead."""
-    if (str(cfg.trainer.get("strategy")).startswith("ddp") and HydraConfig.get().mode == RunMode.MULTIRUN
-            and "SLURM_PROCID" not in os.environ):
-        raise UserError(f"trainer.strategy={cfg.trainer.strategy} cannot run inside a -m sweep here: train one fold "
-                        "per command (e.g. a shell loop over fold=0..4), or sweep on SLURM with "
-                        "hydra/launcher=submitit_slurm and hydra.launcher.tasks_per_node=<GPUs per node>")
+    if (
+        str(cfg.trainer.get("strategy")).startswith("ddp")
+        and HydraConfig.get().mode == RunMode.MULTIRUN
+        and "SLURM_PROCID" not in os.environ
+    ):
+        raise UserError(
+            f"trainer.strategy={cfg.trainer.strategy} cannot run inside a -m sweep here: train one fold "
+            "per command (e.g. a shell loop over fold=0..4), or sweep on SLURM with "
+            "hydra/launcher=submitit_slurm and hydra.launcher.tasks_per_node=<GPUs per node>"
+        )
 
 
-def train(cfg):
+def train(cfg: DictConfig) -> float | None:
+    """Train one fold as the composed train config `cfg` says (data, model, loss, budget, callbacks, trainer), in
+    Hydra's run folder; then predict its validation fold with the best snapshot and the ensemble (oof.npz,
+    validation.png).
+
+    Returns the ensemble's out-of-fold val/map at threshold 0.5; None on DDP ranks other than 0, or when no
+    snapshot was validated."""
     check_max_time(cfg.trainer.get("max_time"))
     check_validate_every_early(cfg.callbacks.get("training_budget", {}).get("validate_every_early"))
     check_budget_has_an_end(cfg)
@@ -160,18 +200,21 @@ def train(cfg):
         return None
     trained = time.monotonic()
     score = evaluate_out_of_fold(cfg, run_dir, datamodule, trainer.loggers)
-    log.info("train task: %s in all (trainer.max_time=%s covers training and the %s after it)",
-             clock_time(time.monotonic() - started), cfg.trainer.get("max_time"),
-             clock_time(time.monotonic() - trained))
+    log.info(
+        "train task: %s in all (trainer.max_time=%s covers training and the %s after it)",
+        clock_time(time.monotonic() - started),
+        cfg.trainer.get("max_time"),
+        clock_time(time.monotonic() - trained),
+    )
     return score
 
 
-def clock_time(seconds):
+def clock_time(seconds) -> str:
     minutes, seconds = divmod(round(seconds), 60)
     return f"{minutes}:{seconds:02d}"
 
 
-def out_of_fold_members(run, datamodule):
+def out_of_fold_members(run, datamodule) -> tuple[list | None, list | None]:
     """(best single snapshot, ensemble) as [(module, weight)] lists from the run's ensemble.yaml; the ensemble
     is None when it is the best snapshot alone. In weights mode the average is made (and saved) here."""
     spec = read_ensemble(run)
@@ -182,7 +225,7 @@ def out_of_fold_members(run, datamodule):
     return ensembles["best"], (ensembles[mode] if len(members) > 1 else None)
 
 
-def evaluate_out_of_fold(cfg, run_dir, datamodule, loggers=()):
+def evaluate_out_of_fold(cfg, run_dir, datamodule, loggers=()) -> float | None:
     """Predict the validation fold with the best snapshot and the ensemble; write oof.npz and a picture."""
     run = RunFolder(run_dir)
     best, ensemble = out_of_fold_members(run, datamodule)
@@ -199,17 +242,34 @@ def evaluate_out_of_fold(cfg, run_dir, datamodule, loggers=()):
     n_snapshots = len(ensemble or best)
     map_best = kaggle_map(best_probs > 0.5, truth, **interpreted)
     map_ensemble = kaggle_map(probs > 0.5, truth, **interpreted)
-    log.info("fold %d out-of-fold val/map at 0.5: best snapshot %.4f, ensemble of %d %.4f",
-             cfg.fold, map_best, n_snapshots, map_ensemble)
+    log.info(
+        "fold %d out-of-fold val/map at 0.5: best snapshot %.4f, ensemble of %d %.4f",
+        cfg.fold,
+        map_best,
+        n_snapshots,
+        map_ensemble,
+    )
     ids = np.array(datamodule.ids)[datamodule.val_idx]
     with atomic_path(run.oof) as tmp:
         with open(tmp, "wb") as handle:
-            np.savez_compressed(handle, ids=ids, probs=probs, truth=truth, fold=cfg.fold, map_best=map_best,
-                                map_ensemble=map_ensemble, n_snapshots=n_snapshots, **interpreted)
+            np.savez_compressed(
+                handle,
+                ids=ids,
+                probs=probs,
+                truth=truth,
+                fold=cfg.fold,
+                map_best=map_best,
+                map_ensemble=map_ensemble,
+                n_snapshots=n_snapshots,
+                **interpreted,
+            )
     n = min(cfg.oof.grid_tiles, len(ids))
     pick = np.argsort(-truth.reshape(len(truth), -1).mean(1))[np.linspace(0, len(ids) - 1, n).astype(int)]
-    save_tile_grid(run.validation_picture,
-                   [datamodule.images[datamodule.val_idx][pick], truth[pick], probs[pick], probs[pick] > 0.5],
-                   ["image", "truth", "probability", "prediction"], row_labels=list(ids[pick]))
+    save_tile_grid(
+        run.validation_picture,
+        [datamodule.images[datamodule.val_idx][pick], truth[pick], probs[pick], probs[pick] > 0.5],
+        ["image", "truth", "probability", "prediction"],
+        row_labels=list(ids[pick]),
+    )
     publish_picture(loggers, run.validation_picture)
     return map_ensemble

@@ -1,4 +1,5 @@
 """The tune task: the built-in grid search (single run) or one setting of a Hydra sweep (multirun)."""
+
 import logging
 import time
 from pathlib import Path
@@ -6,7 +7,7 @@ from pathlib import Path
 import yaml
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from src.callbacks.sweep_summary import SWEEP_RESULT
 from src.inference.postproc import postprocess_batch
@@ -19,7 +20,10 @@ from src.utils.run_folder import RunFolder
 log = logging.getLogger(__name__)
 
 
-def tune(cfg):
+def tune(cfg: DictConfig) -> float:
+    """Fit the post-processing on the out-of-fold predictions under `cfg.run`: the grid search (writing
+    postproc.yaml and tuning.png there), or, in a Hydra sweep, one setting (its result.yaml). Returns the OOF mAP
+    of the best setting, or of this sweep job's setting."""
     ids, probs, truth, valid = gather_oof(cfg.run)
     if HydraConfig.get().mode == RunMode.MULTIRUN:
         params = OmegaConf.to_container(cfg.postproc)
@@ -28,19 +32,27 @@ def tune(cfg):
         log.info("%s -> OOF mAP %.4f on %d tiles", params, score, len(ids))
         return score
     start = time.perf_counter()
-    table = grid_search(probs, truth, cfg.grid.threshold, cfg.grid.min_component, cfg.grid.min_mask,
-                        cfg.postproc.fill_holes, valid)
+    table = grid_search(
+        probs, truth, cfg.grid.threshold, cfg.grid.min_component, cfg.grid.min_mask, cfg.postproc.fill_holes, valid
+    )
     best = table.iloc[0]
     default = kaggle_map(probs > 0.5, truth, valid)
     print(f"{len(table)} settings on {len(ids)} out-of-fold tiles in {time.perf_counter() - start:.1f} s")
     print(table.head(cfg.top).to_string(index=False))
     print(f"OOF mAP: threshold 0.5 alone {default:.4f} -> tuned {best['map']:.4f}")
-    chosen = {"threshold": float(best.threshold), "min_component": int(best.min_component),
-              "min_mask": int(best.min_mask), "fill_holes": int(cfg.postproc.fill_holes),
-              "oof_map": float(best["map"]), "oof_map_threshold_0.5": float(default), "n_tiles": int(len(ids))}
+    chosen = {
+        "threshold": float(best.threshold),
+        "min_component": int(best.min_component),
+        "min_mask": int(best.min_mask),
+        "fill_holes": int(cfg.postproc.fill_holes),
+        "oof_map": float(best["map"]),
+        "oof_map_threshold_0.5": float(default),
+        "n_tiles": int(len(ids)),
+    }
     run = RunFolder(Path(cfg.run).expanduser())
     write_text(run.postproc, yaml.safe_dump(chosen))
     save_threshold_plot(table, run.tuning_picture)
-    log.info("saved %s and %s in %s (infer.py uses them by default)", run.postproc.name, run.tuning_picture.name,
-             run.path)
+    log.info(
+        "saved %s and %s in %s (infer.py uses them by default)", run.postproc.name, run.tuning_picture.name, run.path
+    )
     return float(best["map"])

@@ -2,11 +2,13 @@
 permissions an ordinary write would (tempfile creates 0600 files and 0700 folders). A temporary file is named
 `.<name>.<pid>.<random><suffix>` beside its target, so one left by a killed process (SIGKILL cannot be caught) is
 recognised and removed by the next writer of the same file, and a live writer's is left alone."""
+
 import logging
 import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from src.utils.errors import UserError
 log = logging.getLogger(__name__)
 
 
-def default_mode(directory=False):
+def default_mode(directory=False) -> int:
     """The mode a plain open()/mkdir() would give under the current umask (0644 / 0755 typically)."""
     umask = os.umask(0)
     os.umask(umask)
@@ -23,7 +25,7 @@ def default_mode(directory=False):
 
 
 @contextmanager
-def atomic_path(path):
+def atomic_path(path) -> Iterator[Path]:
     """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds. The file keeps
     the mode of the file it replaces, else the umask's default."""
     path = Path(path)
@@ -40,7 +42,7 @@ def atomic_path(path):
 
 
 @contextmanager
-def atomic_folder(path):
+def atomic_folder(path) -> Iterator[Path]:
     """Yield a temporary folder beside `path`; it replaces `path` (removed first) only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -68,16 +70,20 @@ def remove_stale_temporaries(path) -> list[Path]:
             candidate.unlink(missing_ok=True)
             removed.append(candidate)
     if removed:
-        log.info("removed %d temporary file(s) that a killed writer of %s left: %s", len(removed), path,
-                 ", ".join(p.name for p in removed))
+        log.info(
+            "removed %d temporary file(s) that a killed writer of %s left: %s",
+            len(removed),
+            path,
+            ", ".join(p.name for p in removed),
+        )
     return removed
 
 
-def glob_escape(name):
+def glob_escape(name) -> str:
     return re.sub(r"([*?\[])", r"[\1]", name)
 
 
-def process_alive(pid):
+def process_alive(pid) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -100,6 +106,6 @@ def check_writable_file(path) -> None:
         raise UserError(f"cannot write {path}: {folder} is not writable for this user; write elsewhere")
 
 
-def write_text(path, text):
+def write_text(path, text) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text)

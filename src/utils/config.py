@@ -1,4 +1,5 @@
 """Config helpers shared by the entry points: the config folder and the project-root resolver."""
+
 import os
 from pathlib import Path
 
@@ -10,7 +11,7 @@ CONFIG_DIR = str(PROJECT_ROOT / "conf")
 CPU_BF16_FLAGS = {"avx512_bf16", "amx_bf16"}  # x86 instructions that run bf16 matrix work natively
 
 
-def cpu_precision():
+def cpu_precision() -> str:
     """Lightning precision for CPU training: bf16 autocast where the processor has native bf16 instructions
     (measured 1.8x a fp32 training step on an AVX-512 BF16 EPYC), fp32 elsewhere (bf16 ran 13-20x slower than
     fp32 on an AVX2-only one; bench/RESULTS.md). SALTSEG_CPU_PRECISION overrides it (e.g. 32-true, to run fp32
@@ -29,5 +30,5 @@ if not OmegaConf.has_resolver("project_root"):
     OmegaConf.register_new_resolver("cpu_precision", cpu_precision)
 
 
-def to_plain(cfg):
+def to_plain(cfg) -> dict | list:
     return OmegaConf.to_container(cfg, resolve=True)

@@ -1,4 +1,5 @@
 """Where tensors run."""
+
 import torch
 
 

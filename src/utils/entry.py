@@ -1,8 +1,10 @@
 """Run an entry point's work so that bad input ends as one clear line on stderr and exit code 1; a full disk is
 one line too, and SIGTERM ends the work as an exception would, so what it was writing is cleaned up."""
+
 import errno
 import signal
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from src.utils.errors import UserError
@@ -11,7 +13,7 @@ FULL = {errno.ENOSPC, errno.EDQUOT}
 
 
 @contextmanager
-def sigterm_as_exit():
+def sigterm_as_exit() -> Iterator[None]:
     """SIGTERM (a scheduler's kill, `kill PID`) raises SystemExit in the main thread, so `finally` blocks run and
     temporary files are removed; the previous handler comes back afterwards."""
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
@@ -21,7 +23,7 @@ def sigterm_as_exit():
         signal.signal(signal.SIGTERM, previous)
 
 
-def guarded(work, *args, sigterm_exits=False):
+def guarded(work, *args, sigterm_exits=False) -> object:
     """Run `work(*args)`; with `sigterm_exits` (tasks that write outputs but do not train: Lightning handles
     signals in training) SIGTERM ends it cleanly."""
     try:
@@ -36,6 +38,9 @@ def guarded(work, *args, sigterm_exits=False):
         if error.errno not in FULL:
             raise
         where = f" writing {error.filename}" if error.filename else ""
-        print(f"error: no space left on the device{where}: free some space or write elsewhere; the outputs that "
-              "were there before are intact", file=sys.stderr)
+        print(
+            f"error: no space left on the device{where}: free some space or write elsewhere; the outputs that "
+            "were there before are intact",
+            file=sys.stderr,
+        )
         sys.exit(1)

@@ -1,5 +1,6 @@
 """Pictures for people: tile grids (image / truth / prediction), training curves and the tuning curve, saved
 as PNG. Matplotlib's object API (Figure, no pyplot): no GUI backend, no global figure state."""
+
 import numpy as np
 import pandas as pd
 from matplotlib.colors import ListedColormap
@@ -10,12 +11,12 @@ from matplotlib.ticker import MaxNLocator
 from src.utils.atomic import atomic_path
 
 
-def save_figure(fig, path):
+def save_figure(fig, path) -> None:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=80, bbox_inches="tight")
 
 
-def save_tile_grid(path, columns, titles, row_labels=None):
+def save_tile_grid(path, columns, titles, row_labels=None) -> None:
     """One row per tile, one column per array in `columns` (each (N, H, W)), titled `titles`. Images are
     shown in their own grey range; masks and probabilities (values within [0, 1]) on a fixed 0..1 scale."""
     n = len(columns[0])
@@ -34,16 +35,19 @@ def save_tile_grid(path, columns, titles, row_labels=None):
     save_figure(fig, path)
 
 
-def curve_panels(frame):
+def curve_panels(frame) -> list[tuple[str, list[str]]]:
     """(title, x column, metric columns) per panel of the training curves, for the columns `frame` (a
     metrics.csv) holds: loss and val/map per epoch, the learning rate of whichever optimiser per step."""
-    panels = [("loss", "epoch", ["train/loss_epoch", "val/loss"]), ("val/map", "epoch", ["val/map"]),
-              ("lr", "step", [c for c in frame if c.startswith("lr-")])]
+    panels = [
+        ("loss", "epoch", ["train/loss_epoch", "val/loss"]),
+        ("val/map", "epoch", ["val/map"]),
+        ("lr", "step", [c for c in frame if c.startswith("lr-")]),
+    ]
     panels = [(title, x, [c for c in cols if c in frame]) for title, x, cols in panels]
     return [panel for panel in panels if panel[2]]
 
 
-def loss_switch(frame):
+def loss_switch(frame) -> int | None:
     """Where the loss switched to its second phase on the curves' epoch axis (a point at x = e stands for the end
     of epoch e), from train/loss_phase, the share of an epoch's steps in the second phase; None if it never did."""
     if "train/loss_phase" not in frame:
@@ -56,7 +60,7 @@ def loss_switch(frame):
     return float(epoch - share)
 
 
-def save_curves(metrics_csv, path):
+def save_curves(metrics_csv, path) -> None:
     """The training curves from Lightning's CSVLogger metrics.csv, one panel each (curve_panels)."""
     frame = pd.read_csv(metrics_csv)
     panels, switch = curve_panels(frame), loss_switch(frame)
@@ -73,7 +77,7 @@ def save_curves(metrics_csv, path):
     save_figure(fig, path)
 
 
-def save_threshold_plot(table, path):
+def save_threshold_plot(table, path) -> None:
     """OOF mAP against the threshold from tune.py's grid: with the best minimum sizes, and with none."""
     fig = Figure(figsize=(5, 3.2))
     ax = fig.subplots()
@@ -85,7 +89,7 @@ def save_threshold_plot(table, path):
     save_figure(fig, path)
 
 
-def save_split_map(path, shape, axis, blocks, fold, guard):
+def save_split_map(path, shape, axis, blocks, fold, guard) -> None:
     """Map view (inline x crossline) of a survey split: training, dropped (within `guard` lines of the
     validation block) and validation lines along `axis`, unlabelled lines blank."""
     roles = np.zeros(shape[0] if axis == "inline" else shape[1])  # 0 unlabelled, 1 train, 2 dropped, 3 validation
@@ -100,6 +104,11 @@ def save_split_map(path, shape, axis, blocks, fold, guard):
     ax.imshow(grid, cmap=colours, vmin=0, vmax=3, interpolation="nearest", aspect="auto")
     ax.set_xlabel("crossline (index)"), ax.set_ylabel("inline (index)")
     ax.set_title(f"fold {fold}: training / dropped / validation {axis}s", fontsize=9)
-    ax.legend(handles=[Patch(color=colours(i), label=name) for i, name in
-                       ((1, "training"), (2, f"dropped (guard {guard})"), (3, "validation"))], fontsize=7)
+    ax.legend(
+        handles=[
+            Patch(color=colours(i), label=name)
+            for i, name in ((1, "training"), (2, f"dropped (guard {guard})"), (3, "validation"))
+        ],
+        fontsize=7,
+    )
     save_figure(fig, path)
