@@ -78,3 +78,24 @@ def test_resume_from_a_snapshot_or_a_missing_file_is_one_clear_error(trained_run
         train_run(tmp_path / "a", f"data.root={synthetic_root}", f"resume={snapshot}")
     with pytest.raises(UserError, match="not found"):
         train_run(tmp_path / "b", f"data.root={synthetic_root}", f"resume={tmp_path / 'gone.ckpt'}")
+
+
+def test_a_format_2_checkpoint_loads_under_its_old_names_and_a_format_1_one_is_refused(trained_run, tmp_path):
+    state = torch.load(trained_run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    hparams = state["hyper_parameters"]
+    assert hparams["saltseg"] == 3
+    old = {
+        "lr_scheduler" if k == "scheduler" else "ignore_index" if k == "ignore_value" else k: v
+        for k, v in hparams.items()
+    }
+    old["saltseg"] = 2
+    old["loss"] = {"first": {"bce": 1.0}}  # format 2 named loss terms by name; prediction never builds the loss
+    torch.save({**state, "hyper_parameters": old}, tmp_path / "format2.ckpt")
+    module = load_module(tmp_path / "format2.ckpt")
+    reference = load_module(trained_run / "checkpoints" / "last.ckpt")
+    assert module.hparams.scheduler == hparams["scheduler"] and module.hparams.ignore_value is None
+    x = torch.randn(2, 3, 128, 128)
+    assert torch.equal(module(x), reference(x))
+    torch.save({**state, "hyper_parameters": {**old, "saltseg": 1}}, tmp_path / "format1.ckpt")
+    with pytest.raises(UserError, match="is in format 1 of this project's train.py, this version reads format 3"):
+        load_module(tmp_path / "format1.ckpt")

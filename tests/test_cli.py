@@ -95,7 +95,7 @@ def test_semi_supervised_training_on_a_survey_is_one_clear_line(tmp_path):
     )
     assert not (tmp_path / "s").exists()  # refused before generating anything
     assert result.returncode == 1 and last_line(result) == (
-        "error: ssl=mean_teacher works on Kaggle-layout tiles: train a survey with ssl=none"
+        "error: ssl=mean_teacher works on Kaggle-layout tiles, not on SurveyDataModule's: train it with ssl=none"
     )
 
 

@@ -11,10 +11,10 @@ import torch
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, RandomSampler, WeightedRandomSampler
 
 from src.data import io
+from src.data import synthetic as synthetic_tiles
 from src.data.augment import seed_worker
 from src.data.folds import coverage_class, load_folds, save_folds, stratified_folds
 from src.data.preprocess import Preprocess
-from src.data.roots import resolve_root
 from src.data.tiles import reflect_pad
 from src.utils.errors import UserError
 from src.utils.run_folder import RunFolder
@@ -113,7 +113,7 @@ class TGSDataModule(pl.LightningDataModule):
         super().__init__()
         if not 0 <= fold < n_folds:
             raise UserError(f"fold={fold} is out of range: use 0..{n_folds - 1} (data.n_folds={n_folds})")
-        self.root = resolve_root(root, synthetic)
+        self.root, self.synthetic = Path(root).expanduser().resolve(), synthetic
         self.fold, self.n_folds, self.seed = fold, n_folds, seed
         self.channels, self.input_size = list(channels), input_size
         self.batch_size, self.num_workers, self.augment = batch_size, num_workers, augment
@@ -126,9 +126,16 @@ class TGSDataModule(pl.LightningDataModule):
         """Mix pseudo-labelled tiles into training, or serve unlabelled ones beside each batch (mean teacher)."""
         self.pseudo, self.unlabelled = pseudo, unlabelled
 
+    def prepare_data(self) -> None:
+        """Generate the synthetic tiles ({n_train, n_test, seed}) when the config names a set not there yet."""
+        if self.synthetic:
+            s = self.synthetic
+            synthetic_tiles.ensure(self.root, n_train=s["n_train"], n_test=s["n_test"], seed=s["seed"])
+
     def setup(self, stage: str | None = None) -> None:
         if self.preprocess is not None:
             return
+        self.prepare_data()
         self.ids, self.images, self.masks, self.depths, all_depths = load_labelled(self.root, self.max_tiles)
         if self.split_file:
             assignment = load_folds(self.split_file, self.ids, self.n_folds)

@@ -67,14 +67,13 @@ class OnnxBackend:
         self.tta = tta
         self.input_name = self.session.get_inputs()[0].name
 
-    def run(self, x: torch.Tensor) -> torch.Tensor:
-        """The graph's probabilities (N, S, S) of padded tiles."""
-        feed = {self.input_name: np.ascontiguousarray(x.numpy(), dtype=np.float32)}
-        return torch.from_numpy(self.session.run(None, feed)[0][:, 0])
+    def run(self, x: np.ndarray) -> np.ndarray:
+        """The graph's output, probabilities (N, 1, S, S), for padded tiles (N, C, S, S)."""
+        return self.session.run(None, {self.input_name: np.ascontiguousarray(x, dtype=np.float32)})[0]
 
     def __call__(self, tiles, depths) -> np.ndarray:
         x = torch.from_numpy(np.stack([self.preprocess(t, z) for t, z in zip(tiles, depths)]))
-        return hflip_tta(self.run, x, self.tta).numpy()
+        return hflip_tta(lambda v: torch.from_numpy(self.run(v.numpy())[:, 0]), x, self.tta).numpy()
 
 
 def build_backend(ckpt, snapshots=None, tta=True, backend="auto") -> TorchBackend | OnnxBackend:

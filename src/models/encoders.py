@@ -12,6 +12,7 @@ from pathlib import Path
 
 import segmentation_models_pytorch as smp
 import torch
+from safetensors.torch import load_file
 from torch import nn
 
 from src.utils.errors import UserError
@@ -56,8 +57,6 @@ def read_state_dict(path) -> dict[str, torch.Tensor]:
         )
     try:
         if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
             state = load_file(str(path))
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)

@@ -50,13 +50,18 @@ class SurveyDataModule(TGSDataModule):
     semi_supervised = False  # pseudo-labels and the mean teacher work on Kaggle-layout tiles
 
     def __init__(self, *, survey: dict, **kwargs) -> None:
-        survey = ensure_survey(survey)
+        survey = dict(survey)
         super().__init__(root=Path(survey["seismic"]).expanduser().parent, **kwargs)
         self.survey = survey
+
+    def prepare_data(self) -> None:
+        """Generate the synthetic survey when the config names one that is not there yet."""
+        ensure_survey(self.survey)
 
     def setup(self, stage: str | None = None) -> None:
         if self.preprocess is not None:
             return
+        self.prepare_data()
         s = self.survey
         volume = open_seismic(s["seismic"], s["iline_byte"], s["xline_byte"], option="data.survey")
         if not isinstance(volume, Volume):

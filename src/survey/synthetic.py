@@ -86,11 +86,8 @@ def generate_survey(folder, shape=(40, 120, 120), seed=0, bodies=2) -> Path:
     return folder
 
 
-def ensure_survey(survey: dict) -> dict:
-    """The data.survey config as a plain dict, its synthetic survey ({shape, seed}) generated first when it names
-    one and its seismic file is not there yet."""
-    survey = dict(survey)
+def ensure_survey(survey: dict) -> None:
+    """Generate the synthetic survey ({shape, seed}) a data.survey config names, unless its seismic file is there."""
     spec = survey.get("synthetic")
     if spec and not Path(survey["seismic"]).exists():
         generate_survey(Path(survey["seismic"]).parent, shape=tuple(spec["shape"]), seed=spec["seed"])
-    return survey

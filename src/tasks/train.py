@@ -73,9 +73,10 @@ def semi_supervised_tiles(cfg, datamodule) -> dict:
     the mean teacher. Validation stays on the labelled fold either way."""
     if not datamodule.semi_supervised:
         raise UserError(
-            f"ssl={cfg.ssl.mode} works on Kaggle-layout tiles: train {type(datamodule).__name__} "
-            "(a survey) with ssl=none"
+            f"ssl={cfg.ssl.mode} works on Kaggle-layout tiles, not on {type(datamodule).__name__}'s: train it "
+            "with ssl=none"
         )
+    datamodule.prepare_data()
     root = datamodule.root
     if cfg.ssl.mode == "pseudo":
         images, depths, masks, _ = pseudo_labels(cfg.ssl, root, cfg.ssl.cache_dir)
