@@ -20,6 +20,7 @@ from src.sections.writers import save_npy
 from src.survey.labels import SurveyLabels
 from src.survey.split import GAP, TRAIN, VALIDATION, Window, line_blocks, window_role
 from src.survey.synthetic import generate_survey
+from src.tasks.bodies import bodies
 from src.tasks.predict import predict
 from src.utils.errors import UserError
 
@@ -52,7 +53,9 @@ def survey_overrides(survey, *more):
 def test_the_synthetic_survey_is_a_segy_with_real_geometry_and_labels_on_its_grid(survey):
     with segyio.open(str(survey / "seismic.sgy")) as f:
         assert list(f.ilines[:2]) == [1000, 1001] and list(f.xlines[:2]) == [2000, 2001]
-        assert f.header[1][segyio.su.cdpy] - f.header[0][segyio.su.cdpy] == 12  # the crossline spacing, rounded
+        first, second = f.header[0], f.header[1]
+        assert first[segyio.su.scalco] == -100  # coordinates in centimetres
+        assert second[segyio.su.cdpy] - first[segyio.su.cdpy] == 1250  # the crossline spacing, 12.5 m
         assert f.bin[segyio.BinField.Interval] == 4000
     labels = np.load(survey / "labels.npy")
     assert labels.shape == SHAPE and 0.02 < labels.mean() < 0.5 and set(np.unique(labels)) == {0, 1}
@@ -163,6 +166,22 @@ def test_fine_tune_a_tgs_network_on_every_tenth_inline_then_predict_the_volume(s
         assert list(a.samples) == list(b.samples) and b.bin[segyio.BinField.Format] == 5
         assert all(a.header[i] == b.header[i] for i in range(0, a.tracecount, 97))
         assert np.allclose(segyio.tools.cube(b), probs, atol=1e-6)
+
+    # the predicted mask's salt bodies, on the SEG-Y's map grid: every salt voxel in a body or a dropped speck
+    run_task(
+        bodies,
+        compose_config(
+            "bodies",
+            f"input={out.with_name('volume.mask.npy')}",
+            f"out={tmp_path / 'bodies'}",
+            f"geometry={survey / 'seismic.sgy'}",
+            "bodies.min_voxels=1",
+            run_dir=tmp_path / "hydra",
+        ),
+    )
+    table = pd.read_csv(tmp_path / "bodies" / "bodies.csv")
+    assert table.voxels.sum() == np.load(out.with_name("volume.mask.npy")).sum()
+    assert table.inline_first.min() >= 1000 and table.crossline_last.max() < 2000 + SHAPE[1]
 
 
 def test_a_survey_trains_from_scratch_with_the_percentile_rule(survey, tmp_path):

@@ -34,7 +34,8 @@ def write_segy_volume(
     path, cube, ilines=None, xlines=None, sample_interval_us=4000, origin=(500000.0, 6000000.0), spacing=(25.0, 12.5)
 ) -> Path:
     """A structured, inline-sorted SEG-Y (IEEE floats) of a cube (inline, crossline, samples) with real geometry
-    headers: inline and crossline numbers (bytes 189, 193), CDP X/Y on a grid, the sample interval."""
+    headers: inline and crossline numbers (bytes 189, 193), CDP X/Y on a grid (in centimetres: coordinate scalar
+    -100), the sample interval."""
     n_il, n_xl, n_s = cube.shape
     ilines = np.arange(1000, 1000 + n_il) if ilines is None else np.asarray(ilines)
     xlines = np.arange(2000, 2000 + n_xl) if xlines is None else np.asarray(xlines)
@@ -51,8 +52,9 @@ def write_segy_volume(
                     f.header[index] = {
                         segyio.su.iline: int(il),
                         segyio.su.xline: int(xl),
-                        segyio.su.cdpx: int(origin[0] + i * spacing[0]),
-                        segyio.su.cdpy: int(origin[1] + j * spacing[1]),
+                        segyio.su.scalco: -100,
+                        segyio.su.cdpx: round(100 * (origin[0] + i * spacing[0])),
+                        segyio.su.cdpy: round(100 * (origin[1] + j * spacing[1])),
                         segyio.su.dt: sample_interval_us,
                         segyio.su.ns: n_s,
                     }

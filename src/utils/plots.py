@@ -112,3 +112,20 @@ def save_split_map(path, shape, axis, blocks, fold, guard) -> None:
         fontsize=7,
     )
     save_figure(fig, path)
+
+
+def save_body_maps(path, footprint, top, depth_unit) -> None:
+    """Map view (inline x crossline index) of salt bodies: which body is at each trace (0: none), and the
+    top-of-salt depth of the largest."""
+    fig = Figure(figsize=(10, 4.5))
+    left, right = fig.subplots(1, 2)
+    shown = np.ma.masked_equal(footprint, 0)
+    image = left.imshow(shown, cmap="tab20", interpolation="nearest", aspect="auto")
+    left.set_title(f"{int(footprint.max())} bodies (label at each trace; 1 = largest)", fontsize=9)
+    fig.colorbar(image, ax=left, fraction=0.046)
+    image = right.imshow(np.ma.masked_invalid(top), cmap="viridis_r", interpolation="nearest", aspect="auto")
+    right.set_title(f"top of salt, body 1 ({depth_unit})", fontsize=9)
+    fig.colorbar(image, ax=right, fraction=0.046)
+    for ax in (left, right):
+        ax.set_xlabel("crossline (index)"), ax.set_ylabel("inline (index)")
+    save_figure(fig, path)

@@ -1,0 +1,98 @@
+"""The bodies task: the salt bodies of a predicted mask cube, their statistics (bodies.csv), labels (bodies.npy), a
+map (bodies.png), and each large body's top- and base-of-salt surfaces for interpretation software."""
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from omegaconf import DictConfig
+
+from src.interpretation.bodies import Bodies, label_bodies
+from src.interpretation.geometry import Grid, grid_of
+from src.interpretation.surfaces import FORMATS, regular_surface, write_surface
+from src.utils.atomic import atomic_path
+from src.utils.errors import UserError
+from src.utils.plots import save_body_maps
+
+__all__ = ["bodies"]
+log = logging.getLogger(__name__)
+
+
+def open_mask(path: Path, threshold: float) -> tuple[tuple, Callable[[int], np.ndarray]]:
+    """(shape, mask_line(k) -> (crossline, samples) bool) of a mask or probability cube, memory-mapped."""
+    if not path.is_file():
+        raise UserError(f"input={path} not found: pass a mask cube from predict.py (<out>.mask.npy)")
+    try:
+        cube = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError) as error:
+        raise UserError(
+            f"input={path} cannot be read as a .npy cube ({error}): pass predict.py's <out>.mask.npy"
+        ) from None
+    if cube.ndim != 3 or not (cube.dtype == np.bool_ or np.issubdtype(cube.dtype, np.floating)):
+        raise UserError(
+            f"input={path} is a {cube.ndim}-D {cube.dtype} array, not a 3D mask (bool) or probability "
+            "(float) cube (inline, crossline, samples): pass predict.py's <out>.mask.npy"
+        )
+    if cube.dtype == np.bool_:
+        return cube.shape, lambda k: np.asarray(cube[k])
+    return cube.shape, lambda k: np.asarray(cube[k]) > threshold
+
+
+def body_table(found: Bodies, grid: Grid) -> pd.DataFrame:
+    """One row per body: size, volume (m^3 when the sample spacing is known), the lines and depths it spans."""
+    rows = []
+    for body in found.bodies:
+        row = {"body": body.id, "voxels": body.voxels}
+        if grid.voxel_m3 is not None:
+            row["volume_m3"] = body.voxels * grid.voxel_m3
+        row |= {
+            "inline_first": grid.ilines[body.inlines[0]],
+            "inline_last": grid.ilines[body.inlines[1]],
+            "crossline_first": grid.xlines[body.crosslines[0]],
+            "crossline_last": grid.xlines[body.crosslines[1]],
+            "top": float(grid.depth(body.samples[0])),
+            "base": float(grid.depth(body.samples[1])),
+        }
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def bodies(cfg: DictConfig) -> list[str]:
+    """Label the salt bodies of the mask cube `cfg.input` (6-connected, at least bodies.min_voxels), write their
+    table, labels and map into `cfg.out`, and the top- and base-of-salt surfaces of the largest bodies.surfaces
+    ones on the survey's map grid (from cfg.geometry, the SEG-Y predicted, or bodies.spacing). Returns the paths
+    written."""
+    settings = cfg.bodies
+    if settings.format not in FORMATS:
+        raise UserError(f"bodies.format={settings.format} is not one of {', '.join(FORMATS)}")
+    shape, mask_line = open_mask(Path(cfg.input).expanduser(), cfg.threshold)
+    grid = grid_of(shape, cfg.geometry, dict(settings.spacing), cfg.iline_byte, cfg.xline_byte)
+    out = Path(cfg.out).expanduser()
+    out.mkdir(parents=True, exist_ok=True)
+    found = label_bodies(mask_line, shape, out / "bodies.npy", settings.min_voxels, settings.surfaces)
+    written = [out / "bodies.npy", out / "bodies.csv", out / "bodies.png"]
+    with atomic_path(written[1]) as tmp:
+        body_table(found, grid).to_csv(tmp, index=False)
+    footprint = np.zeros(shape[:2], np.int64)
+    for k in range(len(found.top) - 1, -1, -1):  # the largest body on top where bodies overlap in map view
+        footprint[~np.isnan(found.top[k])] = k + 1
+    unit = "m" if grid.zinc is not None else "samples"
+    save_body_maps(
+        written[2], footprint, grid.depth(found.top[0]) if len(found.top) else np.full(shape[:2], np.nan), unit
+    )
+    for k in range(len(found.top)):
+        for name, samples in (("top_salt", found.top[k]), ("base_salt", found.base[k])):
+            surface = regular_surface(grid, samples, f"{name} body {k + 1}")
+            written += write_surface(surface, out / f"{name}_body{k + 1}", settings.format)
+    volume = sum(b.voxels for b in found.bodies)
+    log.info(
+        "%d salt bodies of at least %d voxels (%d voxels in all); surfaces of the largest %d; wrote %s",
+        len(found.bodies),
+        settings.min_voxels,
+        volume,
+        len(found.top),
+        out,
+    )
+    return [str(p) for p in written]
