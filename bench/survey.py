@@ -1,6 +1,7 @@
 """Your own survey, measured on synthetic ones (src/survey/synthetic.py).
 
-python -m bench.survey --minutes M [--labelled 2 5 10 20] [--shape 120 200 160] [--tgs RUN | --tgs-minutes 10]
+python -m bench.survey --minutes M [--labelled 2 5 10 20] [--shape 120 200 160] [--setting easy|hard]
+                        [--arms scratch,finetuned] [--tgs RUN | --tgs-minutes 10]
     IoU (threshold 0.5) on the inlines nobody labelled, against the number n of labelled inlines (the centres of
     n equal blocks of inlines, written as per-line label files), for a network fine-tuned from a TGS-trained one
     and one trained from scratch, M minutes of `experiment=cpu_fast` each, then predict.py on the whole volume.
@@ -64,13 +65,23 @@ def run_py(*args):
 def iou_study(args):
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        survey = generate_survey(work / "survey", shape=tuple(args.shape), seed=args.seed)
+        survey = generate_survey(work / "survey", shape=tuple(args.shape), seed=args.seed, setting=args.setting)
         labels = np.load(survey / "labels.npy")
-        tgs = args.tgs or train(work / "tgs", args.tgs_minutes, "experiment=cpu_fast", f"data.root={SHARED_TGS}")
+        arms = {"scratch": [], "finetuned": None}
+        arms = {arm: arms[arm] for arm in args.arms.split(",")}
+        if "finetuned" in arms:
+            tgs = args.tgs or train(work / "tgs", args.tgs_minutes, "experiment=cpu_fast", f"data.root={SHARED_TGS}")
+            arms["finetuned"] = [f"init={tgs}"]
+        tgs_note = f"; TGS network: {'given' if args.tgs else f'{args.tgs_minutes} min'}" if "finetuned" in arms else ""
+        names = {"scratch": "from scratch", "finetuned": "fine-tuned"}
         lines = [
-            "survey " + "x".join(map(str, args.shape)) + f" (salt {labels.mean():.1%}), {args.minutes} min per "
-            f"model, experiment=cpu_fast; TGS network: {'given' if args.tgs else f'{args.tgs_minutes} min'}",
-            f"{'labelled inlines':>16s} {'from scratch':>13s} {'fine-tuned':>11s}   IoU on the unlabelled inlines",
+            f"{args.setting} survey "
+            + "x".join(map(str, args.shape))
+            + f" seed {args.seed} (salt {labels.mean():.1%}),"
+            f" {args.minutes} min per model, experiment=cpu_fast{tgs_note}",
+            f"{'labelled inlines':>16s} "
+            + " ".join(f"{names[a]:>13s}" for a in arms)
+            + "   IoU on the unlabelled inlines",
         ]
         for n in args.labelled:
             picked = np.unique(((np.arange(n) + 0.5) * args.shape[0] / n).astype(int))  # centres of n equal blocks
@@ -90,9 +101,9 @@ def iou_study(args):
                 predicted_iou(
                     train(work / f"{arm}{n}", args.minutes, *common, *extra), survey, labels, unlabelled, work
                 )
-                for arm, extra in (("scratch", []), ("finetuned", [f"init={tgs}"]))
+                for arm, extra in arms.items()
             ]
-            lines.append(f"{n:16d} {ious[0]:13.3f} {ious[1]:11.3f}")
+            lines.append(f"{n:16d} " + " ".join(f"{iou:13.3f}" for iou in ious))
     record("Your own survey: IoU on unlabelled inlines", "\n".join(lines))
 
 
@@ -202,6 +213,8 @@ def main():
     parser.add_argument("--tgs-minutes", type=int, default=10)
     parser.add_argument("--every", type=int, default=40)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--setting", choices=("easy", "hard"), default="easy", help="the synthetic survey's setting")
+    parser.add_argument("--arms", default="scratch,finetuned", help="scratch, finetuned or both (comma-separated)")
     args = parser.parse_args()
     if args.minutes:
         iou_study(args)
