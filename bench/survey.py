@@ -1,7 +1,7 @@
 """Your own survey, measured on synthetic ones (src/survey/synthetic.py).
 
 python -m bench.survey --minutes M [--labelled 2 5 10 20] [--shape 120 200 160] [--setting easy|hard]
-                        [--arms scratch,finetuned] [--tgs RUN | --tgs-minutes 10]
+                        [--arms scratch,finetuned] [--clean-min-voxels N] [--tgs RUN | --tgs-minutes 10]
     IoU (threshold 0.5) on the inlines nobody labelled, against the number n of labelled inlines (the centres of
     n equal blocks of inlines, written as per-line label files), for a network fine-tuned from a TGS-trained one
     and one trained from scratch, M minutes of `experiment=cpu_fast` each, then predict.py on the whole volume.
@@ -34,6 +34,35 @@ def label_files(labels, lines, folder):
     return folder
 
 
+def line_disagreement(mask):
+    """Mean over neighbouring inlines of |A xor B| / |A or B|: how much the salt changes from one line to the next."""
+    rates = [(a ^ b).sum() / max((a | b).sum(), 1) for a, b in zip(mask[:-1], mask[1:])]
+    return float(np.mean(rates))
+
+
+def iou(pred, truth):
+    return (pred & truth).sum() / max((pred | truth).sum(), 1)
+
+
+def consistency(run, mask_path, labels, unlabelled, min_voxels, work):
+    """(IoU on the unlabelled inlines, line disagreement) of the predicted mask and of it cleaned by bodies.py
+    (bodies of fewer than `min_voxels` removed)."""
+    out = work / "bodies" / run.name
+    run_py(
+        "bodies.py",
+        f"input={mask_path}",
+        f"out={out}",
+        "bodies.spacing.inline=25",
+        "bodies.spacing.crossline=12.5",
+        f"bodies.min_voxels={min_voxels}",
+        "bodies.surfaces=0",
+        f"hydra.run.dir={work / 'hydra' / ('b' + run.name)}",
+    )
+    truth = labels[unlabelled].astype(bool)
+    raw, cleaned = np.load(mask_path), np.load(out / "cleaned.mask.npy")
+    return [(iou(m[unlabelled], truth), line_disagreement(m)) for m in (raw, cleaned)]
+
+
 def predicted_iou(run, survey, labels, unlabelled, work):
     out = work / "pred" / run.name
     run_py(
@@ -45,9 +74,8 @@ def predicted_iou(run, survey, labels, unlabelled, work):
         "predict.depth_step=4",
         f"hydra.run.dir={work / 'hydra' / run.name}",
     )
-    pred = np.load(out.with_name(out.name + ".mask.npy"))[unlabelled]
-    truth = labels[unlabelled].astype(bool)
-    return (pred & truth).sum() / max((pred | truth).sum(), 1)
+    mask_path = out.with_name(out.name + ".mask.npy")
+    return iou(np.load(mask_path)[unlabelled], labels[unlabelled].astype(bool)), mask_path
 
 
 def run_py(*args):
@@ -97,13 +125,20 @@ def iou_study(args):
                 "data.survey.window_stride=25",
                 *DEPTH,
             ]
-            ious = [
-                predicted_iou(
-                    train(work / f"{arm}{n}", args.minutes, *common, *extra), survey, labels, unlabelled, work
-                )
-                for arm, extra in arms.items()
-            ]
+            ious, cleanup = [], []
+            for arm, extra in arms.items():
+                run = train(work / f"{arm}{n}", args.minutes, *common, *extra)
+                score, mask_path = predicted_iou(run, survey, labels, unlabelled, work)
+                ious.append(score)
+                if args.clean_min_voxels:
+                    cleanup.append((arm, consistency(run, mask_path, labels, unlabelled, args.clean_min_voxels, work)))
             lines.append(f"{n:16d} " + " ".join(f"{iou:13.3f}" for iou in ious))
+            for arm, ((raw_iou, raw_change), (clean_iou, clean_change)) in cleanup:
+                lines.append(
+                    f"{'':16s} {names[arm]}, 3D clean-up (bodies >= {args.clean_min_voxels} voxels): IoU "
+                    f"{raw_iou:.3f} -> {clean_iou:.3f}, line-to-line disagreement {raw_change:.3f} -> "
+                    f"{clean_change:.3f}"
+                )
     record("Your own survey: IoU on unlabelled inlines", "\n".join(lines))
 
 
@@ -215,6 +250,12 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--setting", choices=("easy", "hard"), default="easy", help="the synthetic survey's setting")
     parser.add_argument("--arms", default="scratch,finetuned", help="scratch, finetuned or both (comma-separated)")
+    parser.add_argument(
+        "--clean-min-voxels",
+        type=int,
+        default=0,
+        help="also measure bodies.py's 3D clean-up at this minimum body size (IoU, line disagreement)",
+    )
     args = parser.parse_args()
     if args.minutes:
         iou_study(args)

@@ -70,6 +70,9 @@ def test_each_body_is_found_with_its_size_volume_and_extent(result):
     labels = np.load(result / "bodies.npy")
     assert labels.dtype == np.uint16 and (labels == 2).sum() == 720 and (labels[BOX] == 2).all()
     assert labels[2, 2, 2] == 0 and (result / "bodies.png").stat().st_size > 0
+    cleaned = np.load(result / "cleaned.mask.npy")  # the 3D clean-up: the mask less the speck
+    mask = np.load(result.parent / "volume.mask.npy")
+    assert cleaned.dtype == bool and np.array_equal(cleaned, labels > 0) and cleaned.sum() == mask.sum() - 1
 
 
 def test_the_top_of_salt_is_within_a_sample_of_the_true_surface_and_read_back_by_xtgeo(result):

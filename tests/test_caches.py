@@ -13,6 +13,7 @@ import torch
 import yaml
 
 from conftest import train_run
+from src.ensemble.cache_key import members_key
 from src.ensemble.members import resolve_members
 from src.ensemble.spec import read_ensemble
 from src.inference.onnx import ONNX_CACHE_KEY, cached_graph
@@ -152,3 +153,12 @@ def test_pseudo_labels_are_keyed_by_the_teachers_content_not_its_time(tmp_path):
     teacher.write_bytes(b"one network")
     assert teacher_identity([(teacher, 1.0)], ["a", "b"], images + 1, depths, rule) != key  # other pixels
     assert teacher_identity([(teacher, 0.5)], ["a", "b"], images, depths, rule) != key
+
+
+def test_the_keys_are_those_the_format_2_code_made_so_earlier_caches_stay_in_use(tmp_path):
+    snapshot = tmp_path / "k.bin"
+    snapshot.write_bytes(b"snapshot")
+    # members_key of this file, weight 0.5, as 9c83280 (checkpoint format 2) computed it
+    assert members_key([(snapshot, 0.5)], kind="weight_average") == (
+        "47ba15f529c7b0561e0289c0fee2903ecf683640273f5ee63077f0bf1d717ad8"
+    )

@@ -9,9 +9,11 @@ import hashlib
 import json
 from pathlib import Path
 
-from src.models.module import CHECKPOINT_FORMAT
-
 CACHE_FORMAT = 1  # bump when a cached file is made differently from the same inputs
+# The checkpoint format the keys are made under. Format 3 only renamed two hyper-parameters, which load_module
+# reads in either name, so what was cached from format-2 checkpoints stays valid: the keys keep saying 2 (a run
+# trained before the rename keeps its weight average, whose remaking would need that run's training data).
+KEYED_CHECKPOINT_FORMAT = 2
 
 
 _digests = {}  # (path, inode, size, mtime, ctime) -> digest, for this process only
@@ -35,7 +37,7 @@ def members_key(members: list[tuple[Path, float]], **settings) -> str:
     opset or the pseudo-label rule)."""
     payload = {
         "cache_format": CACHE_FORMAT,
-        "checkpoint_format": CHECKPOINT_FORMAT,
+        "checkpoint_format": KEYED_CHECKPOINT_FORMAT,
         "members": [[file_digest(path), float(weight)] for path, weight in members],
         "settings": settings,
     }

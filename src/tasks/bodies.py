@@ -12,6 +12,7 @@ from omegaconf import DictConfig
 from src.interpretation.bodies import Bodies, label_bodies
 from src.interpretation.geometry import Grid, grid_of
 from src.interpretation.surfaces import FORMATS, regular_surface, write_surface
+from src.sections.line_cube import LineCube
 from src.utils.atomic import atomic_path
 from src.utils.errors import UserError
 from src.utils.plots import save_body_maps
@@ -59,11 +60,24 @@ def body_table(found: Bodies, grid: Grid) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def write_cleaned_mask(labels_path: Path, out: Path) -> Path:
+    """A mask cube (bool) of the kept bodies' voxels, written a line at a time from the labels cube."""
+    labels = np.load(labels_path, mmap_mode="r")
+    with atomic_path(out) as tmp:
+        cleaned = LineCube(tmp, labels.shape, np.bool_)
+        try:
+            for k in range(labels.shape[0]):
+                cleaned.write("inline", k, np.asarray(labels[k]) > 0)
+        finally:
+            cleaned.close()
+    return out
+
+
 def bodies(cfg: DictConfig) -> list[str]:
     """Label the salt bodies of the mask cube `cfg.input` (6-connected, at least bodies.min_voxels), write their
-    table, labels and map into `cfg.out`, and the top- and base-of-salt surfaces of the largest bodies.surfaces
-    ones on the survey's map grid (from cfg.geometry, the SEG-Y predicted, or bodies.spacing). Returns the paths
-    written."""
+    table, labels and map into `cfg.out` (and, with bodies.cleaned_mask, the mask of the kept bodies only), and the
+    top- and base-of-salt surfaces of the largest bodies.surfaces ones on the survey's map grid (from
+    cfg.geometry, the SEG-Y predicted, or bodies.spacing). Returns the paths written."""
     settings = cfg.bodies
     if settings.format not in FORMATS:
         raise UserError(f"bodies.format={settings.format} is not one of {', '.join(FORMATS)}")
@@ -73,6 +87,8 @@ def bodies(cfg: DictConfig) -> list[str]:
     out.mkdir(parents=True, exist_ok=True)
     found = label_bodies(mask_line, shape, out / "bodies.npy", settings.min_voxels, settings.surfaces)
     written = [out / "bodies.npy", out / "bodies.csv", out / "bodies.png"]
+    if settings.cleaned_mask:  # the 3D clean-up: salt only where a body of at least min_voxels is
+        written.append(write_cleaned_mask(out / "bodies.npy", out / "cleaned.mask.npy"))
     with atomic_path(written[1]) as tmp:
         body_table(found, grid).to_csv(tmp, index=False)
     footprint = np.zeros(shape[:2], np.int64)
