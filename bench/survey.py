@@ -5,6 +5,9 @@ python -m bench.survey --minutes M [--labelled 2 5 10 20] [--shape 120 200 160] 
     IoU (threshold 0.5) on the inlines nobody labelled, against the number n of labelled inlines (the centres of
     n equal blocks of inlines, written as per-line label files), for a network fine-tuned from a TGS-trained one
     and one trained from scratch, M minutes of `experiment=cpu_fast` each, then predict.py on the whole volume.
+python -m bench.survey --bodies-gb G
+    Peak resident and private memory, and time, of bodies.py on a G-GB mask cube (the hard survey's labels
+    repeated).
 python -m bench.survey --memory-gb G [--every 40]
     Peak resident and private memory, against the SEG-Y's size, of sampling training windows from a G-GB SEG-Y
     (every n-th inline labelled) and of predict.py on the whole volume (one tiny network, inline sections, no TTA).
@@ -211,6 +214,41 @@ def memory_study(args):
     record(f"Your own survey: memory on a {args.memory_gb:g} GB SEG-Y", "\n".join(lines))
 
 
+def bodies_memory_study(args):
+    """Peak memory and time of bodies.py on a mask cube of `args.bodies_gb` GB (bool, 1 byte a voxel), the hard
+    survey's labels repeated: flat in the cube's size if the labelling holds a line at a time."""
+    samples, crosslines = 1000, 1250
+    inlines = int(round(args.bodies_gb * 2**30 / (samples * crosslines)))
+    shape = (inlines, crosslines, samples)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        _, small_labels = make_survey((40, 125, 250), seed=args.seed, setting="hard")
+        cube = RepeatedCube(small_labels.astype(bool), shape)
+        mask = np.lib.format.open_memmap(work / "big.mask.npy", mode="w+", dtype=np.bool_, shape=shape)
+        for i in range(inlines):
+            mask[i] = cube.line(i)
+        mask.flush()
+        del mask
+        start = time.perf_counter()
+        rss, private = run_py(
+            "bodies.py",
+            f"input={work / 'big.mask.npy'}",
+            f"out={work / 'bodies'}",
+            "bodies.spacing.inline=25",
+            "bodies.spacing.crossline=12.5",
+            "bodies.spacing.sample=4",
+            "bodies.min_voxels=100",
+            f"hydra.run.dir={work / 'hydra'}",
+        )
+        seconds = time.perf_counter() - start
+        found = len((work / "bodies" / "bodies.csv").read_text().splitlines()) - 1
+    lines = [
+        f"mask {inlines} x {crosslines} x {samples} bool: {args.bodies_gb:g} GiB; {found} bodies",
+        f"bodies.py: peak RSS {rss:.0f} MiB, peak private {private:.0f} MiB, {seconds:.0f} s in all",
+    ]
+    record(f"Salt bodies: memory on a {args.bodies_gb:g} GB mask", "\n".join(lines))
+
+
 def sample_windows(seismic, labels, every):
     """What train.py does first on a survey: the windows of the labelled lines (run in its own process)."""
     from src.survey.datamodule import SurveyDataModule
@@ -242,6 +280,7 @@ def main():
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--minutes", type=int, help="training budget of each model (the IoU study)")
     what.add_argument("--memory-gb", type=float, help="size of the SEG-Y of the memory study")
+    what.add_argument("--bodies-gb", type=float, help="size of the mask cube of bodies.py's memory study")
     parser.add_argument("--labelled", type=int, nargs="+", default=[2, 5, 10, 20])
     parser.add_argument("--shape", type=int, nargs=3, default=[120, 200, 160])
     parser.add_argument("--tgs", type=Path, default=None, help="a TGS-trained run to fine-tune (one network)")
@@ -259,6 +298,8 @@ def main():
     args = parser.parse_args()
     if args.minutes:
         iou_study(args)
+    elif args.bodies_gb:
+        bodies_memory_study(args)
     else:
         memory_study(args)
 

@@ -110,7 +110,7 @@ def test_without_geometry_the_spacing_is_given_and_depths_are_samples(survey, tm
     "setup, message",
     [
         ("missing", "not found: pass a mask cube from predict.py"),
-        ("flat", "is a 2-D bool array, not a 3D mask"),
+        ("flat", "is not a 3D mask (bool) or probability (float) cube (inline, crossline, samples) (a 2-D bool array)"),
         ("nogeometry", "bodies need the survey's trace spacing"),
         ("othergrid", "the mask is (40, 60, 80): give the SEG-Y the mask was predicted from"),
     ],

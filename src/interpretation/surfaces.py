@@ -1,6 +1,7 @@
 """Top- and base-of-salt surfaces in the formats interpretation software reads, written by xtgeo: IRAP (binary or
 ASCII) grids on the survey's map grid, and XYZ points."""
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ from src.interpretation.geometry import Grid
 from src.utils.atomic import atomic_path
 
 FORMATS = {"irap_binary": ".gri", "irap_ascii": ".irap"}
+logging.getLogger("xtgeo").setLevel(logging.WARNING)  # its INFO lines narrate its own internals
 
 
 def regular_surface(grid: Grid, samples: np.ndarray, name: str) -> xtgeo.RegularSurface:

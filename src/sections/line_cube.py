@@ -1,4 +1,6 @@
-"""A probability cube written and read a line at a time, whatever its size."""
+"""A cube written and read a line at a time, whatever its size."""
+
+from __future__ import annotations
 
 from pathlib import Path
 
@@ -6,8 +8,9 @@ import numpy as np
 
 
 class LineCube:
-    """A float32 .npy cube on disk (inline, crossline, samples) written and read a line at a time with plain file
-    I/O, so neither the cube nor a memory map of it is held in memory."""
+    """A .npy cube on disk (inline, crossline, samples) written and read a line at a time with plain file I/O, so
+    neither the cube nor a memory map of it is held in memory (a map's pages would count in the process's
+    resident memory as it reads through the cube)."""
 
     def __init__(self, path, shape, dtype=np.float32) -> None:
         self.path, self.shape, self.dtype = Path(path), tuple(shape), np.dtype(dtype)
@@ -18,6 +21,27 @@ class LineCube:
             self.header = handle.tell()
             handle.truncate(self.header + int(np.prod(self.shape)) * self.dtype.itemsize)
         self.handle = open(self.path, "r+b")
+
+    @classmethod
+    def existing(cls, path: str | Path, writable: bool = False) -> LineCube:
+        """An existing .npy cube opened to be read (and, if `writable`, written) a line at a time; ValueError when
+        the file is not a C-ordered 3D .npy array of plain numbers."""
+        cube = cls.__new__(cls)
+        cube.path = Path(path)
+        cube.handle = open(cube.path, "r+b" if writable else "rb")
+        try:
+            version = np.lib.format.read_magic(cube.handle)
+            read_header = (
+                np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            )
+            shape, fortran_order, dtype = read_header(cube.handle)
+            if fortran_order or len(shape) != 3 or dtype.hasobject:
+                raise ValueError(f"a {len(shape)}-D {dtype} array{' in Fortran order' if fortran_order else ''}")
+        except Exception:
+            cube.handle.close()
+            raise
+        cube.shape, cube.dtype, cube.header = tuple(shape), dtype, cube.handle.tell()
+        return cube
 
     def _trace_offset(self, i, j) -> int:
         return self.header + (i * self.shape[1] + j) * self.shape[2] * self.dtype.itemsize

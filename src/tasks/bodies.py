@@ -21,24 +21,27 @@ __all__ = ["bodies"]
 log = logging.getLogger(__name__)
 
 
-def open_mask(path: Path, threshold: float) -> tuple[tuple, Callable[[int], np.ndarray]]:
-    """(shape, mask_line(k) -> (crossline, samples) bool) of a mask or probability cube, memory-mapped."""
+def open_mask(path: Path, threshold: float) -> tuple[LineCube, Callable[[int], np.ndarray]]:
+    """(the cube, mask_line(k) -> (crossline, samples) bool) of a mask or probability .npy cube, read a line at a
+    time with plain file reads."""
     if not path.is_file():
         raise UserError(f"input={path} not found: pass a mask cube from predict.py (<out>.mask.npy)")
     try:
-        cube = np.load(path, mmap_mode="r", allow_pickle=False)
+        cube = LineCube.existing(path)
     except (ValueError, OSError) as error:
         raise UserError(
-            f"input={path} cannot be read as a .npy cube ({error}): pass predict.py's <out>.mask.npy"
+            f"input={path} is not a 3D mask (bool) or probability (float) cube (inline, crossline, samples) "
+            f"({error}): pass predict.py's <out>.mask.npy"
         ) from None
-    if cube.ndim != 3 or not (cube.dtype == np.bool_ or np.issubdtype(cube.dtype, np.floating)):
+    if not (cube.dtype == np.bool_ or np.issubdtype(cube.dtype, np.floating)):
+        cube.close()
         raise UserError(
-            f"input={path} is a {cube.ndim}-D {cube.dtype} array, not a 3D mask (bool) or probability "
-            "(float) cube (inline, crossline, samples): pass predict.py's <out>.mask.npy"
+            f"input={path} holds {cube.dtype} values, not a mask (bool) or probabilities (float): pass "
+            "predict.py's <out>.mask.npy"
         )
     if cube.dtype == np.bool_:
-        return cube.shape, lambda k: np.asarray(cube[k])
-    return cube.shape, lambda k: np.asarray(cube[k]) > threshold
+        return cube, lambda k: cube.read("inline", k)
+    return cube, lambda k: cube.read("inline", k) > threshold
 
 
 def body_table(found: Bodies, grid: Grid) -> pd.DataFrame:
@@ -62,14 +65,17 @@ def body_table(found: Bodies, grid: Grid) -> pd.DataFrame:
 
 def write_cleaned_mask(labels_path: Path, out: Path) -> Path:
     """A mask cube (bool) of the kept bodies' voxels, written a line at a time from the labels cube."""
-    labels = np.load(labels_path, mmap_mode="r")
-    with atomic_path(out) as tmp:
-        cleaned = LineCube(tmp, labels.shape, np.bool_)
-        try:
-            for k in range(labels.shape[0]):
-                cleaned.write("inline", k, np.asarray(labels[k]) > 0)
-        finally:
-            cleaned.close()
+    labels = LineCube.existing(labels_path)
+    try:
+        with atomic_path(out) as tmp:
+            cleaned = LineCube(tmp, labels.shape, np.bool_)
+            try:
+                for k in range(labels.shape[0]):
+                    cleaned.write("inline", k, labels.read("inline", k) > 0)
+            finally:
+                cleaned.close()
+    finally:
+        labels.close()
     return out
 
 
@@ -81,11 +87,15 @@ def bodies(cfg: DictConfig) -> list[str]:
     settings = cfg.bodies
     if settings.format not in FORMATS:
         raise UserError(f"bodies.format={settings.format} is not one of {', '.join(FORMATS)}")
-    shape, mask_line = open_mask(Path(cfg.input).expanduser(), cfg.threshold)
-    grid = grid_of(shape, cfg.geometry, dict(settings.spacing), cfg.iline_byte, cfg.xline_byte)
-    out = Path(cfg.out).expanduser()
-    out.mkdir(parents=True, exist_ok=True)
-    found = label_bodies(mask_line, shape, out / "bodies.npy", settings.min_voxels, settings.surfaces)
+    cube, mask_line = open_mask(Path(cfg.input).expanduser(), cfg.threshold)
+    shape = cube.shape
+    try:
+        grid = grid_of(shape, cfg.geometry, dict(settings.spacing), cfg.iline_byte, cfg.xline_byte)
+        out = Path(cfg.out).expanduser()
+        out.mkdir(parents=True, exist_ok=True)
+        found = label_bodies(mask_line, shape, out / "bodies.npy", settings.min_voxels, settings.surfaces)
+    finally:
+        cube.close()
     written = [out / "bodies.npy", out / "bodies.csv", out / "bodies.png"]
     if settings.cleaned_mask:  # the 3D clean-up: salt only where a body of at least min_voxels is
         written.append(write_cleaned_mask(out / "bodies.npy", out / "cleaned.mask.npy"))
