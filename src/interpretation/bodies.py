@@ -85,11 +85,17 @@ def label_patches(
 
 
 def label_bodies(
-    mask_line: Callable[[int], np.ndarray], shape: tuple, labels_path: Path, min_voxels: int = 1, most: int = 10
+    mask_line: Callable[[int], np.ndarray],
+    shape: tuple,
+    labels_path: Path,
+    min_voxels: int = 1,
+    most: int = 10,
+    cleaned_path: Path | None = None,
 ) -> Bodies:
     """Label the salt bodies of a (inline, crossline, samples) mask read a line at a time by `mask_line(k)`
     (crossline, samples) bool; write the labels cube (uint16, 0 = no body; bodies below `min_voxels` dropped) to
-    `labels_path`, and return the bodies with the surfaces of the largest `most`."""
+    `labels_path` and, given `cleaned_path`, the mask of the kept bodies there (bool: the 3D clean-up), in the same
+    pass; return the bodies with the surfaces of the largest `most`."""
     scratch_path = Path(labels_path).with_name(Path(labels_path).stem + ".patches.npy")
     scratch = LineCube(scratch_path, shape, np.int32)
     try:
@@ -100,10 +106,13 @@ def label_bodies(
         top = np.full((kept, shape[0], shape[1]), np.nan, np.float32)
         base = np.full_like(top, np.nan)
         labels = LineCube(labels_path, shape, BODY_DTYPE)
+        cleaned = LineCube(cleaned_path, shape, np.bool_) if cleaned_path is not None else None
         try:
             for k in tqdm(range(shape[0]), desc="bodies: labels and surfaces", unit="line"):
                 line = lookup[scratch.read("inline", k)]
                 labels.write("inline", k, line)
+                if cleaned is not None:
+                    cleaned.write("inline", k, line > 0)
                 for body in np.unique(line[line > 0]):
                     if body > kept:
                         continue
@@ -113,6 +122,8 @@ def label_bodies(
                     base[body - 1, k, traces] = shape[2] - 1 - inside[traces][:, ::-1].argmax(1)
         finally:
             labels.close()
+            if cleaned is not None:
+                cleaned.close()
     finally:
         scratch.close()
         scratch_path.unlink(missing_ok=True)

@@ -25,15 +25,6 @@ class Grid:
     zori: float
     zinc: float | None
 
-    def node_xy(self, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Map coordinates of the traces at inline index i, crossline index j."""
-        angle = np.radians(self.rotation)
-        along, across = i * self.xinc, j * self.yinc * self.yflip
-        return (
-            self.xori + along * np.cos(angle) - across * np.sin(angle),
-            self.yori + along * np.sin(angle) + across * np.cos(angle),
-        )
-
     def depth(self, samples: np.ndarray) -> np.ndarray:
         return self.zori + np.asarray(samples, np.float64) * (self.zinc if self.zinc is not None else 1.0)
 

@@ -23,12 +23,12 @@ class LineCube:
         self.handle = open(self.path, "r+b")
 
     @classmethod
-    def existing(cls, path: str | Path, writable: bool = False) -> LineCube:
-        """An existing .npy cube opened to be read (and, if `writable`, written) a line at a time; ValueError when
-        the file is not a C-ordered 3D .npy array of plain numbers."""
+    def existing(cls, path: str | Path) -> LineCube:
+        """An existing .npy cube opened to be read a line at a time; ValueError when the file is not a C-ordered
+        3D .npy array of plain numbers."""
         cube = cls.__new__(cls)
         cube.path = Path(path)
-        cube.handle = open(cube.path, "r+b" if writable else "rb")
+        cube.handle = open(cube.path, "rb")
         try:
             version = np.lib.format.read_magic(cube.handle)
             read_header = (

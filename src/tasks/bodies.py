@@ -3,6 +3,7 @@ map (bodies.png), and each large body's top- and base-of-salt surfaces for inter
 
 import logging
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -63,22 +64,6 @@ def body_table(found: Bodies, grid: Grid) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def write_cleaned_mask(labels_path: Path, out: Path) -> Path:
-    """A mask cube (bool) of the kept bodies' voxels, written a line at a time from the labels cube."""
-    labels = LineCube.existing(labels_path)
-    try:
-        with atomic_path(out) as tmp:
-            cleaned = LineCube(tmp, labels.shape, np.bool_)
-            try:
-                for k in range(labels.shape[0]):
-                    cleaned.write("inline", k, labels.read("inline", k) > 0)
-            finally:
-                cleaned.close()
-    finally:
-        labels.close()
-    return out
-
-
 def bodies(cfg: DictConfig) -> list[str]:
     """Label the salt bodies of the mask cube `cfg.input` (6-connected, at least bodies.min_voxels), write their
     table, labels and map into `cfg.out` (and, with bodies.cleaned_mask, the mask of the kept bodies only), and the
@@ -93,12 +78,17 @@ def bodies(cfg: DictConfig) -> list[str]:
         grid = grid_of(shape, cfg.geometry, dict(settings.spacing), cfg.iline_byte, cfg.xline_byte)
         out = Path(cfg.out).expanduser()
         out.mkdir(parents=True, exist_ok=True)
-        found = label_bodies(mask_line, shape, out / "bodies.npy", settings.min_voxels, settings.surfaces)
+        # each cube appears whole or not at all; the cleaned mask (salt only where a body of at least
+        # min_voxels is: the 3D clean-up) comes from the same pass as the labels
+        cleaned = out / "cleaned.mask.npy" if settings.cleaned_mask else None
+        with atomic_path(out / "bodies.npy") as labels_tmp, ExitStack() as stack:
+            cleaned_tmp = stack.enter_context(atomic_path(cleaned)) if cleaned is not None else None
+            found = label_bodies(
+                mask_line, shape, labels_tmp, settings.min_voxels, settings.surfaces, cleaned_path=cleaned_tmp
+            )
     finally:
         cube.close()
-    written = [out / "bodies.npy", out / "bodies.csv", out / "bodies.png"]
-    if settings.cleaned_mask:  # the 3D clean-up: salt only where a body of at least min_voxels is
-        written.append(write_cleaned_mask(out / "bodies.npy", out / "cleaned.mask.npy"))
+    written = [out / "bodies.npy", out / "bodies.csv", out / "bodies.png", *([cleaned] if cleaned else [])]
     with atomic_path(written[1]) as tmp:
         body_table(found, grid).to_csv(tmp, index=False)
     footprint = np.zeros(shape[:2], np.int64)
