@@ -52,3 +52,24 @@ def test_a_section_image_gets_probabilities_and_pictures(trained_run, tmp_path):
     run_predict(trained_run, tmp_path, image, "predict.depth_origin=100", "predict.depth_step=2")
     assert np.load(tmp_path / "out" / "pred.probs.npy").shape == (150, 260)
     assert (tmp_path / "out" / "pred.overlay.png").exists() and (tmp_path / "out" / "pred.probs.png").exists()
+
+
+def test_a_volume_gets_its_uncertainty_beside_the_probabilities_and_a_temperature_only_softens(trained_run, tmp_path):
+    src = tmp_path / "volume.sgy"
+    make_segy(src, shape=(2, 3, 130))
+    depth = ["predict.depth_origin=0", "predict.depth_step=4"]
+    run_predict(trained_run, tmp_path, src, *depth)
+    out = tmp_path / "out"
+    probs, mask = np.load(out / "pred.probs.npy"), np.load(out / "pred.mask.npy")
+    uncertainty = np.load(out / "pred.uncertainty.npy")
+    assert uncertainty.shape == probs.shape and 0 <= uncertainty.min() and 0 < uncertainty.max() <= 1
+    with segyio.open(str(out / "pred.uncertainty.sgy")) as written:
+        assert np.allclose(segyio.tools.cube(written), uncertainty, atol=1e-6)
+    meta = json.loads((out / "pred.json").read_text())
+    assert meta["temperature"] == 1.0 and "none tuned" in meta["temperature_from"]
+    run_predict(trained_run, tmp_path, src, *depth, "predict.temperature=3", "predict.uncertainty=false")
+    softened = np.load(out / "pred.probs.npy")
+    assert np.array_equal(np.load(out / "pred.mask.npy"), mask)  # no probability crosses 0.5
+    assert (np.abs(softened - 0.5) <= np.abs(probs - 0.5) + 1e-6).all() and not np.allclose(softened, probs)
+    assert json.loads((out / "pred.json").read_text())["uncertainty"] is None
+    assert np.array_equal(np.load(out / "pred.uncertainty.npy"), uncertainty)  # not written again

@@ -40,6 +40,9 @@ def test_tune_then_infer_on_a_two_fold_multirun(two_fold_multirun, tmp_path, cap
     run_task(tune, compose_config("tune", f"run={two_fold_multirun}", run_dir=tmp_path / "tune"))
     tuned = yaml.safe_load((two_fold_multirun / "postproc.yaml").read_text())
     assert tuned["n_tiles"] == 40 and (two_fold_multirun / "tuning.png").exists()
+    assert (two_fold_multirun / "calibration.png").exists() and tuned["temperature"] > 0
+    assert tuned["oof_ece_calibrated"] <= tuned["oof_ece"]
+    assert (tuned["temperature"] == 1.0) == (tuned["oof_ece_calibrated"] == tuned["oof_ece"])  # kept if it helps
     out = tmp_path / "sub.csv"
     run_task(
         infer,

@@ -1,6 +1,7 @@
 """Two backends behind one call, backend(tiles uint8 (N, 101, 101), depths (N,)) -> probs (N, 101, 101): the
 PyTorch ensemble (on the GPU when there is one), or its ONNX graph run by ONNX Runtime, 1.8x faster on CPU tiles here
-(bench/RESULTS.md). Both apply hflip TTA the same way, in float32."""
+(bench/RESULTS.md). Both apply hflip TTA the same way, in float32, and both give their views too
+(backend.views: every member's probabilities under every TTA view, for the uncertainty)."""
 
 import json
 import logging
@@ -13,8 +14,9 @@ from tqdm import tqdm
 from src.data.preprocess import Preprocess
 from src.data.tiles import TILE
 from src.ensemble.members import load_members
-from src.inference.onnx import ONNX_PREPROCESS_KEY, cached_graph
-from src.inference.tta import hflip_tta, tile_probs
+from src.inference.onnx import MEMBER_OUTPUT, MEMBER_WEIGHTS_KEY, ONNX_PREPROCESS_KEY, cached_graph
+from src.inference.tta import mean_view, network_probs, tta_views
+from src.inference.uncertainty import mutual_information
 from src.utils.device import pick_device
 from src.utils.errors import UserError
 
@@ -34,16 +36,25 @@ class TorchBackend:
         self.preprocesses = {m.preprocess for m, _ in members}
         self.tta = tta
 
-    @torch.no_grad()
     def __call__(self, tiles, depths) -> np.ndarray:
+        return self.views(tiles, depths)[0]
+
+    @torch.no_grad()
+    def views(self, tiles, depths) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(weighted mean probabilities (N, 101, 101), every member's TTA views (V, N, 101, 101), their weights
+        (V,), summing to 1)."""
         inputs = {
             pre: torch.from_numpy(np.stack([pre(t, z) for t, z in zip(tiles, depths)])).to(self.device)
             for pre in self.preprocesses
         }
         out = torch.zeros(len(tiles), TILE, TILE, device=self.device)
+        views, weights = [], []
         for module, weight in self.members:
-            out += weight * tile_probs(module, inputs[module.preprocess], self.tta)
-        return out.cpu().numpy()
+            member_views = tta_views(lambda v, m=module: network_probs(m, v), inputs[module.preprocess], self.tta)
+            out += weight * mean_view(member_views)
+            views += member_views
+            weights += [weight / len(member_views)] * len(member_views)
+        return out.cpu().numpy(), torch.stack(views).cpu().numpy(), np.array(weights, np.float32)
 
 
 class OnnxBackend:
@@ -65,15 +76,35 @@ class OnnxBackend:
         self.preprocess = Preprocess.from_dict(json.loads(meta[ONNX_PREPROCESS_KEY]))
         self.preprocesses = {self.preprocess}
         self.tta = tta
+        self.path = path
         self.input_name = self.session.get_inputs()[0].name
+        has_members = MEMBER_OUTPUT in {o.name for o in self.session.get_outputs()} and MEMBER_WEIGHTS_KEY in meta
+        self.member_weights = np.array(json.loads(meta[MEMBER_WEIGHTS_KEY]), np.float32) if has_members else None
 
-    def run(self, x: np.ndarray) -> np.ndarray:
-        """The graph's output, probabilities (N, 1, S, S), for padded tiles (N, C, S, S)."""
-        return self.session.run(None, {self.input_name: np.ascontiguousarray(x, dtype=np.float32)})[0]
+    def run(self, x: np.ndarray, outputs=("probs",)) -> list[np.ndarray]:
+        """The graph's `outputs` for padded tiles (N, C, S, S): probabilities (N, 1, S, S), and member_probs
+        (N, members, S, S)."""
+        return self.session.run(list(outputs), {self.input_name: np.ascontiguousarray(x, dtype=np.float32)})
 
     def __call__(self, tiles, depths) -> np.ndarray:
         x = torch.from_numpy(np.stack([self.preprocess(t, z) for t, z in zip(tiles, depths)]))
-        return hflip_tta(lambda v: torch.from_numpy(self.run(v.numpy())[:, 0]), x, self.tta).numpy()
+        return mean_view(tta_views(lambda v: torch.from_numpy(self.run(v.numpy())[0][:, 0]), x, self.tta)).numpy()
+
+    def views(self, tiles, depths) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """As TorchBackend.views, from the graph's second output (a graph made before it had one is refused)."""
+        if self.member_weights is None:
+            raise UserError(
+                f"ONNX model {self.path} gives no per-network probabilities (exported before they were added): "
+                "export it again with export.py, or pass predict.uncertainty=false"
+            )
+        x = torch.from_numpy(np.stack([self.preprocess(t, z) for t, z in zip(tiles, depths)]))
+        both = tta_views(
+            lambda v: torch.from_numpy(np.concatenate(self.run(v.numpy(), ("probs", MEMBER_OUTPUT)), 1)), x, self.tta
+        )
+        mean = mean_view([view[:, 0] for view in both])
+        views = torch.cat([view[:, 1:] for view in both], 1).permute(1, 0, 2, 3)
+        weights = np.tile(self.member_weights / len(both), len(both))
+        return mean.numpy(), views.numpy(), weights
 
 
 def build_backend(ckpt, snapshots=None, tta=True, backend="auto") -> TorchBackend | OnnxBackend:
@@ -115,3 +146,10 @@ def backend_probs(backend, images, depths, batch_size=64, desc="predict") -> np.
             )
             bar.update(min(batch_size, len(images) - start))
     return out
+
+
+def probs_and_uncertainty(backend, tiles, depths) -> np.ndarray:
+    """(N, 2, 101, 101): the backend's probabilities and the mutual information of its views
+    (src/inference/uncertainty.py), for section_probs to blend both at once."""
+    mean, views, weights = backend.views(tiles, depths)
+    return np.stack([mean, mutual_information(views, weights, mean)], 1)

@@ -18,19 +18,24 @@ from src.utils.errors import UserError
 log = logging.getLogger(__name__)
 ONNX_PREPROCESS_KEY = "saltseg_preprocess"
 ONNX_CACHE_KEY = "saltseg_cache_key"  # in a kept graph: the key of the networks and weights it was made from
+MEMBER_WEIGHTS_KEY = "saltseg_member_weights"  # the members' weights (summing to 1), in member_probs' order
+MEMBER_OUTPUT = "member_probs"
 OPSET = 18
+OUTPUTS = ("probs", MEMBER_OUTPUT)  # part of a kept graph's key: a graph kept before member_probs is made again
 
 
 class EnsembleProbabilities(nn.Module):
-    """Weighted mean of the members' sigmoid outputs: (N, C, S, S) padded input -> (N, 1, S, S) probabilities."""
+    """(N, C, S, S) padded input -> the weighted mean of the members' sigmoid outputs (N, 1, S, S), and each
+    member's (N, members, S, S) for the uncertainty (ONNX Runtime computes only the outputs asked for)."""
 
     def __init__(self, modules, weights) -> None:
         super().__init__()
         self.members = nn.ModuleList(modules)
         self.weights = [float(w) / sum(weights) for w in weights]
 
-    def forward(self, x) -> torch.Tensor:
-        return sum(w * torch.sigmoid(m(x)) for m, w in zip(self.members, self.weights))
+    def forward(self, x) -> tuple[torch.Tensor, torch.Tensor]:
+        members = [torch.sigmoid(m(x)) for m in self.members]
+        return sum(w * p for p, w in zip(members, self.weights)), torch.cat(members, 1)
 
 
 def export_onnx(ckpt, out, snapshots=None, opset=OPSET, cache_key=None) -> Path:
@@ -57,13 +62,18 @@ def export_onnx(ckpt, out, snapshots=None, opset=OPSET, cache_key=None) -> Path:
             (example,),
             str(tmp),
             input_names=["x"],
-            output_names=["probs"],
+            output_names=list(OUTPUTS),
             dynamo=False,
             opset_version=opset,
-            dynamic_axes={"x": {0: "batch", 2: "height", 3: "width"}, "probs": {0: "batch", 2: "height", 3: "width"}},
+            dynamic_axes={name: {0: "batch", 2: "height", 3: "width"} for name in ("x", *OUTPUTS)},
         )
         graph = onnx.load(str(tmp))
-        meta = {ONNX_PREPROCESS_KEY: json.dumps(preprocess.to_dict()), "tile_size": "101", "members": str(len(modules))}
+        meta = {
+            ONNX_PREPROCESS_KEY: json.dumps(preprocess.to_dict()),
+            MEMBER_WEIGHTS_KEY: json.dumps(model.weights),
+            "tile_size": "101",
+            "members": str(len(modules)),
+        }
         if cache_key is not None:
             meta[ONNX_CACHE_KEY] = cache_key
         for key, value in meta.items():
@@ -90,7 +100,7 @@ def cached_graph(ckpt, snapshots=None) -> Path:
     path = Path(ckpt).expanduser()
     name = f"ensemble-top{snapshots}.onnx" if snapshots else "ensemble.onnx"
     cache = path.with_suffix(".onnx") if path.is_file() else path / name
-    key = members_key(resolve_members(ckpt, snapshots)[0], kind="onnx", opset=OPSET)
+    key = members_key(resolve_members(ckpt, snapshots)[0], kind="onnx", opset=OPSET, outputs=list(OUTPUTS))
     stored = graph_key(cache) if cache.exists() else None
     if stored == key:
         log.info("ONNX graph %s matches its networks (key %s): used", cache, key[:12])

@@ -12,18 +12,31 @@ from torch import nn
 from src.data.tiles import TILE, crop_center, mirror_padded
 
 
-def hflip_tta(probs_of: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, tta: bool) -> torch.Tensor:
-    """Probabilities (N, 101, 101) of padded tiles x (N, C, S, S), averaged with those of their mirror image
-    (built as training builds an hflipped tile: see mirror_padded) when `tta`.
+def tta_views(probs_of: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, tta: bool) -> list[torch.Tensor]:
+    """The views of padded tiles x (N, C, S, S): their probabilities (N, ..., 101, 101) and, when `tta`, those of
+    their mirror image (built as training builds an hflipped tile: see mirror_padded) flipped back.
 
-    probs_of: padded tiles -> probabilities (N, S, S) float32, by whatever runs the network."""
-    probs = crop_center(probs_of(x), TILE)
+    probs_of: padded tiles -> probabilities (N, ..., S, S) float32, by whatever runs the network."""
+    views = [crop_center(probs_of(x), TILE)]
     if tta:
-        probs = 0.5 * (probs + crop_center(probs_of(mirror_padded(x)), TILE).flip(-1))
-    return probs
+        views.append(crop_center(probs_of(mirror_padded(x)), TILE).flip(-1))
+    return views
+
+
+def mean_view(views: list[torch.Tensor]) -> torch.Tensor:
+    return views[0] if len(views) == 1 else 0.5 * (views[0] + views[1])
+
+
+def hflip_tta(probs_of: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, tta: bool) -> torch.Tensor:
+    """Probabilities (N, 101, 101) of padded tiles x, averaged over their tta_views."""
+    return mean_view(tta_views(probs_of, x, tta))
 
 
 @torch.no_grad()
 def tile_probs(module: nn.Module, x: torch.Tensor, tta: bool) -> torch.Tensor:
     """Sigmoid probabilities (N, 101, 101) of one PyTorch network on padded tiles, in float32."""
-    return hflip_tta(lambda v: torch.sigmoid(module(v).float())[:, 0], x, tta)
+    return hflip_tta(lambda v: network_probs(module, v), x, tta)
+
+
+def network_probs(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    return torch.sigmoid(module(x).float())[:, 0]

@@ -37,15 +37,15 @@ def taper(tile, kind) -> np.ndarray:
 
 
 def section_probs(section, probs_fn, depth_of_row, overlap=50, kind="gaussian", batch_size=32) -> np.ndarray:
-    """Probabilities of a grey (H, W) uint8 section.
+    """Probabilities (H, W) of a grey (H, W) uint8 section, or (K, H, W) for K maps per tile.
 
-    probs_fn(tiles uint8 (N, 101, 101), depths (N,)) -> probabilities (N, 101, 101); depth_of_row(top row) gives
-    each window's depth. Sections smaller than a tile are reflect-padded, then cropped back.
+    probs_fn(tiles uint8 (N, 101, 101), depths (N,)) -> probabilities (N, 101, 101), or (N, K, 101, 101) (e.g.
+    probabilities and uncertainty), each map blended alike; depth_of_row(top row) gives each window's depth.
+    Sections smaller than a tile are reflect-padded, then cropped back.
     """
     height, width = section.shape
     padded = pad_to_tile(section)
-    total = np.zeros(padded.shape, np.float32)
-    weight_sum = np.zeros(padded.shape, np.float32)
+    total = weight_sum = None
     weight = taper(TILE, kind)
     windows = [
         (r, c)
@@ -56,7 +56,10 @@ def section_probs(section, probs_fn, depth_of_row, overlap=50, kind="gaussian", 
         batch = windows[start : start + batch_size]
         tiles = np.stack([padded[r : r + TILE, c : c + TILE] for r, c in batch])
         probs = probs_fn(tiles, np.array([depth_of_row(r) for r, _ in batch], np.float32))
+        if total is None:
+            total = np.zeros((*probs.shape[1:-2], *padded.shape), np.float32)
+            weight_sum = np.zeros(padded.shape, np.float32)
         for (r, c), p in zip(batch, probs):
-            total[r : r + TILE, c : c + TILE] += weight * p
+            total[..., r : r + TILE, c : c + TILE] += weight * p
             weight_sum[r : r + TILE, c : c + TILE] += weight
-    return (total / weight_sum)[:height, :width]
+    return (total / weight_sum)[..., :height, :width]

@@ -3,11 +3,16 @@
 Volumes are read, predicted and written a line at a time (probabilities go to disk as they come), so memory
 stays far below the size of the volume. Amplitudes become grey levels by the rule the network was trained with
 when it stores one (a survey run), else by the input's own percentiles.
+
+Beside the probabilities: the uncertainty, the mutual information of the ensemble's views in bits
+(src/inference/uncertainty.py), blended across windows like the probabilities; and the probabilities are
+calibrated by the temperature tune.py fitted on the run's out-of-fold predictions, when it kept one.
 """
 
 import json
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +20,8 @@ from omegaconf import DictConfig, ListConfig
 from tqdm import tqdm
 
 from src.data.tiles import TILE
-from src.inference.backends import build_backend, needs_depth
+from src.inference.backends import build_backend, needs_depth, probs_and_uncertainty
+from src.metrics.calibration import apply_temperature
 from src.sections.line_cube import LineCube
 from src.sections.pictures import overlay, save_png
 from src.sections.readers import AXES, Section, open_seismic
@@ -25,6 +31,7 @@ from src.sections.writers import save_npy, write_segy_like
 from src.utils.atomic import atomic_path, check_writable_file, remove_stale_temporaries, write_text
 from src.utils.entry import FULL
 from src.utils.errors import UserError
+from src.utils.run_folder import tuned_postproc
 
 log = logging.getLogger(__name__)
 OUTPUTS = {
@@ -33,6 +40,9 @@ OUTPUTS = {
     "probs_png": "probs.png",
     "overlay": "overlay.png",
     "sgy": "sgy",
+    "uncertainty": "uncertainty.npy",
+    "uncertainty_png": "uncertainty.png",
+    "uncertainty_sgy": "uncertainty.sgy",
     "json": "json",
 }  # <out>.<suffix>: what a prediction writes (the PNGs for 2D inputs)
 SCALING_MISMATCH = 2.0  # warn when the input's own amplitude scale differs from the stored one by this factor
@@ -76,6 +86,20 @@ def choose_scaling(backend, amplitudes, settings, source) -> AmplitudeScaling:
     return scaling
 
 
+def choose_temperature(cfg) -> tuple[float, str]:
+    """(temperature, where it came from): predict.temperature when a number, else (auto) the one tune.py kept
+    for this ckpt, else 1 (none)."""
+    given = cfg.predict.temperature
+    if given != "auto":
+        if not isinstance(given, int | float) or not given > 0:
+            raise UserError(f"predict.temperature={given}: use auto or a number above 0 (1: no calibration)")
+        return float(given), "predict.temperature"
+    tuned, source = tuned_postproc(cfg.ckpt)
+    if tuned and "temperature" in tuned:
+        return float(tuned["temperature"]), str(source)
+    return 1.0, "none tuned (tune.py fits one)"
+
+
 def check_settings(settings) -> None:
     """The predict.* numbers, checked before any work (a bad one used to crash midway or to predict wrongly)."""
     if settings.scaling not in ("auto", "model", "input"):
@@ -87,6 +111,8 @@ def check_settings(settings) -> None:
         )
     if not isinstance(settings.batch_size, int) or settings.batch_size < 1:
         raise UserError(f"predict.batch_size={settings.batch_size}: use a whole number of windows, 1 or more")
+    if not isinstance(settings.uncertainty, bool):
+        raise UserError(f"predict.uncertainty={settings.uncertainty}: use true or false")
     if settings.taper not in TAPERS:
         raise UserError(f"predict.taper={settings.taper} is not one of {', '.join(TAPERS)}")
     clip = list(settings.clip_percentiles) if isinstance(settings.clip_percentiles, Sequence | ListConfig) else None
@@ -121,11 +147,18 @@ def predict(cfg: DictConfig) -> list[str]:
     check_settings(settings)
     paths = output_paths(cfg.out)
     source = open_seismic(cfg.input, settings.iline_byte, settings.xline_byte)
+    temperature, temperature_source = choose_temperature(cfg)
     backend = build_backend(cfg.ckpt, cfg.snapshots, cfg.tta == "hflip", cfg.backend)
     depth_of_row = depth_function(backend, settings)
 
-    def probs_of(grey_section) -> np.ndarray:
-        return section_probs(grey_section, backend, depth_of_row, settings.overlap, settings.taper, settings.batch_size)
+    def probs_of(grey_section) -> tuple[np.ndarray, np.ndarray | None]:
+        """(calibrated probabilities, uncertainty or None) of a grey section."""
+        tiles_fn = (lambda t, z: probs_and_uncertainty(backend, t, z)) if settings.uncertainty else backend
+        maps = section_probs(
+            grey_section, tiles_fn, depth_of_row, settings.overlap, settings.taper, settings.batch_size
+        )
+        probs, uncertainty = (maps[0], maps[1]) if settings.uncertainty else (maps, None)
+        return apply_temperature(probs, temperature), uncertainty
 
     Path(cfg.out).parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -149,6 +182,9 @@ def predict(cfg: DictConfig) -> list[str]:
         "backend": type(backend).__name__,
         "ckpt": str(cfg.ckpt),
         "tta": cfg.tta,
+        "temperature": temperature,
+        "temperature_from": temperature_source,
+        "uncertainty": "mutual information of the views, bits" if settings.uncertainty else None,
         "axis": settings.axis,
         "overlap": settings.overlap,
         "taper": settings.taper,
@@ -169,7 +205,7 @@ def predict_section_file(
     """A 2D input: probabilities, mask, pictures, and a SEG-Y line back for a SEG-Y line."""
     scaling = None if source.data.dtype == np.uint8 else choose_scaling(backend, source.data, settings, source.path)
     grey = source.data if scaling is None else scaling.apply(source.data)
-    probs = probs_of(grey).astype(np.float32)
+    probs, uncertainty = probs_of(grey)
     dead = ~np.isfinite(source.data)
     probs[dead] = 0.0  # no amplitude there: no salt, and counted
     mask = probs > cfg.threshold
@@ -178,41 +214,55 @@ def predict_section_file(
     save_png(np.round(probs * 255).astype(np.uint8), paths["probs_png"])
     save_png(overlay(grey, mask), paths["overlay"])
     written = [paths["probs"], paths["mask"], paths["probs_png"], paths["overlay"]]
+    if uncertainty is not None:
+        uncertainty[dead] = 0.0
+        save_npy(uncertainty, paths["uncertainty"])
+        save_png(np.round(uncertainty * 255).astype(np.uint8), paths["uncertainty_png"])
+        written += [paths["uncertainty"], paths["uncertainty_png"]]
     if source.kind == "segy":
         written.append(write_segy_like(source, paths["sgy"], [probs.T]))
+        if uncertainty is not None:
+            written.append(write_segy_like(source, paths["uncertainty_sgy"], [uncertainty.T]))
     return written, float(mask.mean()), scaling, int(dead.sum())
 
 
 def predict_volume_file(
     volume, probs_of, cfg, settings, paths, backend
 ) -> tuple[list[Path], float, AmplitudeScaling, int]:
-    """A 3D input, a line at a time: along `predict.axis` (both: the mean of the two directions), written to disk
-    as each line comes; then the mask and, for SEG-Y, a SEG-Y with the source's headers."""
+    """A 3D input, a line at a time: along `predict.axis` (both: the mean of the two directions), probabilities
+    and uncertainty written to disk as each line comes; then the mask and, for SEG-Y, SEG-Y files with the
+    source's headers."""
     if settings.axis not in (*AXES, "both"):
         raise UserError(f"predict.axis={settings.axis} is not one of inline, crossline, both")
     scaling = choose_scaling(backend, volume.sample_traces(), settings, volume.path)
     axes = AXES if settings.axis == "both" else (settings.axis,)
     salt = dead_samples = 0
-    with atomic_path(paths["probs"]) as probs_tmp, atomic_path(paths["mask"]) as mask_tmp:
-        probs = LineCube(probs_tmp, volume.shape)
+    kinds = ("probs", "uncertainty") if settings.uncertainty else ("probs",)
+    with ExitStack() as stack:
+        temporaries = {kind: stack.enter_context(atomic_path(paths[kind])) for kind in (*kinds, "mask")}
+        cubes = {kind: LineCube(temporaries[kind], volume.shape) for kind in kinds}
         for n, axis in enumerate(axes):
             count = volume.shape[0] if axis == "inline" else volume.shape[1]
             for k in tqdm(range(count), desc=f"{axis} sections", unit="section"):
                 amplitudes = volume.line(axis, k)
-                line = probs_of(scaling.apply(amplitudes).T).T  # sections are (samples, traces)
                 dead = ~np.isfinite(amplitudes)
-                line[dead] = 0.0  # no amplitude there: no salt, and counted
                 dead_samples += int(dead.sum()) if n == 0 else 0
-                probs.write(axis, k, line if n == 0 else 0.5 * (probs.read(axis, k) + line))
-        mask = LineCube(mask_tmp, volume.shape, dtype=np.bool_)
+                for kind, section in zip(kinds, probs_of(scaling.apply(amplitudes).T)):
+                    line = section.T  # sections are (samples, traces)
+                    line[dead] = 0.0  # no amplitude there: no salt, and counted
+                    cubes[kind].write(axis, k, line if n == 0 else 0.5 * (cubes[kind].read(axis, k) + line))
+        mask = LineCube(temporaries["mask"], volume.shape, dtype=np.bool_)
         for k in range(volume.shape[0]):
-            line_mask = probs.read("inline", k) > cfg.threshold
+            line_mask = cubes["probs"].read("inline", k) > cfg.threshold
             mask.write("inline", k, line_mask)
             salt += int(line_mask.sum())
         mask.close()
-        written = [paths["probs"], paths["mask"]]
+        written = [paths[kind] for kind in (*kinds, "mask")]
         if volume.kind == "segy":
             axis, count = volume.file_order
-            written.append(write_segy_like(volume, paths["sgy"], (probs.read(axis, k) for k in range(count))))
-        probs.close()
+            for kind in kinds:
+                lines = (cubes[kind].read(axis, k) for k in range(count))
+                written.append(write_segy_like(volume, paths["sgy" if kind == "probs" else "uncertainty_sgy"], lines))
+        for cube in cubes.values():
+            cube.close()
     return written, salt / int(np.prod(volume.shape)), scaling, dead_samples

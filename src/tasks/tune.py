@@ -10,6 +10,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from src.callbacks.sweep_summary import SWEEP_RESULT
+from src.inference.calibration import calibrate
 from src.inference.postproc import postprocess_batch
 from src.inference.tuning import gather_oof, grid_search
 from src.metrics.kaggle_map import kaggle_map
@@ -21,9 +22,10 @@ log = logging.getLogger(__name__)
 
 
 def tune(cfg: DictConfig) -> float:
-    """Fit the post-processing on the out-of-fold predictions under `cfg.run`: the grid search (writing
-    postproc.yaml and tuning.png there), or, in a Hydra sweep, one setting (its result.yaml). Returns the OOF mAP
-    of the best setting, or of this sweep job's setting."""
+    """Fit the post-processing on the out-of-fold predictions under `cfg.run`: the grid search and the
+    temperature that calibrates the probabilities (postproc.yaml, tuning.png and calibration.png there), or, in a
+    Hydra sweep, one setting (its result.yaml). Returns the OOF mAP of the best setting, or of this sweep job's
+    setting."""
     ids, probs, truth, valid = gather_oof(cfg.run)
     if HydraConfig.get().mode == RunMode.MULTIRUN:
         params = OmegaConf.to_container(cfg.postproc)
@@ -50,9 +52,14 @@ def tune(cfg: DictConfig) -> float:
         "n_tiles": int(len(ids)),
     }
     run = RunFolder(Path(cfg.run).expanduser())
+    chosen.update(calibrate(probs, truth, valid, run.calibration_picture))
     write_text(run.postproc, yaml.safe_dump(chosen))
     save_threshold_plot(table, run.tuning_picture)
     log.info(
-        "saved %s and %s in %s (infer.py uses them by default)", run.postproc.name, run.tuning_picture.name, run.path
+        "saved %s, %s and %s in %s (infer.py and predict.py use them by default)",
+        run.postproc.name,
+        run.tuning_picture.name,
+        run.calibration_picture.name,
+        run.path,
     )
     return float(best["map"])

@@ -89,6 +89,22 @@ def save_threshold_plot(table, path) -> None:
     save_figure(fig, path)
 
 
+def save_reliability_plot(path, curves, title) -> None:
+    """Reliability diagram: share of salt against mean probability per bin, one curve per
+    {label: (confidence, frequency, counts)} (src/metrics/calibration.py), the diagonal being perfect calibration,
+    with the pixel count per bin below."""
+    fig = Figure(figsize=(4.5, 5.2))
+    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    top.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfect")
+    for label, (confidence, frequency, counts) in curves.items():
+        seen = counts > 0
+        top.plot(confidence[seen], frequency[seen], marker=".", label=label)
+        bottom.semilogy(confidence[seen], counts[seen], marker=".")
+    top.set_ylabel("share of salt"), top.legend(fontsize=7), top.set_title(title, fontsize=9)
+    bottom.set_xlabel("predicted probability (bin mean)"), bottom.set_ylabel("pixels")
+    save_figure(fig, path)
+
+
 def save_split_map(path, shape, axis, blocks, fold, guard) -> None:
     """Map view (inline x crossline) of a survey split: training, dropped (within `guard` lines of the
     validation block) and validation lines along `axis`, unlabelled lines blank."""

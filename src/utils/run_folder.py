@@ -63,6 +63,11 @@ class RunFolder:
         return self.path / POSTPROC_FILE
 
     @property
+    def calibration_picture(self) -> Path:
+        """tune.py's reliability diagram of the out-of-fold probabilities, before and after temperature scaling."""
+        return self.path / "calibration.png"
+
+    @property
     def tuning_picture(self) -> Path:
         """tune.py's mAP against threshold, beside its postproc.yaml."""
         return self.path / "tuning.png"
