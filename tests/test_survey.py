@@ -22,6 +22,7 @@ from src.survey.split import GAP, TRAIN, VALIDATION, Window, line_blocks, window
 from src.survey.synthetic import generate_survey
 from src.tasks.bodies import bodies
 from src.tasks.predict import predict
+from src.tasks.suggest import suggest
 from src.utils.errors import UserError
 
 SHAPE = (30, 120, 120)
@@ -182,6 +183,27 @@ def test_fine_tune_a_tgs_network_on_every_tenth_inline_then_predict_the_volume(s
     table = pd.read_csv(tmp_path / "bodies" / "bodies.csv")
     assert table.voxels.sum() == np.load(out.with_name("volume.mask.npy")).sum()
     assert table.inline_first.min() >= 1000 and table.crossline_last.max() < 2000 + SHAPE[1]
+
+    # the lines to interpret next, from the uncertainty predict.py wrote beside the probabilities
+    run_task(
+        suggest,
+        compose_config(
+            "suggest",
+            f"run={run}",
+            f"uncertainty={out.with_name('volume.uncertainty.npy')}",
+            f"out={tmp_path / 'next'}",
+            "suggest.count=4",
+            run_dir=tmp_path / "hydra",
+        ),
+    )
+    picks = pd.read_csv(tmp_path / "next.csv")
+    inlines = picks[picks.axis == "inline"]
+    assert len(inlines) == 4 and not set(inlines.line) & {1000, 1010, 1020}  # never a labelled line
+    assert inlines.benefit.is_monotonic_decreasing and (tmp_path / "next.png").exists()
+    assert (
+        len(picks[picks.axis == "crossline"]) == 4
+        and picks.lines_to_labelled[picks.axis == "crossline"].isin([np.inf]).all()
+    )
 
 
 def test_a_survey_trains_from_scratch_with_the_percentile_rule(survey, tmp_path):

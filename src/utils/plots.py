@@ -105,6 +105,26 @@ def save_reliability_plot(path, curves, title) -> None:
     save_figure(fig, path)
 
 
+def save_suggestion_map(path, uncertainty_map, labelled, suggested) -> None:
+    """Map view (inline x crossline) of the mean uncertainty over depth, with the labelled lines (white) and the
+    suggested ones (red, numbered by rank); labelled and suggested: {axis: [index]}."""
+    inlines, crosslines = uncertainty_map.shape
+    fig = Figure(figsize=(6, 6 * inlines / max(crosslines, 1) + 1.0))
+    ax = fig.subplots()
+    shown = ax.imshow(uncertainty_map, cmap="magma", interpolation="nearest", aspect="auto")
+    fig.colorbar(shown, ax=ax, label="mean uncertainty over depth (bits)")
+    for axis, draw in (("inline", ax.axhline), ("crossline", ax.axvline)):
+        for k in labelled.get(axis, []):
+            draw(k, color="white", linewidth=1)
+        for rank, k in enumerate(suggested.get(axis, []), 1):
+            draw(k, color="red", linewidth=1.2, linestyle="--")
+            at = (crosslines - 1, k) if axis == "inline" else (k, 0)
+            ax.annotate(str(rank), at, color="red", fontsize=8, ha="right", va="bottom")
+    ax.set_xlabel("crossline (index)"), ax.set_ylabel("inline (index)")
+    ax.set_title("labelled (white) and suggested (red, by rank) lines", fontsize=9)
+    save_figure(fig, path)
+
+
 def save_split_map(path, shape, axis, blocks, fold, guard) -> None:
     """Map view (inline x crossline) of a survey split: training, dropped (within `guard` lines of the
     validation block) and validation lines along `axis`, unlabelled lines blank."""
