@@ -5,6 +5,12 @@ python -m bench.survey --minutes M [--labelled 2 5 10 20] [--shape 120 200 160] 
     IoU (threshold 0.5) on the inlines nobody labelled, against the number n of labelled inlines (the centres of
     n equal blocks of inlines, written as per-line label files), for a network fine-tuned from a TGS-trained one
     and one trained from scratch, M minutes of `experiment=cpu_fast` each, then predict.py on the whole volume.
+python -m bench.survey --active --minutes M [--start 2] [--rounds 3] [--seeds 0 1 2] [--setting hard]
+    Active labelling: from `start` evenly spaced inlines, `rounds` times train -> predict.py (uncertainty) ->
+    suggest.py -> label the suggested inline; against `start + rounds` evenly spaced inlines, each arm's last
+    network trained alike. IoU on the inlines neither arm labelled, per training seed and their mean; and for
+    each last network: ECE of its probabilities there as trained and after tune.py's temperature, and the AUROC of
+    its uncertainty for the wrong pixels.
 python -m bench.survey --bodies-gb G
     Peak resident and private memory, and time, of bodies.py on a G-GB mask cube (the hard survey's labels
     repeated).
@@ -14,6 +20,7 @@ python -m bench.survey --memory-gb G [--every 40]
 """
 
 import argparse
+import json
 import subprocess
 import sys
 import tempfile
@@ -21,8 +28,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from bench.common import PROJECT, SHARED_TGS, record, train
+from src.metrics.calibration import apply_temperature, expected_calibration_error, uncertainty_auroc
 from src.sections.writers import write_segy_volume
 from src.survey.synthetic import FIRST_INLINE, generate_survey, make_survey
 
@@ -64,6 +73,127 @@ def consistency(run, mask_path, labels, unlabelled, min_voxels, work):
     truth = labels[unlabelled].astype(bool)
     raw, cleaned = np.load(mask_path), np.load(out / "cleaned.mask.npy")
     return [(iou(m[unlabelled], truth), line_disagreement(m)) for m in (raw, cleaned)]
+
+
+def evenly_spaced(n, count):
+    """The centres of n equal blocks of `count` lines."""
+    return np.unique(((np.arange(n) + 0.5) * count / n).astype(int))
+
+
+def survey_training(survey, folder, n, minutes, run_dir, *extra):
+    """Train one network (from scratch unless `extra` says init=...) on the labelled inlines in `folder` (n of
+    them)."""
+    return train(
+        run_dir,
+        minutes,
+        "experiment=cpu_fast",
+        "data=survey",
+        f"data.survey.seismic={survey / 'seismic.sgy'}",
+        f"data.survey.labels={folder}",
+        f"data.n_folds={min(n, 5)}",
+        "data.survey.guard=2",
+        "data.survey.window_stride=25",
+        *DEPTH,
+        *extra,
+    )
+
+
+def suggested_inline(run, out, work):
+    """The index of the inline suggest.py ranks first, from predict.py's uncertainty at `out`."""
+    table = work / "suggest" / run.name
+    run_py(
+        "suggest.py",
+        f"run={run}",
+        f"uncertainty={out.with_name(out.name + '.uncertainty.npy')}",
+        f"out={table}",
+        "suggest.count=1",
+        "suggest.axes=[inline]",
+        f"hydra.run.dir={work / 'hydra' / ('s' + run.name)}",
+    )
+    return int(pd.read_csv(table.with_name(table.name + ".csv")).line.iloc[0]) - FIRST_INLINE
+
+
+def final_scores(run, survey, labels, evaluated, work):
+    """(IoU, ECE as trained, ECE calibrated, temperature, AUROC of the uncertainty for wrong pixels) on the
+    `evaluated` inlines of a run's prediction, after tune.py fitted its temperature."""
+    run_py("tune.py", f"run={run}", f"hydra.run.dir={work / 'hydra' / ('t' + run.name)}")
+    score, mask_path = predicted_iou(run, survey, labels, evaluated, work)
+    out = mask_path.with_name(mask_path.name.removesuffix(".mask.npy"))
+    temperature = json.loads(out.with_name(out.name + ".json").read_text())["temperature"]
+    truth = labels[evaluated].astype(bool)
+    calibrated = np.load(out.with_name(out.name + ".probs.npy"))[evaluated]
+    wrong = np.load(mask_path)[evaluated] != truth
+    uncertainty = np.load(out.with_name(out.name + ".uncertainty.npy"))[evaluated]
+    as_trained = apply_temperature(calibrated, 1 / temperature)
+    return (
+        score,
+        expected_calibration_error(as_trained, truth),
+        expected_calibration_error(calibrated, truth),
+        temperature,
+        uncertainty_auroc(uncertainty, wrong),
+    )
+
+
+def active_study(args):
+    inlines = args.shape[0]
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        survey = generate_survey(work / "survey", shape=tuple(args.shape), seed=args.seed, setting=args.setting)
+        labels = np.load(survey / "labels.npy")
+        final = args.start + args.rounds
+        even = evenly_spaced(final, inlines)
+        rows, lines = [], []
+        for seed in args.seeds:
+            picked = list(evenly_spaced(args.start, inlines))
+            for _ in range(args.rounds):
+                n = len(picked)
+                folder = label_files(labels, picked, work / f"labels-s{seed}-active{n}")
+                run = survey_training(survey, folder, n, args.minutes, work / f"s{seed}-active{n}", f"seed={seed}")
+                _, mask_path = predicted_iou(run, survey, labels, np.arange(0), work)
+                picked.append(suggested_inline(run, mask_path.with_name(run.name), work))
+            runs = {
+                "active": survey_training(
+                    survey,
+                    label_files(labels, picked, work / f"labels-s{seed}-active{final}"),
+                    final,
+                    args.minutes,
+                    work / f"s{seed}-active{final}",
+                    f"seed={seed}",
+                ),
+                "even": survey_training(
+                    survey,
+                    label_files(labels, even, work / f"labels-s{seed}-even{final}"),
+                    final,
+                    args.minutes,
+                    work / f"s{seed}-even{final}",
+                    f"seed={seed}",
+                ),
+            }
+            evaluated = np.setdiff1d(np.arange(inlines), np.union1d(picked, even))
+            scores = {arm: final_scores(run, survey, labels, evaluated, work) for arm, run in runs.items()}
+            rows.append(scores)
+            lines.append(
+                f"seed {seed}: active inlines {sorted(int(k) for k in picked)}, even {even.tolist()}; "
+                f"{len(evaluated)} inlines evaluated"
+            )
+            for arm, (score, ece, ece_t, temperature, auroc) in scores.items():
+                lines.append(
+                    f"  {arm:6s} IoU {score:.3f}   ECE {ece:.3f} -> {ece_t:.3f} (T = {temperature:.2f})   "
+                    f"uncertainty AUROC for wrong pixels {auroc:.3f}"
+                )
+        mean = {arm: np.mean([r[arm] for r in rows], axis=0) for arm in ("active", "even")}
+        header = (
+            f"{args.setting} survey " + "x".join(map(str, args.shape)) + f" seed {args.seed}, {args.minutes} min per "
+            f"model (experiment=cpu_fast, from scratch), {args.start} evenly spaced inlines + {args.rounds} rounds "
+            f"of suggest.py (1 inline each) vs {final} evenly spaced; training seeds {args.seeds}"
+        )
+        summary = [
+            f"mean of {len(rows)} seeds at {final} labelled inlines: IoU active {mean['active'][0]:.3f}, even "
+            f"{mean['even'][0]:.3f} ({100 * (mean['active'][0] - mean['even'][0]):+.1f} points); ECE after "
+            f"calibration {mean['active'][2]:.3f} / {mean['even'][2]:.3f}; AUROC {mean['active'][4]:.3f} / "
+            f"{mean['even'][4]:.3f}"
+        ]
+    record("Your own survey: the next line to label", "\n".join([header, *lines, *summary]))
 
 
 def predicted_iou(run, survey, labels, unlabelled, work):
@@ -115,22 +245,12 @@ def iou_study(args):
             + "   IoU on the unlabelled inlines",
         ]
         for n in args.labelled:
-            picked = np.unique(((np.arange(n) + 0.5) * args.shape[0] / n).astype(int))  # centres of n equal blocks
+            picked = evenly_spaced(n, args.shape[0])
             folder = label_files(labels, picked, work / f"labels{n}")
             unlabelled = np.setdiff1d(np.arange(args.shape[0]), picked)
-            common = [
-                "experiment=cpu_fast",
-                "data=survey",
-                f"data.survey.seismic={survey / 'seismic.sgy'}",
-                f"data.survey.labels={folder}",
-                f"data.n_folds={min(n, 5)}",
-                "data.survey.guard=2",
-                "data.survey.window_stride=25",
-                *DEPTH,
-            ]
             ious, cleanup = [], []
             for arm, extra in arms.items():
-                run = train(work / f"{arm}{n}", args.minutes, *common, *extra)
+                run = survey_training(survey, folder, n, args.minutes, work / f"{arm}{n}", *extra)
                 score, mask_path = predicted_iou(run, survey, labels, unlabelled, work)
                 ious.append(score)
                 if args.clean_min_voxels:
@@ -281,6 +401,10 @@ def main():
     what.add_argument("--minutes", type=int, help="training budget of each model (the IoU study)")
     what.add_argument("--memory-gb", type=float, help="size of the SEG-Y of the memory study")
     what.add_argument("--bodies-gb", type=float, help="size of the mask cube of bodies.py's memory study")
+    parser.add_argument("--active", action="store_true", help="the active-labelling study (with --minutes)")
+    parser.add_argument("--start", type=int, default=2, help="active study: evenly spaced inlines to start from")
+    parser.add_argument("--rounds", type=int, default=3, help="active study: rounds of suggest, one inline each")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="active study: training seeds")
     parser.add_argument("--labelled", type=int, nargs="+", default=[2, 5, 10, 20])
     parser.add_argument("--shape", type=int, nargs=3, default=[120, 200, 160])
     parser.add_argument("--tgs", type=Path, default=None, help="a TGS-trained run to fine-tune (one network)")
@@ -296,7 +420,9 @@ def main():
         help="also measure bodies.py's 3D clean-up at this minimum body size (IoU, line disagreement)",
     )
     args = parser.parse_args()
-    if args.minutes:
+    if args.minutes and args.active:
+        active_study(args)
+    elif args.minutes:
         iou_study(args)
     elif args.bodies_gb:
         bodies_memory_study(args)
