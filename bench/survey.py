@@ -1,7 +1,8 @@
 """Your own survey, measured on synthetic ones (src/survey/synthetic.py).
 
 python -m bench.survey --minutes M [--labelled 2 5 10 20] [--shape 120 200 160] [--setting easy|hard]
-                        [--arms scratch,finetuned] [--clean-min-voxels N] [--tgs RUN | --tgs-minutes 10]
+                        [--arms scratch,finetuned] [--clean-min-voxels N [--smooth-lines 2]]
+                        [--tgs RUN | --tgs-minutes 10]
     IoU (threshold 0.5) on the inlines nobody labelled, against the number n of labelled inlines (the centres of
     n equal blocks of inlines, written as per-line label files), for a network fine-tuned from a TGS-trained one
     and one trained from scratch, M minutes of `experiment=cpu_fast` each, then predict.py on the whole volume.
@@ -56,9 +57,9 @@ def iou(pred, truth):
     return (pred & truth).sum() / max((pred | truth).sum(), 1)
 
 
-def consistency(run, mask_path, labels, unlabelled, min_voxels, work):
-    """(IoU on the unlabelled inlines, line disagreement) of the predicted mask and of it cleaned by bodies.py
-    (bodies of fewer than `min_voxels` removed)."""
+def consistency(run, mask_path, survey, labels, unlabelled, min_voxels, smooth_lines, work):
+    """(IoU on the unlabelled inlines, line disagreement) of the predicted mask, of it cleaned by bodies.py
+    (bodies of fewer than `min_voxels` removed) and of the mask predicted with predict.smooth_lines."""
     out = work / "bodies" / run.name
     run_py(
         "bodies.py",
@@ -70,9 +71,12 @@ def consistency(run, mask_path, labels, unlabelled, min_voxels, work):
         "bodies.surfaces=0",
         f"hydra.run.dir={work / 'hydra' / ('b' + run.name)}",
     )
+    _, smoothed = predicted_iou(
+        run, survey, labels, unlabelled, work, f"predict.smooth_lines={smooth_lines}", name=f"{run.name}-smooth"
+    )
     truth = labels[unlabelled].astype(bool)
-    raw, cleaned = np.load(mask_path), np.load(out / "cleaned.mask.npy")
-    return [(iou(m[unlabelled], truth), line_disagreement(m)) for m in (raw, cleaned)]
+    masks = (np.load(mask_path), np.load(out / "cleaned.mask.npy"), np.load(smoothed))
+    return [(iou(m[unlabelled], truth), line_disagreement(m)) for m in masks]
 
 
 def evenly_spaced(n, count):
@@ -196,8 +200,10 @@ def active_study(args):
     record("Your own survey: the next line to label", "\n".join([header, *lines, *summary]))
 
 
-def predicted_iou(run, survey, labels, unlabelled, work):
-    out = work / "pred" / run.name
+def predicted_iou(run, survey, labels, unlabelled, work, *extra, name=None):
+    """(IoU on the `unlabelled` inlines, the mask's path) of predict.py with `extra` overrides on the volume."""
+    name = name or run.name
+    out = work / "pred" / name
     run_py(
         "predict.py",
         f"ckpt={run}",
@@ -205,7 +211,8 @@ def predicted_iou(run, survey, labels, unlabelled, work):
         f"out={out}",
         "predict.depth_origin=0",
         "predict.depth_step=4",
-        f"hydra.run.dir={work / 'hydra' / run.name}",
+        f"hydra.run.dir={work / 'hydra' / name}",
+        *extra,
     )
     mask_path = out.with_name(out.name + ".mask.npy")
     return iou(np.load(mask_path)[unlabelled], labels[unlabelled].astype(bool)), mask_path
@@ -254,14 +261,30 @@ def iou_study(args):
                 score, mask_path = predicted_iou(run, survey, labels, unlabelled, work)
                 ious.append(score)
                 if args.clean_min_voxels:
-                    cleanup.append((arm, consistency(run, mask_path, labels, unlabelled, args.clean_min_voxels, work)))
+                    cleanup.append(
+                        (
+                            arm,
+                            consistency(
+                                run,
+                                mask_path,
+                                survey,
+                                labels,
+                                unlabelled,
+                                args.clean_min_voxels,
+                                args.smooth_lines,
+                                work,
+                            ),
+                        )
+                    )
             lines.append(f"{n:16d} " + " ".join(f"{iou:13.3f}" for iou in ious))
-            for arm, ((raw_iou, raw_change), (clean_iou, clean_change)) in cleanup:
-                lines.append(
+            for arm, ((raw_iou, raw_change), (clean_iou, clean_change), (smooth_iou, smooth_change)) in cleanup:
+                lines += [
                     f"{'':16s} {names[arm]}, 3D clean-up (bodies >= {args.clean_min_voxels} voxels): IoU "
                     f"{raw_iou:.3f} -> {clean_iou:.3f}, line-to-line disagreement {raw_change:.3f} -> "
-                    f"{clean_change:.3f}"
-                )
+                    f"{clean_change:.3f}",
+                    f"{'':16s} {names[arm]}, predict.smooth_lines={args.smooth_lines}: IoU {raw_iou:.3f} -> "
+                    f"{smooth_iou:.3f}, line-to-line disagreement {raw_change:.3f} -> {smooth_change:.3f}",
+                ]
     record("Your own survey: IoU on unlabelled inlines", "\n".join(lines))
 
 
@@ -417,8 +440,10 @@ def main():
         "--clean-min-voxels",
         type=int,
         default=0,
-        help="also measure bodies.py's 3D clean-up at this minimum body size (IoU, line disagreement)",
+        help="also measure bodies.py's 3D clean-up at this minimum body size and predict.smooth_lines (IoU, "
+        "line disagreement)",
     )
+    parser.add_argument("--smooth-lines", type=int, default=2, help="predict.smooth_lines measured with the clean-up")
     args = parser.parse_args()
     if args.minutes and args.active:
         active_study(args)

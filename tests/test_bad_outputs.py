@@ -56,6 +56,8 @@ def section(tmp_path):
         ("predict.temperature=0", "predict.temperature=0: use auto or a number above 0"),
         ("predict.temperature=warm", "predict.temperature=warm: use auto or a number above 0"),
         ("predict.uncertainty=maybe", "predict.uncertainty=maybe: use true or false"),
+        ("predict.smooth_lines=-1", "predict.smooth_lines=-1: use a whole number of lines"),
+        ("predict.smooth_lines=1.5", "predict.smooth_lines=1.5: use a whole number of lines"),
     ],
 )
 def test_bad_prediction_settings_are_refused_before_any_work(trained_run, section, tmp_path, setting, message):

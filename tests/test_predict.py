@@ -73,3 +73,17 @@ def test_a_volume_gets_its_uncertainty_beside_the_probabilities_and_a_temperatur
     assert (np.abs(softened - 0.5) <= np.abs(probs - 0.5) + 1e-6).all() and not np.allclose(softened, probs)
     assert json.loads((out / "pred.json").read_text())["uncertainty"] is None
     assert np.array_equal(np.load(out / "pred.uncertainty.npy"), uncertainty)  # not written again
+
+
+def test_smoothing_across_lines_averages_the_predicted_inlines(trained_run, tmp_path):
+    src = tmp_path / "volume.sgy"
+    make_segy(src, shape=(4, 3, 130))
+    depth = ["predict.depth_origin=0", "predict.depth_step=4", "predict.uncertainty=false"]
+    run_predict(trained_run, tmp_path, src, *depth)
+    raw = np.load(tmp_path / "out" / "pred.probs.npy")
+    run_predict(trained_run, tmp_path, src, *depth, "predict.smooth_lines=1")
+    smoothed = np.load(tmp_path / "out" / "pred.probs.npy")
+    w = np.exp(-2.0)  # the weight of a neighbour at radius 1 (sigma 0.5)
+    assert np.allclose(smoothed[1], (w * raw[0] + raw[1] + w * raw[2]) / (1 + 2 * w), atol=1e-5)
+    assert np.allclose(smoothed[0], (raw[0] + w * raw[1]) / (1 + w), atol=1e-5)
+    assert np.array_equal(np.load(tmp_path / "out" / "pred.mask.npy"), smoothed > 0.5)

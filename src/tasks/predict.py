@@ -26,6 +26,7 @@ from src.sections.line_cube import LineCube
 from src.sections.pictures import overlay, save_png
 from src.sections.readers import AXES, Section, open_seismic
 from src.sections.scaling import AmplitudeScaling
+from src.sections.smoothing import smooth_across_lines
 from src.sections.tiling import TAPERS, section_probs
 from src.sections.writers import save_npy, write_segy_like
 from src.utils.atomic import atomic_path, check_writable_file, remove_stale_temporaries, write_text
@@ -111,6 +112,12 @@ def check_settings(settings) -> None:
         )
     if not isinstance(settings.batch_size, int) or settings.batch_size < 1:
         raise UserError(f"predict.batch_size={settings.batch_size}: use a whole number of windows, 1 or more")
+    if (
+        not isinstance(settings.smooth_lines, int)
+        or isinstance(settings.smooth_lines, bool)
+        or settings.smooth_lines < 0
+    ):
+        raise UserError(f"predict.smooth_lines={settings.smooth_lines}: use a whole number of lines, 0 (off) or more")
     if not isinstance(settings.uncertainty, bool):
         raise UserError(f"predict.uncertainty={settings.uncertainty}: use true or false")
     if settings.taper not in TAPERS:
@@ -188,6 +195,7 @@ def predict(cfg: DictConfig) -> list[str]:
         "axis": settings.axis,
         "overlap": settings.overlap,
         "taper": settings.taper,
+        "smooth_lines": settings.smooth_lines,
         "salt_fraction": salt,
         "non_finite_samples": dead,
     }
@@ -230,8 +238,8 @@ def predict_volume_file(
     volume, probs_of, cfg, settings, paths, backend
 ) -> tuple[list[Path], float, AmplitudeScaling, int]:
     """A 3D input, a line at a time: along `predict.axis` (both: the mean of the two directions), probabilities
-    and uncertainty written to disk as each line comes; then the mask and, for SEG-Y, SEG-Y files with the
-    source's headers."""
+    and uncertainty written to disk as each line comes; the probabilities smoothed across `predict.smooth_lines`
+    neighbouring lines; then the mask and, for SEG-Y, SEG-Y files with the source's headers."""
     if settings.axis not in (*AXES, "both"):
         raise UserError(f"predict.axis={settings.axis} is not one of inline, crossline, both")
     scaling = choose_scaling(backend, volume.sample_traces(), settings, volume.path)
@@ -251,6 +259,8 @@ def predict_volume_file(
                     line = section.T  # sections are (samples, traces)
                     line[dead] = 0.0  # no amplitude there: no salt, and counted
                     cubes[kind].write(axis, k, line if n == 0 else 0.5 * (cubes[kind].read(axis, k) + line))
+        for axis in axes:  # neighbouring lines were predicted apart: make them agree
+            smooth_across_lines(cubes["probs"], axis, settings.smooth_lines)
         mask = LineCube(temporaries["mask"], volume.shape, dtype=np.bool_)
         for k in range(volume.shape[0]):
             line_mask = cubes["probs"].read("inline", k) > cfg.threshold
