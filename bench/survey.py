@@ -2,10 +2,12 @@
 
 python -m bench.survey --minutes M [--labelled 2 5 10 20] [--shape 120 200 160] [--setting easy|hard]
                         [--arms scratch,finetuned] [--clean-min-voxels N [--smooth-lines 2]]
-                        [--tgs RUN | --tgs-minutes 10]
+                        [--tgs RUN | --tgs-minutes 10] [--figures DIR]
     IoU (threshold 0.5) on the inlines nobody labelled, against the number n of labelled inlines (the centres of
     n equal blocks of inlines, written as per-line label files), for a network fine-tuned from a TGS-trained one
     and one trained from scratch, M minutes of `experiment=cpu_fast` each, then predict.py on the whole volume.
+    --figures DIR: README's pictures of the last arm's last run (calibration, a predicted inline with its
+    uncertainty, the suggested lines, the salt bodies) as DIR/survey_<what>.png.
 python -m bench.survey --active --minutes M [--start 2] [--rounds 3] [--seeds 0 1 2] [--setting hard]
     Active labelling: from `start` evenly spaced inlines, `rounds` times train -> predict.py (uncertainty) ->
     suggest.py -> label the suggested inline; against `start + rounds` evenly spaced inlines, each arm's last
@@ -22,6 +24,7 @@ python -m bench.survey --memory-gb G [--every 40]
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -37,6 +40,7 @@ from src.sections.writers import write_segy_volume
 from src.survey.synthetic import FIRST_INLINE, generate_survey, make_survey
 
 DEPTH = ["data.survey.depth_origin=0", "data.survey.depth_step=4"]  # 4 m a sample, in TGS's metres
+PREDICT_DEPTH = ["predict.depth_origin=0", "predict.depth_step=4"]
 
 
 def label_files(labels, lines, folder):
@@ -77,6 +81,46 @@ def consistency(run, mask_path, survey, labels, unlabelled, min_voxels, smooth_l
     truth = labels[unlabelled].astype(bool)
     masks = (np.load(mask_path), np.load(out / "cleaned.mask.npy"), np.load(smoothed))
     return [(iou(m[unlabelled], truth), line_disagreement(m)) for m in masks]
+
+
+def save_figures(run, survey, work, folder):
+    """The pictures of README's interpretation section, from one survey run: tune.py's reliability diagram,
+    predict.py's preview of the middle inline (with the temperature tune.py kept), suggest.py's map and
+    bodies.py's map, copied to `folder` as survey_<what>.png."""
+    run_py("tune.py", f"run={run}", f"hydra.run.dir={work / 'hydra' / 'figures-tune'}")
+    out = work / "figures" / "volume"
+    run_py(
+        "predict.py",
+        f"ckpt={run}",
+        f"input={survey / 'seismic.sgy'}",
+        f"out={out}",
+        *PREDICT_DEPTH,
+        f"hydra.run.dir={work / 'hydra' / 'figures-predict'}",
+    )
+    run_py(
+        "suggest.py",
+        f"run={run}",
+        f"uncertainty={out}.uncertainty.npy",
+        f"out={work / 'figures' / 'next'}",
+        f"hydra.run.dir={work / 'hydra' / 'figures-suggest'}",
+    )
+    run_py(
+        "bodies.py",
+        f"input={out}.mask.npy",
+        f"out={work / 'figures' / 'bodies'}",
+        f"geometry={survey / 'seismic.sgy'}",
+        "bodies.spacing.sample=4",
+        f"hydra.run.dir={work / 'hydra' / 'figures-bodies'}",
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    pictures = {
+        "calibration": run / "calibration.png",
+        "preview": work / "figures" / "volume.preview.png",
+        "suggest": work / "figures" / "next.png",
+        "bodies": work / "figures" / "bodies" / "bodies.png",
+    }
+    for what, picture in pictures.items():
+        shutil.copyfile(picture, folder / f"survey_{what}.png")
 
 
 def evenly_spaced(n, count):
@@ -209,8 +253,7 @@ def predicted_iou(run, survey, labels, unlabelled, work, *extra, name=None):
         f"ckpt={run}",
         f"input={survey / 'seismic.sgy'}",
         f"out={out}",
-        "predict.depth_origin=0",
-        "predict.depth_step=4",
+        *PREDICT_DEPTH,
         f"hydra.run.dir={work / 'hydra' / name}",
         *extra,
     )
@@ -277,6 +320,8 @@ def iou_study(args):
                         )
                     )
             lines.append(f"{n:16d} " + " ".join(f"{iou:13.3f}" for iou in ious))
+            if args.figures and n == args.labelled[-1]:
+                save_figures(run, survey, work, args.figures)
             for arm, ((raw_iou, raw_change), (clean_iou, clean_change), (smooth_iou, smooth_change)) in cleanup:
                 lines += [
                     f"{'':16s} {names[arm]}, 3D clean-up (bodies >= {args.clean_min_voxels} voxels): IoU "
@@ -442,6 +487,12 @@ def main():
         default=0,
         help="also measure bodies.py's 3D clean-up at this minimum body size and predict.smooth_lines (IoU, "
         "line disagreement)",
+    )
+    parser.add_argument(
+        "--figures",
+        type=Path,
+        default=None,
+        help="IoU study: save README's interpretation pictures of the last run here",
     )
     parser.add_argument("--smooth-lines", type=int, default=2, help="predict.smooth_lines measured with the clean-up")
     args = parser.parse_args()

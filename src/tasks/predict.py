@@ -32,6 +32,7 @@ from src.sections.writers import save_npy, write_segy_like
 from src.utils.atomic import atomic_path, check_writable_file, remove_stale_temporaries, write_text
 from src.utils.entry import FULL
 from src.utils.errors import UserError
+from src.utils.plots import save_line_preview
 from src.utils.run_folder import tuned_postproc
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ OUTPUTS = {
     "uncertainty": "uncertainty.npy",
     "uncertainty_png": "uncertainty.png",
     "uncertainty_sgy": "uncertainty.sgy",
+    "preview": "preview.png",
     "json": "json",
 }  # <out>.<suffix>: what a prediction writes (the PNGs for 2D inputs)
 SCALING_MISMATCH = 2.0  # warn when the input's own amplitude scale differs from the stored one by this factor
@@ -239,7 +241,8 @@ def predict_volume_file(
 ) -> tuple[list[Path], float, AmplitudeScaling, int]:
     """A 3D input, a line at a time: along `predict.axis` (both: the mean of the two directions), probabilities
     and uncertainty written to disk as each line comes; the probabilities smoothed across `predict.smooth_lines`
-    neighbouring lines; then the mask and, for SEG-Y, SEG-Y files with the source's headers."""
+    neighbouring lines; then the mask, a picture of the middle inline and, for SEG-Y, SEG-Y files with the
+    source's headers."""
     if settings.axis not in (*AXES, "both"):
         raise UserError(f"predict.axis={settings.axis} is not one of inline, crossline, both")
     scaling = choose_scaling(backend, volume.sample_traces(), settings, volume.path)
@@ -267,7 +270,15 @@ def predict_volume_file(
             mask.write("inline", k, line_mask)
             salt += int(line_mask.sum())
         mask.close()
-        written = [paths[kind] for kind in (*kinds, "mask")]
+        middle = volume.shape[0] // 2
+        save_line_preview(
+            paths["preview"],
+            scaling.apply(volume.line("inline", middle)).T,
+            cubes["probs"].read("inline", middle).T,
+            cubes["uncertainty"].read("inline", middle).T if settings.uncertainty else None,
+            f"inline {volume.ilines[middle]}",
+        )
+        written = [paths[kind] for kind in (*kinds, "mask", "preview")]
         if volume.kind == "segy":
             axis, count = volume.file_order
             for kind in kinds:

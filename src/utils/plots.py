@@ -105,6 +105,29 @@ def save_reliability_plot(path, curves, title) -> None:
     save_figure(fig, path)
 
 
+def save_line_preview(path, grey, probs, uncertainty, title) -> None:
+    """One line of a predicted volume (samples down, traces across): the seismic with the salt outline at
+    probability 0.5, the probability, and the uncertainty when there is one."""
+    panels = 2 if uncertainty is None else 3
+    fig = Figure(figsize=(4.2 * panels, 3.8))
+    axes = fig.subplots(1, panels, sharey=True)
+    axes[0].imshow(grey, cmap="gray", aspect="auto")
+    if probs.min() < 0.5 < probs.max():
+        axes[0].contour(probs, levels=[0.5], colors="red", linewidths=0.8)
+    axes[0].set_title(f"{title}: seismic, salt outline (p = 0.5)", fontsize=9)
+    shown = axes[1].imshow(probs, cmap="viridis", vmin=0, vmax=1, aspect="auto")
+    fig.colorbar(shown, ax=axes[1], fraction=0.046)
+    axes[1].set_title("probability of salt", fontsize=9)
+    if uncertainty is not None:
+        shown = axes[2].imshow(uncertainty, cmap="magma", vmin=0, aspect="auto")
+        fig.colorbar(shown, ax=axes[2], fraction=0.046)
+        axes[2].set_title("uncertainty (mutual information, bits)", fontsize=9)
+    axes[0].set_ylabel("sample")
+    for ax in axes:
+        ax.set_xlabel("trace")
+    save_figure(fig, path)
+
+
 def save_suggestion_map(path, uncertainty_map, labelled, suggested) -> None:
     """Map view (inline x crossline) of the mean uncertainty over depth, with the labelled lines (white) and the
     suggested ones (red, numbered by rank); labelled and suggested: {axis: [index]}."""
