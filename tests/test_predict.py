@@ -2,13 +2,19 @@
 pictures; a model with the depth channel needs the section's depths (its refusal is in test_cli)."""
 
 import json
+import logging
 
 import cv2
 import numpy as np
+import onnx
+import pytest
 import segyio
 
 from conftest import compose_config, run_task
+from src.inference.backends import OnnxBackend
+from src.inference.onnx import MEMBER_WEIGHTS_KEY, export_onnx
 from src.tasks.predict import predict
+from src.utils.errors import UserError
 
 
 def make_segy(path, shape=(3, 4, 130)):
@@ -88,3 +94,34 @@ def test_smoothing_across_lines_averages_the_predicted_inlines(trained_run, tmp_
     assert np.allclose(smoothed[1], (w * raw[0] + raw[1] + w * raw[2]) / (1 + 2 * w), atol=1e-5)
     assert np.allclose(smoothed[0], (raw[0] + w * raw[1]) / (1 + w), atol=1e-5)
     assert np.array_equal(np.load(tmp_path / "out" / "pred.mask.npy"), smoothed > 0.5)
+
+
+def test_a_graph_exported_before_member_outputs_still_predicts_without_uncertainty(trained_run, tmp_path, caplog):
+    graph = onnx.load(str(export_onnx(trained_run / "checkpoints" / "last.ckpt", tmp_path / "new.onnx")))
+    kept = [o for o in graph.graph.output if o.name == "probs"]
+    del graph.graph.output[:]
+    graph.graph.output.extend(kept)  # as export.py wrote it before member_probs
+    props = [p for p in graph.metadata_props if p.key != MEMBER_WEIGHTS_KEY]
+    del graph.metadata_props[:]
+    graph.metadata_props.extend(props)
+    old = tmp_path / "old.onnx"
+    onnx.save(graph, str(old))
+    backend = OnnxBackend(old)
+    assert not backend.has_views
+    with pytest.raises(UserError, match="export it again with export.py"):
+        backend.views(np.zeros((1, 101, 101), np.uint8), np.zeros(1, np.float32))
+    image = tmp_path / "section.png"
+    cv2.imwrite(str(image), np.random.default_rng(0).integers(0, 256, (110, 130)).astype(np.uint8))
+    caplog.set_level(logging.WARNING)
+    cfg = compose_config(
+        "predict",
+        f"ckpt={old}",
+        f"input={image}",
+        f"out={tmp_path / 'out' / 'pred'}",
+        "predict.depth_origin=100",
+        "predict.depth_step=2",
+        run_dir=tmp_path / "hydra",
+    )
+    run_task(predict, cfg)
+    assert "no uncertainty written" in caplog.text
+    assert (tmp_path / "out" / "pred.probs.npy").exists() and not (tmp_path / "out" / "pred.uncertainty.npy").exists()

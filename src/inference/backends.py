@@ -35,6 +35,7 @@ class TorchBackend:
         self.members = [(m.eval().to(self.device), w / total) for m, w in members]
         self.preprocesses = {m.preprocess for m, _ in members}
         self.tta = tta
+        self.has_views = True
 
     def __call__(self, tiles, depths) -> np.ndarray:
         return self.views(tiles, depths)[0]
@@ -80,6 +81,7 @@ class OnnxBackend:
         self.input_name = self.session.get_inputs()[0].name
         has_members = MEMBER_OUTPUT in {o.name for o in self.session.get_outputs()} and MEMBER_WEIGHTS_KEY in meta
         self.member_weights = np.array(json.loads(meta[MEMBER_WEIGHTS_KEY]), np.float32) if has_members else None
+        self.has_views = has_members  # a graph exported before member_probs existed gives the mean only
 
     def run(self, x: np.ndarray, outputs=("probs",)) -> list[np.ndarray]:
         """The graph's `outputs` for padded tiles (N, C, S, S): probabilities (N, 1, S, S), and member_probs

@@ -159,14 +159,21 @@ def predict(cfg: DictConfig) -> list[str]:
     temperature, temperature_source = choose_temperature(cfg)
     backend = build_backend(cfg.ckpt, cfg.snapshots, cfg.tta == "hflip", cfg.backend)
     depth_of_row = depth_function(backend, settings)
+    with_uncertainty = settings.uncertainty and backend.has_views
+    if settings.uncertainty and not with_uncertainty:
+        log.warning(
+            "%s gives no per-network probabilities (exported before they were added): no uncertainty written; "
+            "export it again with export.py to have one",
+            cfg.ckpt,
+        )
 
     def probs_of(grey_section) -> tuple[np.ndarray, np.ndarray | None]:
         """(calibrated probabilities, uncertainty or None) of a grey section."""
-        tiles_fn = (lambda t, z: probs_and_uncertainty(backend, t, z)) if settings.uncertainty else backend
+        tiles_fn = (lambda t, z: probs_and_uncertainty(backend, t, z)) if with_uncertainty else backend
         maps = section_probs(
             grey_section, tiles_fn, depth_of_row, settings.overlap, settings.taper, settings.batch_size
         )
-        probs, uncertainty = (maps[0], maps[1]) if settings.uncertainty else (maps, None)
+        probs, uncertainty = (maps[0], maps[1]) if with_uncertainty else (maps, None)
         return apply_temperature(probs, temperature), uncertainty
 
     Path(cfg.out).parent.mkdir(parents=True, exist_ok=True)
@@ -175,7 +182,9 @@ def predict(cfg: DictConfig) -> list[str]:
             written, salt, scaling, dead = predict_section_file(source, probs_of, cfg, settings, paths, backend)
         else:
             with source:
-                written, salt, scaling, dead = predict_volume_file(source, probs_of, cfg, settings, paths, backend)
+                written, salt, scaling, dead = predict_volume_file(
+                    source, probs_of, cfg, settings, paths, backend, with_uncertainty
+                )
     except OSError as error:
         if error.errno not in FULL:
             raise
@@ -193,7 +202,7 @@ def predict(cfg: DictConfig) -> list[str]:
         "tta": cfg.tta,
         "temperature": temperature,
         "temperature_from": temperature_source,
-        "uncertainty": "mutual information of the views, bits" if settings.uncertainty else None,
+        "uncertainty": "mutual information of the views, bits" if with_uncertainty else None,
         "axis": settings.axis,
         "overlap": settings.overlap,
         "taper": settings.taper,
@@ -237,7 +246,7 @@ def predict_section_file(
 
 
 def predict_volume_file(
-    volume, probs_of, cfg, settings, paths, backend
+    volume, probs_of, cfg, settings, paths, backend, with_uncertainty
 ) -> tuple[list[Path], float, AmplitudeScaling, int]:
     """A 3D input, a line at a time: along `predict.axis` (both: the mean of the two directions), probabilities
     and uncertainty written to disk as each line comes; the probabilities smoothed across `predict.smooth_lines`
@@ -248,7 +257,7 @@ def predict_volume_file(
     scaling = choose_scaling(backend, volume.sample_traces(), settings, volume.path)
     axes = AXES if settings.axis == "both" else (settings.axis,)
     salt = dead_samples = 0
-    kinds = ("probs", "uncertainty") if settings.uncertainty else ("probs",)
+    kinds = ("probs", "uncertainty") if with_uncertainty else ("probs",)
     with ExitStack() as stack:
         temporaries = {kind: stack.enter_context(atomic_path(paths[kind])) for kind in (*kinds, "mask")}
         cubes = {kind: LineCube(temporaries[kind], volume.shape) for kind in kinds}
@@ -275,7 +284,7 @@ def predict_volume_file(
             paths["preview"],
             scaling.apply(volume.line("inline", middle)).T,
             cubes["probs"].read("inline", middle).T,
-            cubes["uncertainty"].read("inline", middle).T if settings.uncertainty else None,
+            cubes["uncertainty"].read("inline", middle).T if with_uncertainty else None,
             f"inline {volume.ilines[middle]}",
         )
         written = [paths[kind] for kind in (*kinds, "mask", "preview")]
