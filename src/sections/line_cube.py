@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from src.utils.errors import UserError
+
 
 class LineCube:
     """A .npy cube on disk (inline, crossline, samples) written and read a line at a time with plain file I/O, so
@@ -70,3 +72,17 @@ class LineCube:
 
     def close(self) -> None:
         self.handle.close()
+
+
+def open_user_cube(path: Path, key: str, holds: str, what: str) -> LineCube:
+    """The existing .npy cube a user named in setting `key`, or one clear error: missing, or not a 3D cube of
+    plain numbers. holds: what it should hold, for the error (e.g. "mask (bool) or probability (float)"); what:
+    what to pass instead (e.g. "predict.py's <out>.mask.npy")."""
+    if not path.is_file():
+        raise UserError(f"{key}={path} not found: pass {what}")
+    try:
+        return LineCube.existing(path)
+    except (ValueError, OSError) as error:
+        raise UserError(
+            f"{key}={path} is not a 3D {holds} cube (inline, crossline, samples) ({error}): pass {what}"
+        ) from None

@@ -13,7 +13,7 @@ from omegaconf import DictConfig
 from src.interpretation.bodies import Bodies, label_bodies
 from src.interpretation.geometry import Grid, grid_of
 from src.interpretation.surfaces import FORMATS, regular_surface, write_surface
-from src.sections.line_cube import LineCube
+from src.sections.line_cube import LineCube, open_user_cube
 from src.utils.atomic import atomic_path
 from src.utils.errors import UserError
 from src.utils.plots import save_body_maps
@@ -25,15 +25,9 @@ log = logging.getLogger(__name__)
 def open_mask(path: Path, threshold: float) -> tuple[LineCube, Callable[[int], np.ndarray]]:
     """(the cube, mask_line(k) -> (crossline, samples) bool) of a mask or probability .npy cube, read a line at a
     time with plain file reads."""
-    if not path.is_file():
-        raise UserError(f"input={path} not found: pass a mask cube from predict.py (<out>.mask.npy)")
-    try:
-        cube = LineCube.existing(path)
-    except (ValueError, OSError) as error:
-        raise UserError(
-            f"input={path} is not a 3D mask (bool) or probability (float) cube (inline, crossline, samples) "
-            f"({error}): pass predict.py's <out>.mask.npy"
-        ) from None
+    cube = open_user_cube(
+        path, "input", "mask (bool) or probability (float)", "a mask cube from predict.py (<out>.mask.npy)"
+    )
     if not (cube.dtype == np.bool_ or np.issubdtype(cube.dtype, np.floating)):
         cube.close()
         raise UserError(

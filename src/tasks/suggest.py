@@ -8,7 +8,7 @@ import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
 from src.interpretation.suggest import line_means, rank_lines
-from src.sections.line_cube import LineCube
+from src.sections.line_cube import LineCube, open_user_cube
 from src.sections.readers import AXES, Volume
 from src.survey.labels import SurveyLabels
 from src.utils.atomic import atomic_path
@@ -31,14 +31,7 @@ def survey_of(run: RunFolder) -> DictConfig:
 
 
 def open_uncertainty(path: Path, shape) -> LineCube:
-    if not path.is_file():
-        raise UserError(f"uncertainty={path} not found: pass predict.py's <out>.uncertainty.npy of this survey")
-    try:
-        cube = LineCube.existing(path)
-    except (ValueError, OSError) as error:
-        raise UserError(
-            f"uncertainty={path} is not a 3D cube ({error}): pass predict.py's <out>.uncertainty.npy"
-        ) from None
+    cube = open_user_cube(path, "uncertainty", "float", "predict.py's <out>.uncertainty.npy of this survey")
     if cube.shape != tuple(shape):
         cube.close()
         raise UserError(
