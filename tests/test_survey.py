@@ -204,6 +204,13 @@ def test_fine_tune_a_tgs_network_on_every_tenth_inline_then_predict_the_volume(s
         len(picks[picks.axis == "crossline"]) == 4
         and picks.lines_to_labelled[picks.axis == "crossline"].isin([np.inf]).all()
     )
+    np.save(tmp_path / "small.npy", np.zeros((2, 2, 2), np.float32))
+    for cube, message in [("small.npy", r"is \(2, 2, 2\), the run's survey \(30, 120, 120\)"), ("no.npy", "not found")]:
+        cfg = compose_config(
+            "suggest", f"run={run}", f"uncertainty={tmp_path / cube}", f"out={tmp_path / 'x'}", run_dir=tmp_path / "h"
+        )
+        with pytest.raises(UserError, match=message):
+            run_task(suggest, cfg)
 
 
 def test_a_survey_trains_from_scratch_with_the_percentile_rule(survey, tmp_path):
