@@ -85,7 +85,7 @@ def consistency(run, mask_path, survey, labels, unlabelled, min_voxels, smooth_l
 
 def save_figures(run, survey, work, folder):
     """The pictures of README's interpretation section, from one survey run: tune.py's reliability diagram,
-    predict.py's preview of the middle inline (with the temperature tune.py kept), suggest.py's map and
+    predict.py's preview of the inline with the most salt (with the temperature tune.py kept), suggest.py's map and
     bodies.py's map, copied to `folder` as survey_<what>.png."""
     run_py("tune.py", f"run={run}", f"hydra.run.dir={work / 'hydra' / 'figures-tune'}")
     out = work / "figures" / "volume"

@@ -69,7 +69,7 @@ def test_a_volume_gets_its_uncertainty_beside_the_probabilities_and_a_temperatur
     probs, mask = np.load(out / "pred.probs.npy"), np.load(out / "pred.mask.npy")
     uncertainty = np.load(out / "pred.uncertainty.npy")
     assert uncertainty.shape == probs.shape and 0 <= uncertainty.min() and 0 < uncertainty.max() <= 1
-    assert (out / "pred.preview.png").stat().st_size > 0  # the middle inline: seismic, probability, uncertainty
+    assert (out / "pred.preview.png").stat().st_size > 0  # the inline with the most salt, with its uncertainty
     with segyio.open(str(out / "pred.uncertainty.sgy")) as written:
         assert np.allclose(segyio.tools.cube(written), uncertainty, atol=1e-6)
     meta = json.loads((out / "pred.json").read_text())

@@ -250,13 +250,14 @@ def predict_volume_file(
 ) -> tuple[list[Path], float, AmplitudeScaling, int]:
     """A 3D input, a line at a time: along `predict.axis` (both: the mean of the two directions), probabilities
     and uncertainty written to disk as each line comes; the probabilities smoothed across `predict.smooth_lines`
-    neighbouring lines; then the mask, a picture of the middle inline and, for SEG-Y, SEG-Y files with the
+    neighbouring lines; then the mask, a picture of the inline with the most salt and, for SEG-Y, SEG-Y files with the
     source's headers."""
     if settings.axis not in (*AXES, "both"):
         raise UserError(f"predict.axis={settings.axis} is not one of inline, crossline, both")
     scaling = choose_scaling(backend, volume.sample_traces(), settings, volume.path)
     axes = AXES if settings.axis == "both" else (settings.axis,)
-    salt = dead_samples = 0
+    dead_samples = 0
+    salt_per_inline = np.zeros(volume.shape[0], np.int64)
     kinds = ("probs", "uncertainty") if with_uncertainty else ("probs",)
     with ExitStack() as stack:
         temporaries = {kind: stack.enter_context(atomic_path(paths[kind])) for kind in (*kinds, "mask")}
@@ -277,15 +278,16 @@ def predict_volume_file(
         for k in range(volume.shape[0]):
             line_mask = cubes["probs"].read("inline", k) > cfg.threshold
             mask.write("inline", k, line_mask)
-            salt += int(line_mask.sum())
+            salt_per_inline[k] = int(line_mask.sum())
         mask.close()
-        middle = volume.shape[0] // 2
+        salt = int(salt_per_inline.sum())
+        shown = int(np.argmax(salt_per_inline))  # the first of the saltiest (the first inline when none has salt)
         save_line_preview(
             paths["preview"],
-            scaling.apply(volume.line("inline", middle)).T,
-            cubes["probs"].read("inline", middle).T,
-            cubes["uncertainty"].read("inline", middle).T if with_uncertainty else None,
-            f"inline {volume.ilines[middle]}",
+            scaling.apply(volume.line("inline", shown)).T,
+            cubes["probs"].read("inline", shown).T,
+            cubes["uncertainty"].read("inline", shown).T if with_uncertainty else None,
+            f"inline {volume.ilines[shown]} (most salt)",
         )
         written = [paths[kind] for kind in (*kinds, "mask", "preview")]
         if volume.kind == "segy":
