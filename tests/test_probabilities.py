@@ -9,7 +9,7 @@ from torch import nn
 from src.data.preprocess import Preprocess
 from src.data.tiles import mirror_padded
 from src.inference.backends import predict_tiles
-from src.inference.tta import tile_probs
+from src.inference.tta import mean_view, network_probs, tta_views
 from src.models.seed_unet import SeedUnet
 
 PRE = Preprocess(("image", "depth", "coord"), mean=0.45, std=0.2, zmin=50.0, zmax=950.0, input_size=128)
@@ -33,8 +33,10 @@ def test_tta_of_a_mirrored_tile_is_the_mirrored_tta_of_the_tile():
     torch.manual_seed(0)
     net = SeedUnet(encoder_name="resnet18", stem="standard", filters=8, scse_reduction=4).eval()
     images, depths = tiles()
-    probs = tile_probs(net, padded(images, depths), tta=True)
-    of_mirrored = tile_probs(net, padded(images[..., ::-1].copy(), depths), tta=True)
+    with torch.no_grad():
+        probs = mean_view(tta_views(lambda v: network_probs(net, v), padded(images, depths), tta=True))
+        mirrored = padded(images[..., ::-1].copy(), depths)
+        of_mirrored = mean_view(tta_views(lambda v: network_probs(net, v), mirrored, tta=True))
     assert probs.shape == (3, 101, 101)
     torch.testing.assert_close(of_mirrored, probs.flip(-1), atol=1e-6, rtol=0)
 

@@ -27,16 +27,6 @@ def mean_view(views: list[torch.Tensor]) -> torch.Tensor:
     return views[0] if len(views) == 1 else 0.5 * (views[0] + views[1])
 
 
-def hflip_tta(probs_of: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, tta: bool) -> torch.Tensor:
-    """Probabilities (N, 101, 101) of padded tiles x, averaged over their tta_views."""
-    return mean_view(tta_views(probs_of, x, tta))
-
-
-@torch.no_grad()
-def tile_probs(module: nn.Module, x: torch.Tensor, tta: bool) -> torch.Tensor:
-    """Sigmoid probabilities (N, 101, 101) of one PyTorch network on padded tiles, in float32."""
-    return hflip_tta(lambda v: network_probs(module, v), x, tta)
-
-
 def network_probs(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Sigmoid probabilities (N, S, S) of one PyTorch network on padded tiles, in float32."""
     return torch.sigmoid(module(x).float())[:, 0]
