@@ -9,11 +9,12 @@ import numpy as np
 import onnx
 import pytest
 import segyio
+from omegaconf import OmegaConf
 
 from conftest import compose_config, run_task
 from src.inference.backends import OnnxBackend
 from src.inference.onnx import MEMBER_WEIGHTS_KEY, export_onnx
-from src.tasks.predict import predict
+from src.tasks.predict import choose_temperature, predict
 from src.utils.errors import UserError
 
 
@@ -125,3 +126,17 @@ def test_a_graph_exported_before_member_outputs_still_predicts_without_uncertain
     run_task(predict, cfg)
     assert "no uncertainty written" in caplog.text
     assert (tmp_path / "out" / "pred.probs.npy").exists() and not (tmp_path / "out" / "pred.uncertainty.npy").exists()
+
+
+def test_the_temperature_comes_from_the_runs_postproc_yaml_and_a_bad_one_is_one_clear_error(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    cfg = OmegaConf.create({"ckpt": str(run), "predict": {"temperature": "auto"}})
+    assert choose_temperature(cfg) == (1.0, "none tuned (tune.py fits one)")
+    (run / "postproc.yaml").write_text("threshold: 0.5\ntemperature: 0.25\n")
+    assert choose_temperature(cfg) == (0.25, str(run / "postproc.yaml"))
+    (run / "postproc.yaml").write_text("temperature: warm\n")
+    with pytest.raises(UserError, match=r"postproc.yaml holds temperature='warm', not a number above 0"):
+        choose_temperature(cfg)
+    cfg.predict.temperature = 2
+    assert choose_temperature(cfg) == (2.0, "predict.temperature")  # a given number wins

@@ -81,7 +81,11 @@ class OnnxBackend:
         self.input_name = self.session.get_inputs()[0].name
         has_members = MEMBER_OUTPUT in {o.name for o in self.session.get_outputs()} and MEMBER_WEIGHTS_KEY in meta
         self.member_weights = np.array(json.loads(meta[MEMBER_WEIGHTS_KEY]), np.float32) if has_members else None
-        self.has_views = has_members  # a graph exported before member_probs existed gives the mean only
+
+    @property
+    def has_views(self) -> bool:
+        """False for a graph exported before member_probs existed: it gives the mean only."""
+        return self.member_weights is not None
 
     def run(self, x: np.ndarray, outputs=("probs",)) -> list[np.ndarray]:
         """The graph's `outputs` for padded tiles (N, C, S, S): probabilities (N, 1, S, S), and member_probs
@@ -97,7 +101,7 @@ class OnnxBackend:
         if self.member_weights is None:
             raise UserError(
                 f"ONNX model {self.path} gives no per-network probabilities (exported before they were added): "
-                "export it again with export.py, or pass predict.uncertainty=false"
+                "export it again with export.py"
             )
         x = torch.from_numpy(np.stack([self.preprocess(t, z) for t, z in zip(tiles, depths)]))
         both = tta_views(

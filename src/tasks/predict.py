@@ -99,7 +99,13 @@ def choose_temperature(cfg) -> tuple[float, str]:
         return float(given), "predict.temperature"
     tuned, source = tuned_postproc(cfg.ckpt)
     if tuned and "temperature" in tuned:
-        return float(tuned["temperature"]), str(source)
+        value = tuned["temperature"]
+        if not isinstance(value, int | float) or isinstance(value, bool) or not value > 0:
+            raise UserError(
+                f"{source} holds temperature={value!r}, not a number above 0: run tune.py on the run again, or "
+                "pass predict.temperature=1"
+            )
+        return float(value), str(source)
     return 1.0, "none tuned (tune.py fits one)"
 
 
@@ -250,8 +256,8 @@ def predict_volume_file(
 ) -> tuple[list[Path], float, AmplitudeScaling, int]:
     """A 3D input, a line at a time: along `predict.axis` (both: the mean of the two directions), probabilities
     and uncertainty written to disk as each line comes; the probabilities smoothed across `predict.smooth_lines`
-    neighbouring lines; then the mask, a picture of the inline with the most salt and, for SEG-Y, SEG-Y files with the
-    source's headers."""
+    neighbouring lines; then the mask, a picture of the inline with the most salt and, for SEG-Y, SEG-Y files with
+    the source's headers."""
     if settings.axis not in (*AXES, "both"):
         raise UserError(f"predict.axis={settings.axis} is not one of inline, crossline, both")
     scaling = choose_scaling(backend, volume.sample_traces(), settings, volume.path)
