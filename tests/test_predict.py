@@ -140,3 +140,6 @@ def test_the_temperature_comes_from_the_runs_postproc_yaml_and_a_bad_one_is_one_
         choose_temperature(cfg)
     cfg.predict.temperature = 2
     assert choose_temperature(cfg) == (2.0, "predict.temperature")  # a given number wins
+    cfg.predict.temperature = True
+    with pytest.raises(UserError, match="predict.temperature=True: use auto or a number above 0"):
+        choose_temperature(cfg)

@@ -45,6 +45,8 @@ def test_line_means_match_the_cube(tmp_path):
     [
         (["suggest.count=0"], "suggest.count=0: use a whole number of lines"),
         (["suggest.spread=-1"], "suggest.spread=-1: use a number of lines above 0"),
+        (["suggest.spread=nan"], "suggest.spread=nan: use a number of lines above 0"),
+        (["suggest.spread=true"], "suggest.spread=True: use a number of lines above 0"),
         (["suggest.axes=[depth]"], r"suggest.axes=\['depth'\]: use inline and/or crossline"),
     ],
 )

@@ -30,6 +30,7 @@ from src.sections.smoothing import smooth_across_lines
 from src.sections.tiling import TAPERS, section_probs
 from src.sections.writers import save_npy, write_segy_like
 from src.utils.atomic import atomic_path, check_writable_file, remove_stale_temporaries, write_text
+from src.utils.config import is_positive_number
 from src.utils.entry import FULL
 from src.utils.errors import UserError
 from src.utils.plots import save_line_preview
@@ -94,13 +95,13 @@ def choose_temperature(cfg) -> tuple[float, str]:
     for this ckpt, else 1 (none)."""
     given = cfg.predict.temperature
     if given != "auto":
-        if not isinstance(given, int | float) or not given > 0:
+        if not is_positive_number(given):
             raise UserError(f"predict.temperature={given}: use auto or a number above 0 (1: no calibration)")
         return float(given), "predict.temperature"
     tuned, source = tuned_postproc(cfg.ckpt)
     if tuned and "temperature" in tuned:
         value = tuned["temperature"]
-        if not isinstance(value, int | float) or isinstance(value, bool) or not value > 0:
+        if not is_positive_number(value):
             raise UserError(
                 f"{source} holds temperature={value!r}, not a number above 0: run tune.py on the run again, or "
                 "pass predict.temperature=1"

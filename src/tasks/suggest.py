@@ -12,6 +12,7 @@ from src.sections.line_cube import LineCube, open_user_cube
 from src.sections.readers import AXES, Volume
 from src.survey.labels import SurveyLabels
 from src.utils.atomic import atomic_path
+from src.utils.config import is_positive_number
 from src.utils.errors import UserError
 from src.utils.plots import save_suggestion_map
 from src.utils.run_folder import RunFolder
@@ -48,7 +49,7 @@ def suggest(cfg: DictConfig) -> list[str]:
     settings = cfg.suggest
     if not isinstance(settings.count, int) or settings.count < 1:
         raise UserError(f"suggest.count={settings.count}: use a whole number of lines, 1 or more")
-    if not isinstance(settings.spread, int | float) or settings.spread <= 0:
+    if not is_positive_number(settings.spread):
         raise UserError(f"suggest.spread={settings.spread}: use a number of lines above 0")
     if not set(settings.axes) <= set(AXES):
         raise UserError(f"suggest.axes={list(settings.axes)}: use inline and/or crossline")

@@ -1,4 +1,5 @@
-"""Config helpers shared by the entry points: the config folder and the project-root resolver."""
+"""Config helpers shared by the entry points: the config folder, the project-root resolver, and checks of
+settings."""
 
 import os
 from pathlib import Path
@@ -32,3 +33,9 @@ if not OmegaConf.has_resolver("project_root"):
 
 def to_plain(cfg) -> dict | list:
     return OmegaConf.to_container(cfg, resolve=True)
+
+
+def is_positive_number(value) -> bool:
+    """A number above 0, for a setting or a value read from a file: not a boolean (true is an int to Python), not
+    NaN (which compares false with everything)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
