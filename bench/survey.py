@@ -8,12 +8,14 @@ python -m bench.survey --minutes M [--labelled 2 5 10 20] [--shape 120 200 160] 
     and one trained from scratch, M minutes of `experiment=cpu_fast` each, then predict.py on the whole volume.
     --figures DIR: README's pictures of the last arm's last run (calibration, a predicted inline with its
     uncertainty, the suggested lines, the salt bodies) as DIR/survey_<what>.png.
-python -m bench.survey --active --minutes M [--start 2] [--rounds 3] [--seeds 0 1 2] [--setting hard]
+python -m bench.survey --active --minutes M [--start 2] [--rounds 3] [--seeds 0 1 2] [--setting hard] [--oracle]
     Active labelling: from `start` evenly spaced inlines, `rounds` times train -> predict.py (uncertainty) ->
     suggest.py -> label the suggested inline; against `start + rounds` evenly spaced inlines, each arm's last
-    network trained alike. IoU on the inlines neither arm labelled, per training seed and their mean; and for
-    each last network: ECE of its probabilities there as trained and after tune.py's temperature, and the AUROC of
-    its uncertainty for the wrong pixels.
+    network trained alike. --oracle: suggest.py's rule given each inline's true error rate (the current network's
+    mask against the labels) in place of its mean uncertainty: what a perfect uncertainty could add to the rule.
+    IoU on the inlines neither arm labelled, per training seed and their mean; and for each last network: ECE of
+    its probabilities there as trained and after tune.py's temperature, and the AUROC of its uncertainty for the
+    wrong pixels.
 python -m bench.survey --bodies-gb G
     Peak resident and private memory, and time, of bodies.py on a G-GB mask cube (the hard survey's labels
     repeated).
@@ -33,8 +35,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from omegaconf import OmegaConf
 
 from bench.common import PROJECT, SHARED_TGS, record, train
+from src.interpretation.suggest import rank_lines
 from src.metrics.calibration import apply_temperature, expected_calibration_error, uncertainty_auroc
 from src.sections.writers import write_segy_volume
 from src.survey.synthetic import FIRST_INLINE, generate_survey, make_survey
@@ -161,6 +165,13 @@ def suggested_inline(run, out, work):
     return int(pd.read_csv(table.with_name(table.name + ".csv")).line.iloc[0]) - FIRST_INLINE
 
 
+def oracle_inline(mask_path, labels, labelled):
+    """The inline suggest.py's rule picks when each line's uncertainty is replaced by its true error rate."""
+    errors = (np.load(mask_path) != labels.astype(bool)).mean(axis=(1, 2))
+    spread = OmegaConf.load(PROJECT / "conf" / "suggest.yaml").suggest.spread
+    return rank_lines(errors, labelled, 1, spread)[0].index
+
+
 def final_scores(run, survey, labels, evaluated, work):
     """(IoU, ECE as trained, ECE calibrated, temperature, AUROC of the uncertainty for wrong pixels) on the
     `evaluated` inlines of a run's prediction, after tune.py fitted its temperature."""
@@ -198,7 +209,10 @@ def active_study(args):
                 folder = label_files(labels, picked, work / f"labels-s{seed}-active{n}")
                 run = survey_training(survey, folder, n, args.minutes, work / f"s{seed}-active{n}", f"seed={seed}")
                 _, mask_path = predicted_iou(run, survey, labels, np.arange(0), work)
-                picked.append(suggested_inline(run, mask_path.with_name(run.name), work))
+                if args.oracle:
+                    picked.append(oracle_inline(mask_path, labels, picked))
+                else:
+                    picked.append(suggested_inline(run, mask_path.with_name(run.name), work))
             runs = {
                 "active": survey_training(
                     survey,
@@ -230,10 +244,11 @@ def active_study(args):
                     f"uncertainty AUROC for wrong pixels {auroc:.3f}"
                 )
         mean = {arm: np.mean([r[arm] for r in rows], axis=0) for arm in ("active", "even")}
+        rule = "suggest.py's rule on the true error (oracle)" if args.oracle else "suggest.py"
         header = (
             f"{args.setting} survey " + "x".join(map(str, args.shape)) + f" seed {args.seed}, {args.minutes} min per "
             f"model (experiment=cpu_fast, from scratch), {args.start} evenly spaced inlines + {args.rounds} rounds "
-            f"of suggest.py (1 inline each) vs {final} evenly spaced; training seeds {args.seeds}"
+            f"of {rule} (1 inline each) vs {final} evenly spaced; training seeds {args.seeds}"
         )
         summary = [
             f"mean of {len(rows)} seeds at {final} labelled inlines: IoU active {mean['active'][0]:.3f}, even "
@@ -473,6 +488,9 @@ def main():
     parser.add_argument("--start", type=int, default=2, help="active study: evenly spaced inlines to start from")
     parser.add_argument("--rounds", type=int, default=3, help="active study: rounds of suggest, one inline each")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="active study: training seeds")
+    parser.add_argument(
+        "--oracle", action="store_true", help="active study: pick lines by their true error, not the uncertainty"
+    )
     parser.add_argument("--labelled", type=int, nargs="+", default=[2, 5, 10, 20])
     parser.add_argument("--shape", type=int, nargs=3, default=[120, 200, 160])
     parser.add_argument("--tgs", type=Path, default=None, help="a TGS-trained run to fine-tune (one network)")
