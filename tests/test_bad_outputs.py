@@ -49,7 +49,9 @@ def section(tmp_path):
     [
         ("predict.overlap=-50", "predict.overlap=-50: use a whole number of pixels from 0 to 100"),
         ("predict.overlap=101", "predict.overlap=101: use a whole number"),
+        ("predict.overlap=true", "predict.overlap=True: use a whole number"),
         ("predict.batch_size=0", "predict.batch_size=0: use a whole number of windows"),
+        ("predict.batch_size=true", "predict.batch_size=True: use a whole number of windows"),
         ("predict.taper=foo", "predict.taper=foo is not one of gaussian, triangular, flat"),
         ("predict.clip_percentiles=[0,200]", r"predict.clip_percentiles=\[0, 200\]: use \[low, high\]"),
         ("predict.clip_percentiles=[50,50]", "use .low, high. with 0 <= low < high <= 100"),
@@ -58,6 +60,7 @@ def section(tmp_path):
         ("predict.uncertainty=maybe", "predict.uncertainty=maybe: use true or false"),
         ("predict.smooth_lines=-1", "predict.smooth_lines=-1: use a whole number of lines"),
         ("predict.smooth_lines=1.5", "predict.smooth_lines=1.5: use a whole number of lines"),
+        ("predict.smooth_lines=true", "predict.smooth_lines=True: use a whole number of lines"),
     ],
 )
 def test_bad_prediction_settings_are_refused_before_any_work(trained_run, section, tmp_path, setting, message):

@@ -56,8 +56,8 @@ def test_malformed_time_budget_is_one_clear_line(tmp_path, synthetic_root, budge
     assert line.startswith(f"error: trainer.max_time={budget} is not") and "DD:HH:MM:SS" in line
 
 
-@pytest.mark.parametrize("every", ["0", "1.5"])
-def test_a_validation_interval_under_one_epoch_is_one_clear_line(tmp_path, synthetic_root, every):
+@pytest.mark.parametrize("every, shown", [("0", "0"), ("1.5", "1.5"), ("true", "True")])
+def test_a_validation_interval_under_one_epoch_is_one_clear_line(tmp_path, synthetic_root, every, shown):
     result = run_cli(
         "train.py",
         f"data.root={synthetic_root}",
@@ -66,7 +66,7 @@ def test_a_validation_interval_under_one_epoch_is_one_clear_line(tmp_path, synth
         f"hydra.run.dir={tmp_path}",
     )
     assert result.returncode == 1 and not list(tmp_path.rglob("*.ckpt"))
-    assert last_line(result).startswith(f"error: callbacks.training_budget.validate_every_early={every}: use a whole")
+    assert last_line(result).startswith(f"error: callbacks.training_budget.validate_every_early={shown}: use a whole")
 
 
 def test_a_model_with_depth_refuses_a_section_without_depth(trained_run, tmp_path):

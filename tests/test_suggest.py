@@ -44,6 +44,7 @@ def test_line_means_match_the_cube(tmp_path):
     "overrides, message",
     [
         (["suggest.count=0"], "suggest.count=0: use a whole number of lines"),
+        (["suggest.count=true"], "suggest.count=True: use a whole number of lines"),
         (["suggest.spread=-1"], "suggest.spread=-1: use a number of lines above 0"),
         (["suggest.spread=nan"], "suggest.spread=nan: use a number of lines above 0"),
         (["suggest.spread=true"], "suggest.spread=True: use a number of lines above 0"),

@@ -30,7 +30,7 @@ from src.sections.smoothing import smooth_across_lines
 from src.sections.tiling import TAPERS, section_probs
 from src.sections.writers import save_npy, write_segy_like
 from src.utils.atomic import atomic_path, check_writable_file, remove_stale_temporaries, write_text
-from src.utils.config import is_positive_number
+from src.utils.config import is_positive_number, is_whole_number
 from src.utils.entry import FULL
 from src.utils.errors import UserError
 from src.utils.plots import save_line_preview
@@ -114,18 +114,14 @@ def check_settings(settings) -> None:
     """The predict.* numbers, checked before any work (a bad one used to crash midway or to predict wrongly)."""
     if settings.scaling not in ("auto", "model", "input"):
         raise UserError(f"predict.scaling={settings.scaling} is not one of auto, model, input")
-    if not isinstance(settings.overlap, int) or not 0 <= settings.overlap < TILE:
+    if not is_whole_number(settings.overlap) or not 0 <= settings.overlap < TILE:
         raise UserError(
             f"predict.overlap={settings.overlap}: use a whole number of pixels from 0 to {TILE - 1} "
             f"(windows are {TILE} wide; the default 50 shares half of one)"
         )
-    if not isinstance(settings.batch_size, int) or settings.batch_size < 1:
+    if not is_whole_number(settings.batch_size) or settings.batch_size < 1:
         raise UserError(f"predict.batch_size={settings.batch_size}: use a whole number of windows, 1 or more")
-    if (
-        not isinstance(settings.smooth_lines, int)
-        or isinstance(settings.smooth_lines, bool)
-        or settings.smooth_lines < 0
-    ):
+    if not is_whole_number(settings.smooth_lines) or settings.smooth_lines < 0:
         raise UserError(f"predict.smooth_lines={settings.smooth_lines}: use a whole number of lines, 0 (off) or more")
     if not isinstance(settings.uncertainty, bool):
         raise UserError(f"predict.uncertainty={settings.uncertainty}: use true or false")

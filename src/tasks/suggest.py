@@ -12,7 +12,7 @@ from src.sections.line_cube import LineCube, open_user_cube
 from src.sections.readers import AXES, Volume
 from src.survey.labels import SurveyLabels
 from src.utils.atomic import atomic_path
-from src.utils.config import is_positive_number
+from src.utils.config import is_positive_number, is_whole_number
 from src.utils.errors import UserError
 from src.utils.plots import save_suggestion_map
 from src.utils.run_folder import RunFolder
@@ -47,7 +47,7 @@ def suggest(cfg: DictConfig) -> list[str]:
     suggestion, in order of pick, per axis) and <out>.png (the uncertainty map with labelled and suggested lines).
     Returns the paths written."""
     settings = cfg.suggest
-    if not isinstance(settings.count, int) or settings.count < 1:
+    if not is_whole_number(settings.count) or settings.count < 1:
         raise UserError(f"suggest.count={settings.count}: use a whole number of lines, 1 or more")
     if not is_positive_number(settings.spread):
         raise UserError(f"suggest.spread={settings.spread}: use a number of lines above 0")

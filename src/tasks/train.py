@@ -26,7 +26,7 @@ from src.models.checkpoint import read_checkpoint
 from src.models.module import SaltModule
 from src.ssl.pseudo import pseudo_labels
 from src.utils.atomic import atomic_path
-from src.utils.config import to_plain
+from src.utils.config import is_whole_number, to_plain
 from src.utils.errors import UserError
 from src.utils.plots import save_tile_grid
 from src.utils.run_folder import RunFolder
@@ -100,7 +100,7 @@ def check_max_time(value) -> None:
 
 
 def check_validate_every_early(value) -> None:
-    if value is not None and (not isinstance(value, int) or value < 1):
+    if value is not None and (not is_whole_number(value) or value < 1):
         raise UserError(
             f"callbacks.training_budget.validate_every_early={value}: use a whole number of epochs, "
             "1 (every epoch) or more"

@@ -39,3 +39,9 @@ def is_positive_number(value) -> bool:
     """A number above 0, for a setting or a value read from a file: not a boolean (true is an int to Python), not
     NaN (which compares false with everything)."""
     return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+def is_whole_number(value) -> bool:
+    """A whole number for a count setting: not a boolean, which Python counts as an int (true would pass as 1).
+    Each caller keeps its own bounds."""
+    return isinstance(value, int) and not isinstance(value, bool)
