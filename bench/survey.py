@@ -9,10 +9,13 @@ python -m bench.survey --minutes M [--labelled 2 5 10 20] [--shape 120 200 160] 
     --figures DIR: README's pictures of the last arm's last run (calibration, a predicted inline with its
     uncertainty, the suggested lines, the salt bodies) as DIR/survey_<what>.png.
 python -m bench.survey --active --minutes M [--start 2] [--rounds 3] [--seeds 0 1 2] [--setting hard] [--oracle]
+                        [--round-members K --round-minutes R]
     Active labelling: from `start` evenly spaced inlines, `rounds` times train -> predict.py (uncertainty) ->
     suggest.py -> label the suggested inline; against `start + rounds` evenly spaced inlines, each arm's last
     network trained alike. --oracle: suggest.py's rule given each inline's true error rate (the current network's
     mask against the labels) in place of its mean uncertainty: what a perfect uncertainty could add to the rule.
+    --round-members K: each round's uncertainty comes from K independently trained networks (training seeds
+    seed + 1000 j, R minutes each, a Hydra sweep predicted as one ensemble) instead of one network's snapshots.
     IoU on the inlines neither arm labelled, per training seed and their mean; and for each last network: ECE of
     its probabilities there as trained and after tune.py's temperature, and the AUROC of its uncertainty for the
     wrong pixels.
@@ -42,6 +45,7 @@ from src.interpretation.suggest import rank_lines
 from src.metrics.calibration import apply_temperature, expected_calibration_error, uncertainty_auroc
 from src.sections.writers import write_segy_volume
 from src.survey.synthetic import FIRST_INLINE, generate_survey, make_survey
+from src.utils.run_folder import runs_under
 
 DEPTH = ["data.survey.depth_origin=0", "data.survey.depth_step=4"]  # 4 m a sample, in TGS's metres
 PREDICT_DEPTH = ["predict.depth_origin=0", "predict.depth_step=4"]
@@ -132,9 +136,9 @@ def evenly_spaced(n, count):
     return np.unique(((np.arange(n) + 0.5) * count / n).astype(int))
 
 
-def survey_training(survey, folder, n, minutes, run_dir, *extra):
+def survey_training(survey, folder, n, minutes, run_dir, *extra, multirun=False):
     """Train one network (from scratch unless `extra` says init=...) on the labelled inlines in `folder` (n of
-    them)."""
+    them); multirun: a sweep that `extra` spells (its runs in subfolders of `run_dir`)."""
     return train(
         run_dir,
         minutes,
@@ -147,12 +151,25 @@ def survey_training(survey, folder, n, minutes, run_dir, *extra):
         "data.survey.window_stride=25",
         *DEPTH,
         *extra,
+        multirun=multirun,
     )
+
+
+def round_prediction(survey, labels, folder, n, args, seed, work) -> tuple[Path, Path]:
+    """(the survey run suggest.py reads, predict.py's mask path) of one round: one network, or with
+    --round-members K a sweep of K networks with their own training seeds, predicted as one ensemble."""
+    run_dir = work / f"s{seed}-active{n}"
+    if args.round_members == 1:
+        run = survey_training(survey, folder, n, args.minutes, run_dir, f"seed={seed}")
+        return run, predicted_iou(run, survey, labels, np.arange(0), work)[1]
+    seeds = ",".join(str(seed + 1000 * j) for j in range(args.round_members))
+    sweep = survey_training(survey, folder, n, args.round_minutes, run_dir, f"seed={seeds}", multirun=True)
+    return runs_under(sweep)[0].path, predicted_iou(sweep, survey, labels, np.arange(0), work)[1]
 
 
 def suggested_inline(run, out, work):
     """The index of the inline suggest.py ranks first, from predict.py's uncertainty at `out`."""
-    table = work / "suggest" / run.name
+    table = work / "suggest" / out.name
     run_py(
         "suggest.py",
         f"run={run}",
@@ -207,12 +224,12 @@ def active_study(args):
             for _ in range(args.rounds):
                 n = len(picked)
                 folder = label_files(labels, picked, work / f"labels-s{seed}-active{n}")
-                run = survey_training(survey, folder, n, args.minutes, work / f"s{seed}-active{n}", f"seed={seed}")
-                _, mask_path = predicted_iou(run, survey, labels, np.arange(0), work)
+                run, mask_path = round_prediction(survey, labels, folder, n, args, seed, work)
                 if args.oracle:
                     picked.append(oracle_inline(mask_path, labels, picked))
                 else:
-                    picked.append(suggested_inline(run, mask_path.with_name(run.name), work))
+                    out = mask_path.with_name(mask_path.name.removesuffix(".mask.npy"))
+                    picked.append(suggested_inline(run, out, work))
             runs = {
                 "active": survey_training(
                     survey,
@@ -245,6 +262,8 @@ def active_study(args):
                 )
         mean = {arm: np.mean([r[arm] for r in rows], axis=0) for arm in ("active", "even")}
         rule = "suggest.py's rule on the true error (oracle)" if args.oracle else "suggest.py"
+        if args.round_members > 1:
+            rule += f" on {args.round_members} independently trained networks of {args.round_minutes} min"
         header = (
             f"{args.setting} survey " + "x".join(map(str, args.shape)) + f" seed {args.seed}, {args.minutes} min per "
             f"model (experiment=cpu_fast, from scratch), {args.start} evenly spaced inlines + {args.rounds} rounds "
@@ -491,6 +510,10 @@ def main():
     parser.add_argument(
         "--oracle", action="store_true", help="active study: pick lines by their true error, not the uncertainty"
     )
+    parser.add_argument(
+        "--round-members", type=int, default=1, help="active study: networks trained per round for the uncertainty"
+    )
+    parser.add_argument("--round-minutes", type=int, default=2, help="active study: budget of each round member")
     parser.add_argument("--labelled", type=int, nargs="+", default=[2, 5, 10, 20])
     parser.add_argument("--shape", type=int, nargs=3, default=[120, 200, 160])
     parser.add_argument("--tgs", type=Path, default=None, help="a TGS-trained run to fine-tune (one network)")
