@@ -1,4 +1,5 @@
-"""How unsure an ensemble is, from the disagreement of its views (folds x snapshots x TTA views).
+"""How unsure an ensemble is, from the disagreement of its views: each network (a fold, or a snapshot in
+ensemble.mode=predictions) under each TTA view.
 
 The one measure: mutual information between the prediction and the choice of view, in bits,
     MI = H(sum_v w_v p_v) - sum_v w_v H(p_v),    H(p) = -p log2 p - (1 - p) log2 (1 - p),
