@@ -15,7 +15,8 @@ python -m bench.survey --active --minutes M [--start 2] [--rounds 3] [--seeds 0 
     network trained alike. --oracle: suggest.py's rule given each inline's true error rate (the current network's
     mask against the labels) in place of its mean uncertainty: what a perfect uncertainty could add to the rule.
     --round-members K: each round's uncertainty comes from K independently trained networks (training seeds
-    seed + 1000 j, R minutes each, a Hydra sweep predicted as one ensemble) instead of one network's snapshots.
+    seed + 1000 j, R minutes each, a Hydra sweep predicted as one ensemble) instead of one network, whose snapshots
+    are averaged into one (ensemble.mode=weights) so that only its TTA views disagree.
     IoU on the inlines neither arm labelled, per training seed and their mean; and for each last network: ECE of
     its probabilities there as trained and after tune.py's temperature, and the AUROC of its uncertainty for the
     wrong pixels.
@@ -160,11 +161,11 @@ def round_prediction(survey, labels, folder, n, args, seed, work) -> tuple[Path,
     --round-members K a sweep of K networks with their own training seeds, predicted as one ensemble."""
     run_dir = work / f"s{seed}-active{n}"
     if args.round_members == 1:
-        run = survey_training(survey, folder, n, args.minutes, run_dir, f"seed={seed}")
-        return run, predicted_iou(run, survey, labels, np.arange(0), work)[1]
-    seeds = ",".join(str(seed + 1000 * j) for j in range(args.round_members))
-    sweep = survey_training(survey, folder, n, args.round_minutes, run_dir, f"seed={seeds}", multirun=True)
-    return runs_under(sweep)[0].path, predicted_iou(sweep, survey, labels, np.arange(0), work)[1]
+        trained = survey_training(survey, folder, n, args.minutes, run_dir, f"seed={seed}")
+    else:
+        seeds = ",".join(str(seed + 1000 * j) for j in range(args.round_members))
+        trained = survey_training(survey, folder, n, args.round_minutes, run_dir, f"seed={seeds}", multirun=True)
+    return runs_under(trained)[0].path, predicted_iou(trained, survey, labels, np.arange(0), work)[1]
 
 
 def suggested_inline(run, out, work):
