@@ -55,6 +55,7 @@ def section(tmp_path):
         ("predict.taper=foo", "predict.taper=foo is not one of gaussian, triangular, flat"),
         ("predict.clip_percentiles=[0,200]", r"predict.clip_percentiles=\[0, 200\]: use \[low, high\]"),
         ("predict.clip_percentiles=[50,50]", "use .low, high. with 0 <= low < high <= 100"),
+        ("predict.clip_percentiles=[true,99]", r"predict.clip_percentiles=\[True, 99\]: use \[low, high\]"),
         ("predict.temperature=0", "predict.temperature=0: use auto or a number above 0"),
         ("predict.temperature=warm", "predict.temperature=warm: use auto or a number above 0"),
         ("predict.uncertainty=maybe", "predict.uncertainty=maybe: use true or false"),

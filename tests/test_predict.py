@@ -61,11 +61,15 @@ def test_a_section_image_gets_probabilities_and_pictures(trained_run, tmp_path):
     assert (tmp_path / "out" / "pred.overlay.png").exists() and (tmp_path / "out" / "pred.probs.png").exists()
 
 
-def test_a_volume_gets_its_uncertainty_beside_the_probabilities_and_a_temperature_only_softens(trained_run, tmp_path):
+def test_a_volume_gets_its_uncertainty_beside_the_probabilities_and_a_temperature_only_softens(
+    trained_run, tmp_path, caplog
+):
     src = tmp_path / "volume.sgy"
     make_segy(src, shape=(2, 3, 130))
     depth = ["predict.depth_origin=0", "predict.depth_step=4"]
+    caplog.set_level(logging.WARNING)
     run_predict(trained_run, tmp_path, src, *depth)
+    assert "is one network: its uncertainty is only what its 2 TTA view(s) disagree on;" in caplog.text
     out = tmp_path / "out"
     probs, mask = np.load(out / "pred.probs.npy"), np.load(out / "pred.mask.npy")
     uncertainty = np.load(out / "pred.uncertainty.npy")
@@ -75,6 +79,7 @@ def test_a_volume_gets_its_uncertainty_beside_the_probabilities_and_a_temperatur
         assert np.allclose(segyio.tools.cube(written), uncertainty, atol=1e-6)
     meta = json.loads((out / "pred.json").read_text())
     assert meta["temperature"] == 1.0 and "none tuned" in meta["temperature_from"]
+    assert meta["uncertainty"] == "mutual information, bits, of 1 network(s) x 2 TTA view(s)"
     run_predict(trained_run, tmp_path, src, *depth, "predict.temperature=3", "predict.uncertainty=false")
     softened = np.load(out / "pred.probs.npy")
     assert np.array_equal(np.load(out / "pred.mask.npy"), mask)  # no probability crosses 0.5

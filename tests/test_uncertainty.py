@@ -2,9 +2,12 @@
 bins, temperature scaling and the AUROC of wrong pixels; the backends' views (PyTorch and ONNX agree, and their
 mean is the probability every task uses); sections blend several maps per window alike."""
 
+import logging
+
 import numpy as np
 import pytest
 import torch
+from omegaconf import OmegaConf
 
 from src.ensemble.members import load_members
 from src.inference.backends import OnnxBackend, TorchBackend, probs_and_uncertainty
@@ -18,6 +21,7 @@ from src.metrics.calibration import (
     uncertainty_auroc,
 )
 from src.sections.tiling import section_probs
+from src.tasks.predict import describe_uncertainty
 
 
 def test_mutual_information_is_zero_when_views_agree_and_one_bit_when_they_contradict():
@@ -117,12 +121,30 @@ def test_backend_views_hold_each_member_under_each_tta_view(trained_run, tiles):
     assert np.allclose(single[:, 1], 0.0, atol=1e-6)  # one view cannot disagree with itself
 
 
+def test_predict_records_how_many_networks_and_views_its_uncertainty_comes_from(trained_run, caplog):
+    network = load_members(trained_run)[0][0][0]
+    members = [(network, 0.5), (network, 0.5)]  # two networks, as two folds would give
+    cfg = OmegaConf.create({"ckpt": "run", "tta": "hflip", "predict": {"uncertainty": True}})
+    caplog.set_level(logging.WARNING)
+    described = describe_uncertainty(cfg, TorchBackend(members))
+    assert described == "mutual information, bits, of 2 network(s) x 2 TTA view(s)"
+    assert caplog.text == ""  # independently trained networks to disagree: no warning
+    cfg.tta = "none"
+    assert describe_uncertainty(cfg, TorchBackend(members[:1], tta=False)).endswith("1 network(s) x 1 TTA view(s)")
+    assert "run is one network: its uncertainty is only what its 1 TTA view(s) disagree on (0 everywhere)" in (
+        caplog.text
+    )
+    cfg.predict.uncertainty = False
+    assert describe_uncertainty(cfg, TorchBackend(members)) is None
+
+
 def test_onnx_views_agree_with_pytorch(trained_run, tiles):
     torch.manual_seed(0)
     onnx = OnnxBackend(cached_graph(trained_run, 2), tta=True)
     torch_views = TorchBackend(load_members(trained_run, 2)[0], tta=True).views(*tiles)
     onnx_views = onnx.views(*tiles)
     assert np.array_equal(onnx_views[0], onnx(*tiles))
+    assert onnx.networks == len(torch_views[2]) // 2  # two TTA views per network
     assert sorted(onnx_views[2].round(6)) == sorted(torch_views[2].round(6))
     for ours, theirs in zip(onnx_views[:2], torch_views[:2]):
         assert np.abs(ours - theirs).max() < 1e-3

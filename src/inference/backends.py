@@ -36,6 +36,7 @@ class TorchBackend:
         self.preprocesses = {m.preprocess for m, _ in members}
         self.tta = tta
         self.has_views = True
+        self.networks = len(self.members)
 
     def __call__(self, tiles, depths) -> np.ndarray:
         return self.views(tiles, depths)[0]
@@ -86,6 +87,11 @@ class OnnxBackend:
     def has_views(self) -> bool:
         """False for a graph exported before member_probs existed: it gives the mean only."""
         return self.member_weights is not None
+
+    @property
+    def networks(self) -> int:
+        """How many networks the graph holds (1 for a graph exported before member_probs existed)."""
+        return 1 if self.member_weights is None else len(self.member_weights)
 
     def run(self, x: np.ndarray, outputs=("probs",)) -> list[np.ndarray]:
         """The graph's `outputs` for padded tiles (N, C, S, S): probabilities (N, 1, S, S), and member_probs

@@ -30,7 +30,7 @@ from src.sections.smoothing import smooth_across_lines
 from src.sections.tiling import TAPERS, section_probs
 from src.sections.writers import save_npy, write_segy_like
 from src.utils.atomic import atomic_path, check_writable_file, remove_stale_temporaries, write_text
-from src.utils.config import is_positive_number, is_whole_number
+from src.utils.config import is_number, is_positive_number, is_whole_number
 from src.utils.entry import FULL
 from src.utils.errors import UserError
 from src.utils.plots import save_line_preview
@@ -128,16 +128,35 @@ def check_settings(settings) -> None:
     if settings.taper not in TAPERS:
         raise UserError(f"predict.taper={settings.taper} is not one of {', '.join(TAPERS)}")
     clip = list(settings.clip_percentiles) if isinstance(settings.clip_percentiles, Sequence | ListConfig) else None
-    if (
-        clip is None
-        or len(clip) != 2
-        or not all(isinstance(v, int | float) for v in clip)
-        or not 0 <= clip[0] < clip[1] <= 100
-    ):
+    if clip is None or len(clip) != 2 or not all(is_number(v) for v in clip) or not 0 <= clip[0] < clip[1] <= 100:
         raise UserError(
             f"predict.clip_percentiles={settings.clip_percentiles}: use [low, high] with "
             "0 <= low < high <= 100, e.g. [1.0, 99.0]"
         )
+
+
+def describe_uncertainty(cfg, backend) -> str | None:
+    """What the uncertainty will be the disagreement of, for predict.json, or None when none is written. Warns
+    where it will say little: one network's TTA views only (0 everywhere without TTA), or no views at all."""
+    if not cfg.predict.uncertainty:
+        return None
+    if not backend.has_views:
+        log.warning(
+            "%s gives no per-network probabilities (exported before they were added): no uncertainty written; "
+            "export it again with export.py to have one",
+            cfg.ckpt,
+        )
+        return None
+    tta_views = 2 if cfg.tta == "hflip" else 1
+    if backend.networks == 1:
+        log.warning(
+            "%s is one network: its uncertainty is only what its %d TTA view(s) disagree on%s; predict a multirun "
+            "folder (folds, or training seeds of one fold) to have independently trained networks disagree",
+            cfg.ckpt,
+            tta_views,
+            "" if tta_views > 1 else " (0 everywhere)",
+        )
+    return f"mutual information, bits, of {backend.networks} network(s) x {tta_views} TTA view(s)"
 
 
 def output_paths(out) -> dict[str, Path]:
@@ -162,13 +181,8 @@ def predict(cfg: DictConfig) -> list[str]:
     temperature, temperature_source = choose_temperature(cfg)
     backend = build_backend(cfg.ckpt, cfg.snapshots, cfg.tta == "hflip", cfg.backend)
     depth_of_row = depth_function(backend, settings)
-    with_uncertainty = settings.uncertainty and backend.has_views
-    if settings.uncertainty and not with_uncertainty:
-        log.warning(
-            "%s gives no per-network probabilities (exported before they were added): no uncertainty written; "
-            "export it again with export.py to have one",
-            cfg.ckpt,
-        )
+    uncertainty_from = describe_uncertainty(cfg, backend)
+    with_uncertainty = uncertainty_from is not None
 
     def probs_of(grey_section) -> tuple[np.ndarray, np.ndarray | None]:
         """(calibrated probabilities, uncertainty or None) of a grey section."""
@@ -205,7 +219,7 @@ def predict(cfg: DictConfig) -> list[str]:
         "tta": cfg.tta,
         "temperature": temperature,
         "temperature_from": temperature_source,
-        "uncertainty": "mutual information of the views, bits" if with_uncertainty else None,
+        "uncertainty": uncertainty_from,
         "axis": settings.axis,
         "overlap": settings.overlap,
         "taper": settings.taper,

@@ -35,10 +35,15 @@ def to_plain(cfg) -> dict | list:
     return OmegaConf.to_container(cfg, resolve=True)
 
 
+def is_number(value) -> bool:
+    """A plain number for a setting: not a boolean, which Python counts as an int (true would pass as 1), and not
+    NaN. Each caller keeps its own bounds."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and value == value
+
+
 def is_positive_number(value) -> bool:
-    """A number above 0, for a setting or a value read from a file: not a boolean (true is an int to Python), not
-    NaN (which compares false with everything)."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+    """A number above 0, for a setting or a value read from a file (NaN compares false with everything)."""
+    return is_number(value) and value > 0
 
 
 def is_whole_number(value) -> bool:
