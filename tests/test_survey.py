@@ -2,6 +2,7 @@
 a TGS-trained network, and the whole volume predicted back into SEG-Y."""
 
 import json
+import shutil
 
 import cv2
 import numpy as np
@@ -9,6 +10,7 @@ import pandas as pd
 import pytest
 import segyio
 import torch
+from omegaconf import OmegaConf
 
 from conftest import compose_config, loss_terms, run_task, train_run
 from src.losses.schedule import ScheduledLoss
@@ -204,6 +206,32 @@ def test_fine_tune_a_tgs_network_on_every_tenth_inline_then_predict_the_volume(s
         len(picks[picks.axis == "crossline"]) == 4
         and picks.lines_to_labelled[picks.axis == "crossline"].isin([np.inf]).all()
     )
+    # a multirun folder of runs on the same labelled lines (a seed sweep) suggests what one of its runs does
+    sweep = tmp_path / "sweep"
+    for name in ("0", "1"):
+        (sweep / name / "checkpoints").mkdir(parents=True)
+        shutil.copytree(run / ".hydra", sweep / name / ".hydra")
+    suggested_from = {}
+    for source in (run, sweep):
+        cfg = compose_config(
+            "suggest",
+            f"run={source}",
+            f"uncertainty={out.with_name('volume.uncertainty.npy')}",
+            f"out={tmp_path / source.name / 'next'}",
+            "suggest.count=4",
+            run_dir=tmp_path / "hydra",
+        )
+        run_task(suggest, cfg)
+        suggested_from[source.name] = pd.read_csv(tmp_path / source.name / "next.csv")
+    assert suggested_from["sweep"].equals(suggested_from["run"]) and suggested_from["run"].line.tolist()[:4] == (
+        inlines.line.tolist()
+    )
+    other = OmegaConf.load(sweep / "1" / ".hydra" / "config.yaml")
+    other.data.survey.label_every = 5
+    OmegaConf.save(other, sweep / "1" / ".hydra" / "config.yaml")
+    with pytest.raises(UserError, match=r"sweep: 1 differs from 0 in data.survey.label_every: suggest lines from"):
+        run_task(suggest, cfg)
+
     np.save(tmp_path / "small.npy", np.zeros((2, 2, 2), np.float32))
     for cube, message in [("small.npy", r"is \(2, 2, 2\), the run's survey \(30, 120, 120\)"), ("no.npy", "not found")]:
         cfg = compose_config(

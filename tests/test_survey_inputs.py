@@ -11,6 +11,7 @@ from src.sections.readers import Volume, open_seismic
 from src.sections.writers import write_segy_volume
 from src.survey.labels import UNLABELLED, SurveyLabels
 from src.tasks.predict import predict
+from src.tasks.train import train
 from src.utils.errors import UserError
 
 SHAPE = (6, 5, 40)
@@ -206,3 +207,20 @@ def test_non_finite_seismic_samples_are_left_out_of_training_and_counted(tmp_pat
     )
     assert f"{3 * 120} samples of {tmp_path / 'seismic.npy'}'s labelled sections are NaN or infinite" in caplog.text
     assert (run / "oof.npz").exists()
+
+
+def test_labelled_lines_all_within_the_guard_of_the_validation_block_are_one_clear_error(tmp_path):
+    from src.survey.synthetic import generate_survey
+
+    survey = generate_survey(tmp_path / "survey", shape=(30, 120, 120), seed=1)
+    cfg = compose_config(
+        "train",
+        "data=survey",
+        f"data.survey.seismic={survey / 'seismic.sgy'}",
+        f"data.survey.labels={survey / 'labels.npy'}",
+        "data.survey.label_every=10",  # inlines 0, 10, 20: all within the default guard of 101 lines of inline 0
+        "data.n_folds=3",
+        run_dir=tmp_path / "run",
+    )
+    with pytest.raises(UserError, match=r"fold 0 leaves 0 training and \d+ validation windows \(data.survey.guard=101"):
+        run_task(train, cfg)

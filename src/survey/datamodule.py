@@ -86,14 +86,15 @@ class SurveyDataModule(TGSDataModule):
             validation = [k for k, f in blocks.items() if f == self.fold]
             block = (min(validation), max(validation))
             windows, amplitudes, masks, roles = self._cut(volume, labels, block)
+            train = self._balance(np.flatnonzero(roles == TRAIN), masks)
+            val = np.flatnonzero(roles == VALIDATION)
+            if not len(train) or not len(val):  # before the scaling, which needs training traces
+                raise UserError(
+                    f"fold {self.fold} leaves {len(train)} training and {len(val)} validation windows "
+                    f"(data.survey.guard={s['guard']} lines kept clear of the validation block): label more lines, "
+                    "lower data.survey.guard or data.n_folds"
+                )
             scaling = self._scaling(training_traces(volume, labels.axis, windows, roles, amplitudes))
-        train = self._balance(np.flatnonzero(roles == TRAIN), masks)
-        val = np.flatnonzero(roles == VALIDATION)
-        if not len(train) or not len(val):
-            raise UserError(
-                f"fold {self.fold} leaves {len(train)} training and {len(val)} validation windows: "
-                "label more lines, lower data.survey.guard or data.n_folds"
-            )
         keep = np.concatenate([train, val])
         self.windows = [windows[i] for i in keep]
         self.images = np.stack([scaling.apply(a) for a in amplitudes[keep]])

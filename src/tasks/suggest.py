@@ -15,20 +15,50 @@ from src.utils.atomic import atomic_path
 from src.utils.config import is_positive_number, is_whole_number
 from src.utils.errors import UserError
 from src.utils.plots import save_suggestion_map
-from src.utils.run_folder import RunFolder
+from src.utils.run_folder import runs_under
 
 __all__ = ["suggest"]
 log = logging.getLogger(__name__)
 
 
-def survey_of(run: RunFolder) -> DictConfig:
-    """The data.survey settings a survey run was trained with."""
-    if not run.config.is_file():
-        raise UserError(f"run={run.path} is not a training run folder (no .hydra/config.yaml): pass a survey run")
-    data = OmegaConf.load(run.config).data
-    if "survey" not in data:
-        raise UserError(f"run={run.path} was not trained on a survey (data=survey): nothing to suggest lines of")
-    return data.survey
+# The settings that fix a survey's seismic and which of its lines are labelled: the runs of a multirun folder must
+# agree on them for their ensemble's uncertainty to say which line to label next.
+SURVEY_KEYS = (
+    "seismic",
+    "labels",
+    "label_axis",
+    "label_every",
+    "ignore_value",
+    "salt_values",
+    "iline_byte",
+    "xline_byte",
+)
+
+
+def survey_of(path: Path) -> DictConfig:
+    """The data.survey settings a survey run was trained with, or those of every run of a multirun folder (a seed
+    or fold sweep, predicted as one ensemble), which must be one survey with the same labelled lines."""
+    runs = runs_under(path)
+    if not runs or not all(run.config.is_file() for run in runs):
+        raise UserError(
+            f"run={path} is not a training run folder (no .hydra/config.yaml): pass a survey run, or a multirun "
+            "folder of them"
+        )
+    surveys = []
+    for run in runs:
+        data = OmegaConf.load(run.config).data
+        if "survey" not in data:
+            raise UserError(f"run={run.path} was not trained on a survey (data=survey): nothing to suggest lines of")
+        surveys.append(data.survey)
+    first = {key: surveys[0].get(key) for key in SURVEY_KEYS}
+    for run, survey in zip(runs[1:], surveys[1:]):
+        differing = [key for key in SURVEY_KEYS if survey.get(key) != first[key]]
+        if differing:
+            raise UserError(
+                f"run={path}: {run.path.name} differs from {runs[0].path.name} in data.survey."
+                f"{', data.survey.'.join(differing)}: suggest lines from the runs of one survey and one set of labels"
+            )
+    return surveys[0]
 
 
 def open_uncertainty(path: Path, shape) -> LineCube:
@@ -53,7 +83,7 @@ def suggest(cfg: DictConfig) -> list[str]:
         raise UserError(f"suggest.spread={settings.spread}: use a number of lines above 0")
     if not set(settings.axes) <= set(AXES):
         raise UserError(f"suggest.axes={list(settings.axes)}: use inline and/or crossline")
-    survey = survey_of(RunFolder(Path(cfg.run).expanduser()))
+    survey = survey_of(Path(cfg.run).expanduser())
     with Volume(survey.seismic, survey.iline_byte, survey.xline_byte) as volume:
         labels = SurveyLabels(
             survey.labels, volume, survey.label_axis, survey.label_every, survey.ignore_value, survey.salt_values
