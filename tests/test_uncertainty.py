@@ -124,12 +124,11 @@ def test_backend_views_hold_each_member_under_each_tta_view(trained_run, tiles):
 def test_predict_records_how_many_networks_and_views_its_uncertainty_comes_from(trained_run, caplog):
     network = load_members(trained_run)[0][0][0]
     members = [(network, 0.5), (network, 0.5)]  # two networks, as two folds would give
-    cfg = OmegaConf.create({"ckpt": "run", "tta": "hflip", "predict": {"uncertainty": True}})
+    cfg = OmegaConf.create({"ckpt": "run", "predict": {"uncertainty": True}})
     caplog.set_level(logging.WARNING)
     described = describe_uncertainty(cfg, TorchBackend(members))
     assert described == "mutual information, bits, of 2 network(s) x 2 TTA view(s)"
     assert caplog.text == ""  # independently trained networks to disagree: no warning
-    cfg.tta = "none"
     assert describe_uncertainty(cfg, TorchBackend(members[:1], tta=False)).endswith("1 network(s) x 1 TTA view(s)")
     assert "run is one network: its uncertainty is only what its 1 TTA view(s) disagree on (0 everywhere)" in (
         caplog.text

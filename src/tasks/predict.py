@@ -147,7 +147,7 @@ def describe_uncertainty(cfg, backend) -> str | None:
             cfg.ckpt,
         )
         return None
-    tta_views = 2 if cfg.tta == "hflip" else 1
+    tta_views = 2 if backend.tta else 1
     if backend.networks == 1:
         log.warning(
             "%s is one network: its uncertainty is only what its %d TTA view(s) disagree on%s; predict a multirun "
