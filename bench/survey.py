@@ -43,7 +43,7 @@ from omegaconf import OmegaConf
 
 from bench.common import PROJECT, SHARED_TGS, record, train
 from src.interpretation.suggest import rank_lines
-from src.metrics.calibration import apply_temperature, expected_calibration_error, uncertainty_auroc
+from src.metrics.calibration import expected_calibration_error, uncertainty_auroc
 from src.sections.writers import write_segy_volume
 from src.survey.synthetic import FIRST_INLINE, generate_survey, make_survey
 from src.utils.run_folder import runs_under
@@ -196,12 +196,23 @@ def final_scores(run, survey, labels, evaluated, work):
     run_py("tune.py", f"run={run}", f"hydra.run.dir={work / 'hydra' / ('t' + run.name)}")
     score, mask_path = predicted_iou(run, survey, labels, evaluated, work)
     out = mask_path.with_name(mask_path.name.removesuffix(".mask.npy"))
-    temperature = json.loads(out.with_name(out.name + ".json").read_text())["temperature"]
+    members = json.loads(out.with_name(out.name + ".json").read_text())["temperatures"]
+    temperature = float(np.mean([m["temperature"] for m in members]))  # each member's own; their mean reported
     truth = labels[evaluated].astype(bool)
     calibrated = np.load(out.with_name(out.name + ".probs.npy"))[evaluated]
     wrong = np.load(mask_path)[evaluated] != truth
     uncertainty = np.load(out.with_name(out.name + ".uncertainty.npy"))[evaluated]
-    as_trained = apply_temperature(calibrated, 1 / temperature)
+    _, raw_mask = predicted_iou(
+        run,
+        survey,
+        labels,
+        evaluated,
+        work,
+        "predict.temperature=1",
+        "predict.uncertainty=false",
+        name=f"{run.name}-as-trained",
+    )  # calibration is per member and before the windows are blended: the probabilities as trained, predicted
+    as_trained = np.load(raw_mask.with_name(raw_mask.name.replace(".mask.npy", ".probs.npy")))[evaluated]
     return (
         score,
         expected_calibration_error(as_trained, truth),

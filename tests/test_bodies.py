@@ -7,6 +7,7 @@ import pytest
 import xtgeo
 
 from conftest import compose_config, last_line, run_cli, run_task
+from src.interpretation.bodies import label_bodies
 from src.sections.writers import write_segy_volume
 from src.tasks.bodies import bodies
 from src.utils.errors import UserError
@@ -144,3 +145,18 @@ def test_the_command_line_names_a_missing_input_in_one_line(tmp_path):
     assert result.returncode == 1 and last_line(result) == (
         f"error: input={tmp_path / 'x.mask.npy'} not found: pass a mask cube from predict.py (<out>.mask.npy)"
     )
+
+
+def test_more_bodies_than_sixteen_bits_hold_keep_their_own_labels(tmp_path):
+    """81,000 one-voxel bodies (every other voxel of every other inline): label 65,536 must not wrap to 0 (salt
+    dropped) nor 65,537 to 1 (merged into the largest body)."""
+    shape = (20, 180, 180)
+    specks = np.zeros(shape, bool)
+    specks[::2, ::2, ::2] = True
+    specks[0, :3, :3] = True  # one larger body, labelled 1, joining 4 of the specks
+    found = label_bodies(lambda k: specks[k], shape, tmp_path / "labels.npy", cleaned_path=tmp_path / "clean.npy")
+    labels = np.load(tmp_path / "labels.npy")
+    assert len(found.bodies) == 10 * 90 * 90 - 3 > 65537
+    assert labels.dtype == np.uint32 and labels.max() == len(found.bodies)
+    assert np.array_equal(np.load(tmp_path / "clean.npy"), specks)
+    assert (labels == 1).sum() == found.bodies[0].voxels == 9 and len(np.unique(labels[specks])) == len(found.bodies)

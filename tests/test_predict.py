@@ -14,8 +14,9 @@ from omegaconf import OmegaConf
 from conftest import compose_config, run_task
 from src.inference.backends import OnnxBackend
 from src.inference.onnx import MEMBER_WEIGHTS_KEY, export_onnx
-from src.tasks.predict import choose_temperature, predict
+from src.tasks.predict import choose_temperatures, predict, run_temperature
 from src.utils.errors import UserError
+from src.utils.run_folder import RunFolder, tuned_postproc
 
 
 def make_segy(path, shape=(3, 4, 130)):
@@ -78,7 +79,8 @@ def test_a_volume_gets_its_uncertainty_beside_the_probabilities_and_a_temperatur
     with segyio.open(str(out / "pred.uncertainty.sgy")) as written:
         assert np.allclose(segyio.tools.cube(written), uncertainty, atol=1e-6)
     meta = json.loads((out / "pred.json").read_text())
-    assert meta["temperature"] == 1.0 and "none tuned" in meta["temperature_from"]
+    assert meta["temperature"] == 1.0 and "none tuned" in meta["temperatures"][0]["from"]
+    assert meta["uncertainty_of"] == "the views' probabilities as trained (before calibration)"
     assert meta["uncertainty"] == "mutual information, bits, of 1 network(s) x 2 TTA view(s)"
     run_predict(trained_run, tmp_path, src, *depth, "predict.temperature=3", "predict.uncertainty=false")
     softened = np.load(out / "pred.probs.npy")
@@ -133,18 +135,47 @@ def test_a_graph_exported_before_member_outputs_still_predicts_without_uncertain
     assert (tmp_path / "out" / "pred.probs.npy").exists() and not (tmp_path / "out" / "pred.uncertainty.npy").exists()
 
 
-def test_the_temperature_comes_from_the_runs_postproc_yaml_and_a_bad_one_is_one_clear_error(tmp_path):
-    run = tmp_path / "run"
-    run.mkdir()
-    cfg = OmegaConf.create({"ckpt": str(run), "predict": {"temperature": "auto"}})
-    assert choose_temperature(cfg) == (1.0, "none tuned (tune.py fits one)")
-    (run / "postproc.yaml").write_text("threshold: 0.5\ntemperature: 0.25\n")
-    assert choose_temperature(cfg) == (0.25, str(run / "postproc.yaml"))
-    (run / "postproc.yaml").write_text("temperature: warm\n")
+def test_each_runs_temperature_comes_from_the_tuned_postproc_yaml_and_a_bad_one_is_one_clear_error(tmp_path):
+    sweep = tmp_path / "multirun"
+    runs = [RunFolder(sweep / name) for name in ("fold0_0", "fold1_1")]
+    for run in runs:
+        run.path.mkdir(parents=True)
+    tuned, file = tuned_postproc(sweep)
+    assert tuned is None and run_temperature(runs[0], tuned, file) == (1.0, "none tuned (tune.py fits one)")
+    (runs[1].path / "postproc.yaml").write_text("threshold: 0.5\ntemperature: 0.25\n")  # fold 1 tuned alone
+    assert run_temperature(runs[1], tuned, file) == (0.25, str(runs[1].path / "postproc.yaml"))
+    (sweep / "postproc.yaml").write_text("temperatures: {fold0_0: 2.0, fold1_1: 0.5}\n")  # the multirun tuned
+    tuned, file = tuned_postproc(sweep)
+    assert [run_temperature(run, tuned, file) for run in runs] == [(2.0, str(file)), (0.5, str(file))]
+    (sweep / "postproc.yaml").write_text("temperatures: {fold0_0: warm}\n")
     with pytest.raises(UserError, match=r"postproc.yaml holds temperature='warm', not a number above 0"):
-        choose_temperature(cfg)
-    cfg.predict.temperature = 2
-    assert choose_temperature(cfg) == (2.0, "predict.temperature")  # a given number wins
+        run_temperature(runs[0], *tuned_postproc(sweep))
+    cfg = OmegaConf.create({"ckpt": str(sweep), "predict": {"temperature": 2}})
+    assert choose_temperatures(cfg, 2) == [{"run": None, "temperature": 2.0, "from": "predict.temperature"}] * 2
     cfg.predict.temperature = True
     with pytest.raises(UserError, match="predict.temperature=True: use auto or a number above 0"):
-        choose_temperature(cfg)
+        choose_temperatures(cfg, 2)
+
+
+def test_the_mask_does_not_depend_on_the_temperature_even_with_smoothing(trained_run, tmp_path):
+    """Calibration is applied to what is written, never to what the mask is decided on: smoothing calibrated
+    lines (0.99 / 0.45 / 0.99 -> 0.565 at T=1, 0.480 at T=0.3) used to move the mask. The threshold sits at the
+    median probability, so the tiny network's mask holds salt and no-salt alike."""
+    src = tmp_path / "volume.sgy"
+    make_segy(src, shape=(5, 3, 130))
+    settings = ["predict.depth_origin=0", "predict.depth_step=4", "predict.uncertainty=false", "predict.smooth_lines=1"]
+    run_predict(trained_run, tmp_path, src, *settings)
+    threshold = float(np.median(np.load(tmp_path / "out" / "pred.probs.npy")))
+    masks, probs = [], []
+    for temperature in (0.3, 1, 3):
+        run_predict(
+            trained_run, tmp_path, src, *settings, f"threshold={threshold}", f"predict.temperature={temperature}"
+        )
+        masks.append(np.load(tmp_path / "out" / "pred.mask.npy"))
+        probs.append(np.load(tmp_path / "out" / "pred.probs.npy"))
+        meta = json.loads((tmp_path / "out" / "pred.json").read_text())
+        assert meta["temperature"] == temperature
+        assert ("mask is decided on the probabilities as trained" in meta["calibration"]) == (temperature != 1)
+    assert 0.3 < masks[1].mean() < 0.7 and all(np.array_equal(mask, masks[1]) for mask in masks)
+    assert np.array_equal(masks[1], probs[1] > threshold)  # uncalibrated: the written probabilities at the threshold
+    assert not np.allclose(probs[0], probs[1]) and not np.allclose(probs[2], probs[1])

@@ -39,6 +39,19 @@ def test_nan_labels_are_uninterpreted_not_no_salt(tmp_path, seismic):
     assert (line[:, :20] == 0).all() and (line[:, 20:] == 1).all()
 
 
+@pytest.mark.parametrize("axis, lines", [("inline", [2, 4]), ("crossline", [1, 3])])
+def test_a_line_is_labelled_when_it_holds_an_interpreted_sample(tmp_path, seismic, axis, lines):
+    """A sparse label volume without label_every: lines left all NaN are not labelled lines, so they are what
+    suggest.py can suggest and what the folds leave out."""
+    values = np.full(SHAPE, np.nan, np.float32)
+    for k in lines:
+        (values[k] if axis == "inline" else values[:, k])[..., 30:] = 1.0
+    labels, _ = labels_of(tmp_path, seismic[0], values, axis=axis)
+    assert labels.labelled == lines
+    with pytest.raises(UserError, match="hold no interpreted sample .* label a line"):
+        labels_of(tmp_path, seismic[0], np.full(SHAPE, np.nan, np.float32))
+
+
 def test_an_ignore_value_of_minus_one_marks_uninterpreted_samples(tmp_path, seismic):
     values = np.full(SHAPE, -1, np.int16)
     values[3, :, :10] = 0
@@ -54,13 +67,12 @@ def test_an_ignore_value_of_minus_one_marks_uninterpreted_samples(tmp_path, seis
 def test_class_ids_are_refused_unless_the_salt_values_are_named(tmp_path, seismic):
     values = np.full(SHAPE, 7, np.uint8)
     values[:, :, 25:] = 3  # salt 3 under sediment 7
-    labels, _ = labels_of(tmp_path, seismic[0], values)
     with pytest.raises(
         UserError,
         match="hold the values 3, 7 besides the uninterpreted 255: say which are salt "
         r"with data.survey.salt_values=\[...\]",
     ):
-        labels.line("inline", 0)
+        labels_of(tmp_path, seismic[0], values)  # refused on opening, before any line is trained on
     named, _ = labels_of(tmp_path, seismic[0], values, salt_values=[3])
     line = named.line("inline", 0)
     assert (line[:, 25:] == 1).all() and (line[:, :25] == 0).all()
@@ -70,10 +82,8 @@ def test_three_classes_across_lines_are_refused(tmp_path, seismic):
     values = np.zeros(SHAPE, np.uint8)
     values[1, :, 30:] = 1
     values[4, :, 30:] = 2
-    labels, _ = labels_of(tmp_path, seismic[0], values)
-    labels.line("inline", 1)  # 0 and 1: fine so far
-    with pytest.raises(UserError, match="hold the values 0, 1, 2"):
-        labels.line("inline", 4)
+    with pytest.raises(UserError, match="hold the values 0, 1, 2"):  # seen on opening, across lines 1 and 4
+        labels_of(tmp_path, seismic[0], values)
 
 
 def test_labels_on_other_lines_of_the_same_shape_are_refused(tmp_path, seismic):

@@ -10,7 +10,8 @@ import torch
 from omegaconf import OmegaConf
 
 from src.ensemble.members import load_members
-from src.inference.backends import OnnxBackend, TorchBackend, probs_and_uncertainty
+from src.inference.backends import OnnxBackend, TorchBackend, prediction_maps
+from src.inference.calibration import kept_temperature
 from src.inference.onnx import cached_graph
 from src.inference.uncertainty import binary_entropy, mutual_information
 from src.metrics.calibration import (
@@ -115,9 +116,9 @@ def test_backend_views_hold_each_member_under_each_tta_view(trained_run, tiles):
     assert np.allclose((weights[:, None, None, None] * views).sum(0), mean, atol=1e-6)
     flipped = TorchBackend(members, tta=False).views(tiles[0][..., ::-1].copy(), tiles[1])[1]
     assert np.allclose(views[1], flipped[0][..., ::-1], atol=1e-5)  # the second view: the mirror, flipped back
-    maps = probs_and_uncertainty(backend, *tiles)
+    maps = prediction_maps(backend, *tiles, uncertainty=True)
     assert maps.shape == (5, 2, 101, 101) and maps[:, 1].min() >= 0 and maps[:, 1].max() > 0
-    single = probs_and_uncertainty(TorchBackend(members[:1], tta=False), *tiles)
+    single = prediction_maps(TorchBackend(members[:1], tta=False), *tiles, uncertainty=True)
     assert np.allclose(single[:, 1], 0.0, atol=1e-6)  # one view cannot disagree with itself
 
 
@@ -147,3 +148,54 @@ def test_onnx_views_agree_with_pytorch(trained_run, tiles):
     assert sorted(onnx_views[2].round(6)) == sorted(torch_views[2].round(6))
     for ours, theirs in zip(onnx_views[:2], torch_views[:2]):
         assert np.abs(ours - theirs).max() < 1e-3
+
+
+class FixedViews:
+    """A backend whose member views are given: member k's probabilities on the tiles, one TTA view each."""
+
+    has_views = True
+
+    def __init__(self, members):
+        self.members = np.stack(members)
+
+    def views(self, tiles, depths):
+        weights = np.full(len(self.members), 1 / len(self.members), np.float32)
+        return np.einsum("v,v...->...", weights, self.members), self.members, weights
+
+    def __call__(self, tiles, depths):
+        return self.views(tiles, depths)[0]
+
+
+def test_calibrating_each_member_before_averaging_fits_the_ensemble_better_than_one_pooled_temperature():
+    """Two over-confident members (logits x3 and x2 of the truth's, with their own noise): each one's temperature
+    fitted on its own out-of-fold pixels, applied member by member, calibrates the average on pixels neither saw
+    better than one temperature fitted on the pooled folds and applied to the average (the average of two
+    networks is less extreme than either, so that temperature over-softens it)."""
+    rng = np.random.default_rng(0)
+    scales = (3.0, 2.0)
+
+    def pixels(n):
+        z = rng.normal(0, 2, (n, 1, 1))
+        return z, rng.random(z.shape) < 1 / (1 + np.exp(-z))
+
+    def member(z, k):
+        return (1 / (1 + np.exp(-scales[k] * (z + rng.normal(0, 1, z.shape))))).astype(np.float32)
+
+    folds = [pixels(100_000) for _ in scales]
+    oof = [(member(z, k), t) for k, (z, t) in enumerate(folds)]
+    own = [kept_temperature(p.ravel(), t.ravel())[0] for p, t in oof]
+    pooled = kept_temperature(np.concatenate([p.ravel() for p, _ in oof]), np.concatenate([t.ravel() for _, t in oof]))[
+        0
+    ]
+    z, truth = pixels(100_000)
+    backend = FixedViews([member(z, k) for k in range(len(scales))])
+    maps = prediction_maps(backend, np.zeros(len(z)), np.zeros(len(z)), own)
+    as_trained, per_member = maps[:, 0], maps[:, 1]
+    assert np.array_equal(as_trained, backend(None, None))
+    one_temperature = apply_temperature(as_trained, pooled)
+    ece_trained, ece_pooled = (
+        expected_calibration_error(as_trained, truth),
+        expected_calibration_error(one_temperature, truth),
+    )
+    ece_members = expected_calibration_error(per_member, truth)
+    assert ece_members < 0.7 * ece_pooled < ece_trained

@@ -1,6 +1,8 @@
 """Weight averaging of snapshots into one network, with BatchNorm statistics recomputed on training tiles."""
 
 import copy
+import hashlib
+import json
 import logging
 import pickle
 from pathlib import Path
@@ -14,6 +16,7 @@ from src.utils.device import pick_device
 
 log = logging.getLogger(__name__)
 CACHE_KEY = "saltseg_cache_key"  # in a saved average: the key of the snapshots and weights it was made from
+CONTENT_DIGEST = "saltseg_content_digest"  # in a saved average: the digest of its own tensors and hyper-parameters
 
 
 def average_state_dicts(state_dicts: list[dict], weights: list[float]) -> dict:
@@ -41,20 +44,37 @@ def weight_average(modules: list[nn.Module], weights: list[float], bn_loader, de
     return target.eval()
 
 
+def content_digest(state_dict: dict, hyper_parameters: dict) -> str:
+    """SHA-256 of a network's tensors (names, dtypes, shapes, values) and hyper-parameters: what the file says the
+    network is, so that an average edited in place no longer vouches for itself with the key stored inside it."""
+    digest = hashlib.sha256(json.dumps(hyper_parameters, sort_keys=True, default=str).encode())
+    for name in sorted(state_dict):
+        tensor = state_dict[name].detach().cpu().contiguous()
+        digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
+        digest.update(tensor.view(-1).view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+    return digest.hexdigest()
+
+
 def save_weight_average(module, path: Path, key: str) -> None:
+    state_dict, hyper_parameters = module.state_dict(), dict(module.hparams)
+    saved = {"state_dict": state_dict, "hyper_parameters": hyper_parameters, CACHE_KEY: key}
     with atomic_path(path) as tmp:
-        torch.save({"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams), CACHE_KEY: key}, tmp)
+        torch.save(saved | {CONTENT_DIGEST: content_digest(state_dict, hyper_parameters)}, tmp)
 
 
-def stored_key(path: Path) -> str | None:
-    """The key a saved average was made under; None when there is no such file or it carries no key."""
+def stored_key(path: Path) -> tuple[str | None, bool]:
+    """(the key a saved average was made under or None, whether its content is still what was saved); (None,
+    False) when there is no such file or it cannot be read."""
     if not Path(path).is_file():
-        return None
+        return None, False
     try:
         saved = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError):
-        return None
-    return saved.get(CACHE_KEY) if isinstance(saved, dict) else None
+        return None, False
+    if not isinstance(saved, dict) or not isinstance(saved.get("state_dict"), dict):
+        return None, False
+    intact = saved.get(CONTENT_DIGEST) == content_digest(saved["state_dict"], saved.get("hyper_parameters", {}))
+    return saved.get(CACHE_KEY), intact
 
 
 def average_snapshots(modules, weights, bn_loader, path: Path, key: str) -> nn.Module:

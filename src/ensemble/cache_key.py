@@ -11,8 +11,9 @@ from pathlib import Path
 
 CACHE_FORMAT = 1  # bump when a cached file is made differently from the same inputs
 # The checkpoint format the keys are made under. Format 3 only renamed two hyper-parameters, which load_module
-# reads in either name, so what was cached from format-2 checkpoints stays valid: the keys keep saying 2 (a run
-# trained before the rename keeps its weight average, whose remaking would need that run's training data).
+# reads in either name, so the keys keep saying 2. (A kept weight average or graph is also checked against a digest
+# of its own content, src/ensemble/averaging.py and src/inference/onnx.py; one made before that digest existed is
+# made again once.)
 KEYED_CHECKPOINT_FORMAT = 2
 
 

@@ -11,6 +11,7 @@ from torch import nn
 
 from src.data.build import build_datamodule
 from src.data.datamodule import TGSDataModule
+from src.data.saved_config import check_saved_config
 from src.ensemble.averaging import average_snapshots, stored_key
 from src.ensemble.cache_key import members_key
 from src.ensemble.spec import read_ensemble
@@ -53,15 +54,18 @@ def kept_average(run, chosen, n_members, bn_loader=None, networks=None) -> tuple
     the chosen snapshots already loaded, [(module, weight)]."""
     path = average_path(run, len(chosen), n_members)
     key = members_key(chosen, kind="weight_average")
-    stored = stored_key(path)
-    if stored == key:
+    stored, intact = stored_key(path)
+    if stored == key and intact:
         log.info("weight average %s matches its %d snapshots (key %s): used", path, len(chosen), key[:12])
         return path, None
-    log.info(
-        "weight average %s %s: averaging the best %d snapshots",
-        path,
-        "not made yet" if not path.exists() else "was made from other snapshots or weights",
-        len(chosen),
+    if not path.exists():
+        why = "not made yet"
+    elif stored == key:
+        why = "was changed after it was made (its content digest differs)"
+    else:
+        why = "was made from other snapshots or weights"
+    (log.warning if path.exists() else log.info)(
+        "weight average %s %s: averaging the best %d snapshots", path, why, len(chosen)
     )
     if bn_loader is None:
         try:
@@ -78,30 +82,39 @@ def kept_average(run, chosen, n_members, bn_loader=None, networks=None) -> tuple
 
 def run_datamodule(run) -> TGSDataModule:
     """A finished run's DataModule, set up: its tiles, augmentation and fold split, as its config and folds.csv
-    define them."""
+    define them. The config may come from anyone: only this project's DataModules and albumentations' transforms
+    are built from it (src/data/saved_config.py)."""
     saved = OmegaConf.load(run.config)
+    check_saved_config(saved, run.config)
     saved.data.split_file = str(run.folds)
     datamodule = build_datamodule(saved)
     datamodule.setup()
     return datamodule
 
 
-def resolve_members(ckpt, snapshots=None) -> tuple[list[tuple[Path, float]], list[RunFolder]]:
-    """[(ckpt path, weight)] over all folds, weights summing to 1, and the RunFolders holding them."""
+def members_by_run(ckpt, snapshots=None) -> list[tuple[RunFolder, list[tuple[Path, float]]]]:
+    """[(RunFolder, [(ckpt path, weight)] of its members)] in the order of resolve_members; the weights sum to 1
+    over all runs, folds weighing equally."""
     path = Path(ckpt).expanduser()
     if path.is_file():  # its run folder holds the training config
-        return [(path, 1.0)], [run_of_checkpoint(path)]
+        return [(run_of_checkpoint(path), [(path, 1.0)])]
     if not path.is_dir():
         raise UserError(f"ckpt={ckpt} not found: pass a .ckpt, a run dir or a multirun dir from train.py")
     runs = runs_under(path)
     if not runs:
         raise UserError(f"ckpt={ckpt} holds no training run (no checkpoints/ folder in it or its subfolders)")
-    members = []
+    grouped = []
     for run in runs:
         fold = fold_members(run, snapshots)
         total = sum(w for _, w in fold)
-        members += [(p, w / total / len(runs)) for p, w in fold]
-    return members, runs
+        grouped.append((run, [(p, w / total / len(runs)) for p, w in fold]))
+    return grouped
+
+
+def resolve_members(ckpt, snapshots=None) -> tuple[list[tuple[Path, float]], list[RunFolder]]:
+    """[(ckpt path, weight)] over all folds, weights summing to 1, and the RunFolders holding them."""
+    grouped = members_by_run(ckpt, snapshots)
+    return [member for _, members in grouped for member in members], [run for run, _ in grouped]
 
 
 def load_networks(paths) -> list[tuple[SaltModule, float]]:

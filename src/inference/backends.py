@@ -17,6 +17,7 @@ from src.ensemble.members import load_members
 from src.inference.onnx import MEMBER_OUTPUT, MEMBER_WEIGHTS_KEY, ONNX_PREPROCESS_KEY, cached_graph
 from src.inference.tta import mean_view, network_probs, tta_views
 from src.inference.uncertainty import mutual_information
+from src.metrics.calibration import apply_temperature
 from src.utils.device import pick_device
 from src.utils.errors import UserError
 
@@ -43,8 +44,8 @@ class TorchBackend:
 
     @torch.no_grad()
     def views(self, tiles, depths) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(weighted mean probabilities (N, 101, 101), every member's TTA views (V, N, 101, 101), their weights
-        (V,), summing to 1)."""
+        """(weighted mean probabilities (N, 101, 101), every member's TTA views (V, N, 101, 101), member by member,
+        their weights (V,), summing to 1)."""
         inputs = {
             pre: torch.from_numpy(np.stack([pre(t, z) for t, z in zip(tiles, depths)])).to(self.device)
             for pre in self.preprocesses
@@ -114,8 +115,9 @@ class OnnxBackend:
             lambda v: torch.from_numpy(np.concatenate(self.run(v.numpy(), ("probs", MEMBER_OUTPUT)), 1)), x, self.tta
         )
         mean = mean_view([view[:, 0] for view in both])
-        views = torch.cat([view[:, 1:] for view in both], 1).permute(1, 0, 2, 3)
-        weights = np.tile(self.member_weights / len(both), len(both))
+        members = torch.stack([view[:, 1:] for view in both])  # (TTA views, N, members, H, W)
+        views = members.permute(2, 0, 1, 3, 4).flatten(0, 1)  # member by member, as TorchBackend gives them
+        weights = np.repeat(self.member_weights / len(both), len(both))
         return mean.numpy(), views.numpy(), weights
 
 
@@ -160,8 +162,24 @@ def backend_probs(backend, images, depths, batch_size=64, desc="predict") -> np.
     return out
 
 
-def probs_and_uncertainty(backend, tiles, depths) -> np.ndarray:
-    """(N, 2, 101, 101): the backend's probabilities and the mutual information of its views
-    (src/inference/uncertainty.py), for section_probs to blend both at once."""
+def prediction_maps(backend, tiles, depths, temperatures=None, uncertainty=False) -> np.ndarray:
+    """(N, K, 101, 101) maps of grey tiles, for section_probs to blend at once: the ensemble's probabilities as
+    trained (the mask is decided on these, so it never depends on calibration); given `temperatures` (one per
+    member, not all 1), the calibrated probabilities: each member's views by its own temperature, then averaged
+    with the members' weights; given `uncertainty`, the mutual information of the views as trained
+    (src/inference/uncertainty.py)."""
+    calibrate = temperatures is not None and any(t != 1.0 for t in temperatures)
+    if not calibrate and not uncertainty:
+        return backend(tiles, depths)[:, None]
+    if not backend.has_views:  # one averaged output: one temperature (a graph from before member_probs)
+        mean = backend(tiles, depths)
+        return np.stack([mean, apply_temperature(mean, temperatures[0])], 1)
     mean, views, weights = backend.views(tiles, depths)
-    return np.stack([mean, mutual_information(views, weights, mean)], 1)
+    maps = [mean]
+    if calibrate:
+        per_member = len(views) // len(temperatures)
+        calibrated = [apply_temperature(v, temperatures[i // per_member]) for i, v in enumerate(views)]
+        maps.append(np.einsum("v,v...->...", weights, np.stack(calibrated)).astype(np.float32))
+    if uncertainty:
+        maps.append(mutual_information(views, weights, mean))
+    return np.stack(maps, 1)

@@ -1,10 +1,16 @@
 """Temperature scaling fitted on out-of-fold probabilities (tune.py), kept only where it helps, and read back
-by predict.py."""
+by predict.py.
+
+Each run (fold) gets a temperature of its own, fitted on its own out-of-fold probabilities: those are that run's
+network's predictions on tiles it never saw, so the temperature fits exactly what it is later applied to. predict.py
+calibrates each member of an ensemble by its run's temperature before averaging the members; one temperature fitted
+on the pooled folds and applied to the average of K networks (less extreme than any one of them) would not fit."""
 
 import logging
 
 import numpy as np
 
+from src.inference.tuning import runs_with_oof
 from src.metrics.calibration import apply_temperature, expected_calibration_error, fit_temperature, reliability
 from src.utils.plots import save_reliability_plot
 
@@ -12,31 +18,52 @@ log = logging.getLogger(__name__)
 FIT_PIXELS = 2_000_000  # the temperature is fitted on at most this many pixels (a fixed random draw)
 
 
-def calibrate(probs, truth, valid, picture) -> dict:
-    """Fit a temperature on out-of-fold probabilities (N, H, W) against truth, on the `valid` pixels (None: all),
-    and draw the reliability diagram before and after to `picture`. The temperature is kept (else 1.0) only
-    when it lowers the ECE on these pixels. Returns {temperature, oof_ece, oof_ece_calibrated}."""
-    p = probs[valid] if valid is not None else probs.ravel()
-    t = truth[valid] if valid is not None else truth.ravel()
+def kept_temperature(p, t) -> tuple[float, float]:
+    """(the temperature kept for probabilities `p` against truth `t`, the one fitted): the fitted one when it
+    lowers the ECE on these pixels, else 1.0."""
     rng = np.random.default_rng(0)
     sample = rng.choice(len(p), FIT_PIXELS, replace=False) if len(p) > FIT_PIXELS else slice(None)
     fitted = fit_temperature(p[sample], t[sample])
-    calibrated = apply_temperature(p, fitted)
-    before, after = expected_calibration_error(p, t), expected_calibration_error(calibrated, t)
-    temperature = fitted if after < before else 1.0
+    better = expected_calibration_error(apply_temperature(p, fitted), t) < expected_calibration_error(p, t)
+    return (fitted if better else 1.0), fitted
+
+
+def oof_pixels(run) -> tuple[np.ndarray, np.ndarray]:
+    """(probabilities, truth) of a run's out-of-fold pixels, only the interpreted ones for a survey run."""
+    with np.load(run.oof) as oof:
+        valid = oof["valid"] if "valid" in oof else None
+        probs, truth = oof["probs"].astype(np.float32), oof["truth"].astype(bool)
+    return (probs[valid], truth[valid]) if valid is not None else (probs.ravel(), truth.ravel())
+
+
+def calibrate(folder, picture) -> dict:
+    """Fit a temperature for each run under `folder` (a run or multirun dir) on that run's own out-of-fold
+    pixels, kept (else 1.0) only when it lowers that run's ECE, and draw the reliability diagram of all of them
+    before and after to `picture`. Returns {temperatures: {run name: T}, oof_ece, oof_ece_calibrated} (the ECEs
+    over every run's pixels), with `temperature` too when `folder` is one run."""
+    temperatures, before, after = {}, [], []
+    for run in runs_with_oof(folder):
+        p, t = oof_pixels(run)
+        temperatures[run.path.name], fitted = kept_temperature(p, t)
+        log.info(
+            "calibration of %s: temperature %.2f %s",
+            run.path.name,
+            fitted,
+            "kept" if temperatures[run.path.name] != 1.0 else "not kept (no better)",
+        )
+        before.append((p, t))
+        after.append((apply_temperature(p, temperatures[run.path.name]), t))
+    p, t = (np.concatenate(parts) for parts in zip(*before))
+    calibrated = np.concatenate([c for c, _ in after])
+    ece_before, ece_after = expected_calibration_error(p, t), expected_calibration_error(calibrated, t)
     save_reliability_plot(
         picture,
         {
-            f"as trained (ECE {before:.3f})": reliability(p, t),
-            f"T = {fitted:.2f} (ECE {after:.3f})": reliability(calibrated, t),
+            f"as trained (ECE {ece_before:.3f})": reliability(p, t),
+            f"each run at its temperature (ECE {ece_after:.3f})": reliability(calibrated, t),
         },
         f"out-of-fold probabilities, {len(p):,} pixels",
     )
-    log.info(
-        "calibration: ECE %.4f as trained, %.4f at temperature %.2f: %s",
-        before,
-        after,
-        fitted,
-        "kept" if temperature != 1.0 else "not kept (no better)",
-    )
-    return {"temperature": float(temperature), "oof_ece": before, "oof_ece_calibrated": min(before, after)}
+    log.info("calibration: ECE %.4f as trained, %.4f with each run's temperature", ece_before, ece_after)
+    result = {"temperatures": temperatures, "oof_ece": ece_before, "oof_ece_calibrated": ece_after}
+    return result | ({"temperature": next(iter(temperatures.values()))} if len(temperatures) == 1 else {})

@@ -1,6 +1,7 @@
 """The networks behind a `ckpt=` as one ONNX graph that outputs probabilities (export.py writes it; the onnx
 backend of infer.py and predict.py makes it once and keeps it beside the checkpoints)."""
 
+import hashlib
 import json
 import logging
 import warnings
@@ -18,6 +19,7 @@ from src.utils.errors import UserError
 log = logging.getLogger(__name__)
 ONNX_PREPROCESS_KEY = "saltseg_preprocess"
 ONNX_CACHE_KEY = "saltseg_cache_key"  # in a kept graph: the key of the networks and weights it was made from
+ONNX_DIGEST_KEY = "saltseg_graph_digest"  # in a kept graph: the digest of its own content (graph and metadata)
 MEMBER_WEIGHTS_KEY = "saltseg_member_weights"  # the members' weights (summing to 1), in member_probs' order
 MEMBER_OUTPUT = "member_probs"
 OPSET = 18
@@ -78,34 +80,56 @@ def export_onnx(ckpt, out, snapshots=None, opset=OPSET, cache_key=None) -> Path:
             meta[ONNX_CACHE_KEY] = cache_key
         for key, value in meta.items():
             graph.metadata_props.add(key=key, value=value)
+        if cache_key is not None:
+            graph.metadata_props.add(key=ONNX_DIGEST_KEY, value=graph_digest(graph))
         onnx.save(graph, str(tmp))
     log.info("exported %d network(s) to %s", len(modules), out)
     return out
 
 
-def graph_key(path: Path) -> str | None:
-    """The cache key stored in an ONNX graph's metadata; None when it has none or cannot be read."""
+def graph_digest(graph: onnx.ModelProto) -> str:
+    """SHA-256 of a graph's content: the model with its metadata (less this digest) in a fixed order. An edit of
+    any weight, node or metadata value moves it, also one that keeps the cache key (onnx.load/save, simplifiers
+    and quantisers all keep the metadata)."""
+    bare = onnx.ModelProto()
+    bare.CopyFrom(graph)
+    meta = sorted((p.key, p.value) for p in bare.metadata_props if p.key != ONNX_DIGEST_KEY)
+    del bare.metadata_props[:]
+    content = hashlib.sha256(bare.SerializeToString(deterministic=True))
+    content.update(json.dumps(meta).encode())
+    return content.hexdigest()
+
+
+def graph_stamp(path: Path) -> tuple[str | None, bool]:
+    """(the cache key stored in an ONNX graph's metadata or None, whether its content is still what it was
+    written as); (None, False) for a file that cannot be read as a graph."""
     try:
-        graph = onnx.load(str(path), load_external_data=False)
+        graph = onnx.load(str(path))
     except Exception:  # onnx raises protobuf's DecodeError and others for a file that is not a graph
-        return None
-    return next((p.value for p in graph.metadata_props if p.key == ONNX_CACHE_KEY), None)
+        return None, False
+    meta = {p.key: p.value for p in graph.metadata_props}
+    return meta.get(ONNX_CACHE_KEY), meta.get(ONNX_DIGEST_KEY) == graph_digest(graph)
 
 
 def cached_graph(ckpt, snapshots=None) -> Path:
     """The ONNX graph of `ckpt`'s ensemble, exported on first use and kept beside it (`<file>.onnx` for a .ckpt,
     `ensemble[-topN].onnx` in a run or multirun folder). It is used only while the key in its metadata is the key
-    of the networks and weights it stands for now (their content, not their file times); otherwise it is exported
-    again, and the log says which happened."""
+    of the networks and weights it stands for now (their content, not their file times) and its own content is
+    what it was exported as (an edited weight or a replaced graph is noticed); otherwise it is exported again,
+    and the log says which happened."""
     path = Path(ckpt).expanduser()
     name = f"ensemble-top{snapshots}.onnx" if snapshots else "ensemble.onnx"
     cache = path.with_suffix(".onnx") if path.is_file() else path / name
     key = members_key(resolve_members(ckpt, snapshots)[0], kind="onnx", opset=OPSET, outputs=list(OUTPUTS))
-    stored = graph_key(cache) if cache.exists() else None
-    if stored == key:
+    stored, intact = graph_stamp(cache) if cache.exists() else (None, False)
+    if stored == key and intact:
         log.info("ONNX graph %s matches its networks (key %s): used", cache, key[:12])
         return cache
-    if cache.exists():
+    if stored == key:
+        log.warning(
+            "ONNX graph %s was changed after it was exported (its content digest differs): exporting it again", cache
+        )
+    elif cache.exists():
         log.warning(
             "ONNX graph %s was not made from these networks (%s): exporting it again",
             cache,

@@ -6,16 +6,21 @@ import pandas as pd
 from src.inference.postproc import fill_small_holes, remove_small_components
 from src.metrics.kaggle_map import scores_from_counts
 from src.utils.errors import UserError
-from src.utils.run_folder import runs_under
+from src.utils.run_folder import RunFolder, runs_under
+
+
+def runs_with_oof(run) -> list[RunFolder]:
+    """The runs under a run or multirun dir that wrote their out-of-fold predictions (one clear line if none)."""
+    runs = [r for r in runs_under(run) if r.oof.exists()]
+    if not runs:
+        raise UserError(f"no oof.npz under {run}: pass a run or multirun dir whose training finished")
+    return runs
 
 
 def gather_oof(run) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray | None]:
     """(ids, probs, truth, valid) of every fold's oof.npz under a run or multirun dir, each id exactly once; valid
     (the interpreted pixels of a survey's windows) is None for fully labelled tiles."""
-    files = [r.oof for r in runs_under(run) if r.oof.exists()]
-    if not files:
-        raise UserError(f"no oof.npz under {run}: pass a run or multirun dir whose training finished")
-    parts = [np.load(f) for f in files]
+    parts = [np.load(r.oof) for r in runs_with_oof(run)]
     ids = np.concatenate([p["ids"] for p in parts])
     unique, counts = np.unique(ids, return_counts=True)
     if (counts > 1).any():

@@ -3,8 +3,9 @@
 Each inline's salt is split into 4-connected patches (OpenCV), patches touching the same (crossline, sample) on
 the previous inline are joined (union-find), so a body is a 6-connected set of voxels. Memory holds two inlines
 and one record per patch, never the cube: the patch labels go to a scratch cube on disk (4 bytes a voxel), and a
-second pass writes the final body labels (2 bytes a voxel, on disk) with each kept body's first and last salt
-sample per trace (its top- and base-of-salt surfaces; 2 float32 maps per body, for the largest `most` bodies).
+second pass writes the final body labels (2 bytes a voxel, 4 past 65,535 bodies, on disk) with each kept body's
+first and last salt sample per trace (its top- and base-of-salt surfaces; 2 float32 maps per body, for the largest
+`most` bodies).
 """
 
 from collections.abc import Callable
@@ -17,7 +18,10 @@ from tqdm import tqdm
 
 from src.sections.line_cube import LineCube
 
-BODY_DTYPE = np.uint16  # body labels on disk: up to 65,535 bodies
+
+def body_dtype(n_bodies: int) -> type:
+    """Body labels on disk: 2 bytes a voxel up to 65,535 bodies, 4 beyond (a label must never wrap to another)."""
+    return np.uint16 if n_bodies <= np.iinfo(np.uint16).max else np.uint32
 
 
 @dataclass(frozen=True)
@@ -93,19 +97,20 @@ def label_bodies(
     cleaned_path: Path | None = None,
 ) -> Bodies:
     """Label the salt bodies of a (inline, crossline, samples) mask read a line at a time by `mask_line(k)`
-    (crossline, samples) bool; write the labels cube (uint16, 0 = no body; bodies below `min_voxels` dropped) to
-    `labels_path` and, given `cleaned_path`, the mask of the kept bodies there (bool: the 3D clean-up), in the same
-    pass; return the bodies with the surfaces of the largest `most`."""
+    (crossline, samples) bool; write the labels cube (uint16, uint32 past 65,535 bodies; 0 = no body; bodies
+    below `min_voxels` dropped) to `labels_path` and, given `cleaned_path`, the mask of the kept bodies there
+    (bool: the 3D clean-up), in the same pass; return the bodies with the surfaces of the largest `most`."""
     scratch_path = Path(labels_path).with_name(Path(labels_path).stem + ".patches.npy")
     scratch = LineCube(scratch_path, shape, np.int32)
     try:
         roots, stats = label_patches(mask_line, shape, scratch)
         bodies, final_of_root = merge_patches(roots, stats, min_voxels)
-        lookup = final_of_root[roots].astype(BODY_DTYPE)  # patch id -> body label
+        dtype = body_dtype(len(bodies))
+        lookup = final_of_root[roots].astype(dtype)  # patch id -> body label
         kept = min(len(bodies), most)
         top = np.full((kept, shape[0], shape[1]), np.nan, np.float32)
         base = np.full_like(top, np.nan)
-        labels = LineCube(labels_path, shape, BODY_DTYPE)
+        labels = LineCube(labels_path, shape, dtype)
         cleaned = LineCube(cleaned_path, shape, np.bool_) if cleaned_path is not None else None
         try:
             for k in tqdm(range(shape[0]), desc="bodies: labels and surfaces", unit="line"):

@@ -2,6 +2,7 @@
 `weights_only=True`, so a pickle that would run code (a file from a stranger) is refused before anything in it
 runs; this project's checkpoints hold only tensors and plain values."""
 
+import inspect
 import pickle
 from pathlib import Path
 
@@ -41,7 +42,7 @@ def read_checkpoint(path, map_location="cpu") -> dict:
         ) from None
 
 
-def check_network_target(target, path) -> None:
+def check_network_target(target, path) -> type[nn.Module]:
     """A checkpoint names its network class, which is then imported and built: only the project's networks and
     smp's may be named there (anything else could be code that runs on import or construction)."""
     refused = UserError(
@@ -54,8 +55,19 @@ def check_network_target(target, path) -> None:
         network = get_class(target)
     except Exception:  # hydra raises ImportError, ValueError or its own errors for a name it cannot resolve
         raise refused from None
-    if not (issubclass(network, nn.Module) and network.__module__.startswith(CHECKPOINT_NETWORKS)):
+    if not (isinstance(network, type) and issubclass(network, nn.Module)):
         raise refused
+    if not network.__module__.startswith(CHECKPOINT_NETWORKS):
+        raise refused
+    return network
+
+
+def without_downloads(model: dict, network: type[nn.Module]) -> dict:
+    """The `model` config with no pretrained weights to fetch: a checkpoint's weights come from its state dict,
+    and a key left out would get the class's default (smp's is 'imagenet', a download the file's author chose)."""
+    if "encoder_weights" in inspect.signature(network).parameters:
+        return {**model, "encoder_weights": None}
+    return model
 
 
 def load_module(path, map_location="cpu") -> SaltModule:
@@ -74,9 +86,8 @@ def load_module(path, map_location="cpu") -> SaltModule:
             f"checkpoint {path} is in format {hparams[MARKER]} of this project's train.py, this version "
             f"reads format {CHECKPOINT_FORMAT}: train again, or predict with the version that wrote it"
         )
-    check_network_target(hparams["model"].get("_target_"), path)
-    if "encoder_weights" in hparams["model"]:  # pretrained weights come from the state dict, not a download
-        hparams = {**hparams, "model": {**hparams["model"], "encoder_weights": None}}
+    network = check_network_target(hparams["model"].get("_target_"), path)
+    hparams = {**hparams, "model": without_downloads(hparams["model"], network)}
     module = SaltModule(**hparams)
     module.load_state_dict(checkpoint["state_dict"])
     return module.eval()

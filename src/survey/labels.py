@@ -1,7 +1,7 @@
 """Salt labels of a survey, read a line at a time: a label volume on the seismic grid (.npy or SEG-Y), or a folder
 of labelled lines (`inline_<number>.npy|png` or `crossline_<number>...`, each (samples, traces)). With a label
 volume, `every` keeps every n-th line along `axis` as labelled and the rest as unlabelled, as a sparse
-interpretation.
+interpretation; without it, a line is labelled when it holds at least one interpreted sample.
 
 Values, as interpretation software writes them: `ignore_value` (any number) and NaN mark samples nobody interpreted;
 of the rest, `salt_values` are salt and everything else is not. Without `salt_values` the labels must be two
@@ -42,7 +42,7 @@ class SurveyLabels:
         if self.files is not None:
             self.labelled = sorted(self.files)
         else:
-            self.labelled = list(range(0, count, every)) if every else list(range(count))
+            self.labelled = list(range(0, count, every)) if every else self._interpreted_lines()
 
     def _label_volume(self) -> np.ndarray | Volume:
         cube = Volume(self.path) if self.path.suffix.lower() != ".npy" else load_npy(self.path, mmap_mode="r")
@@ -64,6 +64,30 @@ class SurveyLabels:
                         "the survey; export the labels on the seismic's lines"
                     )
         return cube
+
+    def _cube_line(self, axis, k) -> np.ndarray:
+        cube = self.cube
+        return np.asarray(
+            cube.line(axis, k) if isinstance(cube, Volume) else (cube[k] if axis == "inline" else cube[:, k])
+        )
+
+    def _interpreted_lines(self) -> list[int]:
+        """The lines along `axis` of the label volume holding at least one interpreted sample, in one pass over
+        it inline by inline (lines left all NaN or `ignore_value` are not labelled ones)."""
+        n_inlines = self.volume.shape[0]
+        interpreted = np.zeros(n_inlines if self.axis == "inline" else self.volume.shape[1], bool)
+        for i in range(n_inlines):
+            known = self._normalise(self._cube_line("inline", i)) != UNLABELLED  # (crosslines, samples)
+            if self.axis == "inline":
+                interpreted[i] = known.any()
+            else:
+                interpreted |= known.any(1)
+        if not interpreted.any():
+            raise UserError(
+                f"labels {self.path} hold no interpreted sample (all NaN or data.survey.ignore_value="
+                f"{self.ignore_value}): check the uninterpreted value, or label a line"
+            )
+        return np.flatnonzero(interpreted).tolist()
 
     def _line_files(self) -> dict[int, Path] | None:
         numbers = self.volume.ilines if self.axis == "inline" else self.volume.xlines
@@ -97,11 +121,7 @@ class SurveyLabels:
     def line(self, axis, k) -> np.ndarray:
         """Labels (traces, samples) uint8 of the k-th inline or crossline; `UNLABELLED` where nobody interpreted."""
         if self.files is None:
-            cube = self.cube
-            line = np.asarray(
-                cube.line(axis, k) if isinstance(cube, Volume) else (cube[k] if axis == "inline" else cube[:, k])
-            )
-            labels = self._normalise(line)
+            labels = self._normalise(self._cube_line(axis, k))
             if len(self.labelled) < (self.volume.shape[0] if self.axis == "inline" else self.volume.shape[1]):
                 labels = self._keep_labelled(labels, axis, k)
             return labels

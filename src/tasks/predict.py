@@ -14,14 +14,15 @@ import logging
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
+from tempfile import TemporaryDirectory
 
 import numpy as np
 from omegaconf import DictConfig, ListConfig
 from tqdm import tqdm
 
 from src.data.tiles import TILE
-from src.inference.backends import build_backend, needs_depth, probs_and_uncertainty
-from src.metrics.calibration import apply_temperature
+from src.ensemble.members import members_by_run
+from src.inference.backends import build_backend, needs_depth, prediction_maps
 from src.sections.line_cube import LineCube
 from src.sections.pictures import overlay, save_png
 from src.sections.readers import AXES, Section, open_seismic
@@ -49,6 +50,10 @@ OUTPUTS = {
     "preview": "preview.png",
     "json": "json",
 }  # <out>.<suffix>: what a prediction writes (the PNGs for 2D inputs)
+CALIBRATION_NOTE = (
+    "each member's probabilities by its run's temperature, then averaged; the mask is decided on the "
+    "probabilities as trained, so calibration never changes it"
+)
 SCALING_MISMATCH = 2.0  # warn when the input's own amplitude scale differs from the stored one by this factor
 
 
@@ -90,17 +95,26 @@ def choose_scaling(backend, amplitudes, settings, source) -> AmplitudeScaling:
     return scaling
 
 
-def choose_temperature(cfg) -> tuple[float, str]:
-    """(temperature, where it came from): predict.temperature when a number, else (auto) the one tune.py kept
-    for this ckpt, else 1 (none)."""
+def given_temperature(cfg) -> float | None:
+    """predict.temperature when a number (None: auto)."""
     given = cfg.predict.temperature
-    if given != "auto":
-        if not is_positive_number(given):
-            raise UserError(f"predict.temperature={given}: use auto or a number above 0 (1: no calibration)")
-        return float(given), "predict.temperature"
-    tuned, source = tuned_postproc(cfg.ckpt)
-    if tuned and "temperature" in tuned:
-        value = tuned["temperature"]
+    if given == "auto":
+        return None
+    if not is_positive_number(given):
+        raise UserError(f"predict.temperature={given}: use auto or a number above 0 (1: no calibration)")
+    return float(given)
+
+
+def run_temperature(run, tuned, tuned_file) -> tuple[float, str]:
+    """(temperature, the file it came from) of one run (fold): its entry in the `temperatures` tune.py saved for
+    the ckpt as a whole, else that file's single `temperature` (one run tuned alone), else the one tuned for the
+    run itself, else 1 (none)."""
+    for values, source in ((tuned, tuned_file), tuned_postproc(run.path)):
+        if not values:
+            continue
+        value = (values.get("temperatures") or {}).get(run.path.name, values.get("temperature"))
+        if value is None:
+            continue
         if not is_positive_number(value):
             raise UserError(
                 f"{source} holds temperature={value!r}, not a number above 0: run tune.py on the run again, or "
@@ -108,6 +122,23 @@ def choose_temperature(cfg) -> tuple[float, str]:
             )
         return float(value), str(source)
     return 1.0, "none tuned (tune.py fits one)"
+
+
+def choose_temperatures(cfg, networks) -> list[dict]:
+    """[{run, temperature, from}] for each of the `networks` members of `cfg.ckpt`, in the backend's order: each
+    member is calibrated by its own run's temperature (the one fitted on that run's out-of-fold predictions)
+    before the members are averaged; predict.temperature, when a number, is every member's."""
+    given = given_temperature(cfg)
+    if given is not None:
+        return [{"run": None, "temperature": given, "from": "predict.temperature"}] * networks
+    if Path(cfg.ckpt).suffix == ".onnx":
+        return [{"run": None, "temperature": 1.0, "from": "none (an exported graph carries none)"}] * networks
+    tuned, tuned_file = tuned_postproc(cfg.ckpt)
+    chosen = []
+    for run, members in members_by_run(cfg.ckpt, cfg.snapshots):
+        temperature, source = run_temperature(run, tuned, tuned_file)
+        chosen += [{"run": run.path.name, "temperature": temperature, "from": source}] * len(members)
+    return chosen
 
 
 def check_settings(settings) -> None:
@@ -170,6 +201,12 @@ def output_paths(out) -> dict[str, Path]:
     return paths
 
 
+def common_temperature(temperatures) -> float | None:
+    """The temperature every member shares, for predict.json's one-number summary; None when they differ."""
+    values = {t["temperature"] for t in temperatures}
+    return values.pop() if len(values) == 1 else None
+
+
 def predict(cfg: DictConfig) -> list[str]:
     """Salt probabilities for the section or volume `cfg.input` (PNG/TIFF, .npy, SEG-Y) with the networks
     `cfg.ckpt` stands for, written beside `cfg.out` in the input's form (probabilities, mask, pictures, SEG-Y
@@ -178,20 +215,28 @@ def predict(cfg: DictConfig) -> list[str]:
     check_settings(settings)
     paths = output_paths(cfg.out)
     source = open_seismic(cfg.input, settings.iline_byte, settings.xline_byte)
-    temperature, temperature_source = choose_temperature(cfg)
+    given_temperature(cfg)
     backend = build_backend(cfg.ckpt, cfg.snapshots, cfg.tta == "hflip", cfg.backend)
+    temperatures = choose_temperatures(cfg, backend.networks)
+    calibrated = any(t["temperature"] != 1.0 for t in temperatures)
     depth_of_row = depth_function(backend, settings)
     uncertainty_from = describe_uncertainty(cfg, backend)
     with_uncertainty = uncertainty_from is not None
+    kinds = ("raw", "probs")[: 1 + calibrated] + (("uncertainty",) if with_uncertainty else ())
 
-    def probs_of(grey_section) -> tuple[np.ndarray, np.ndarray | None]:
-        """(calibrated probabilities, uncertainty or None) of a grey section."""
-        tiles_fn = (lambda t, z: probs_and_uncertainty(backend, t, z)) if with_uncertainty else backend
+    def probs_of(grey_section) -> dict[str, np.ndarray]:
+        """{raw: probabilities as trained, probs: calibrated (only when a temperature is not 1), uncertainty
+        (only when written)} of a grey section."""
+        member_temperatures = [t["temperature"] for t in temperatures]
         maps = section_probs(
-            grey_section, tiles_fn, depth_of_row, settings.overlap, settings.taper, settings.batch_size
+            grey_section,
+            lambda t, z: prediction_maps(backend, t, z, member_temperatures, with_uncertainty),
+            depth_of_row,
+            settings.overlap,
+            settings.taper,
+            settings.batch_size,
         )
-        probs, uncertainty = (maps[0], maps[1]) if with_uncertainty else (maps, None)
-        return apply_temperature(probs, temperature), uncertainty
+        return dict(zip(kinds, maps))
 
     Path(cfg.out).parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -200,7 +245,7 @@ def predict(cfg: DictConfig) -> list[str]:
         else:
             with source:
                 written, salt, scaling, dead = predict_volume_file(
-                    source, probs_of, cfg, settings, paths, backend, with_uncertainty
+                    source, probs_of, cfg, settings, paths, backend, kinds
                 )
     except OSError as error:
         if error.errno not in FULL:
@@ -217,9 +262,11 @@ def predict(cfg: DictConfig) -> list[str]:
         "backend": type(backend).__name__,
         "ckpt": str(cfg.ckpt),
         "tta": cfg.tta,
-        "temperature": temperature,
-        "temperature_from": temperature_source,
+        "temperature": common_temperature(temperatures),
+        "temperatures": temperatures,
+        "calibration": CALIBRATION_NOTE if calibrated else "none: the probabilities are as trained",
         "uncertainty": uncertainty_from,
+        "uncertainty_of": "the views' probabilities as trained (before calibration)",
         "axis": settings.axis,
         "overlap": settings.overlap,
         "taper": settings.taper,
@@ -241,17 +288,18 @@ def predict_section_file(
     """A 2D input: probabilities, mask, pictures, and a SEG-Y line back for a SEG-Y line."""
     scaling = None if source.data.dtype == np.uint8 else choose_scaling(backend, source.data, settings, source.path)
     grey = source.data if scaling is None else scaling.apply(source.data)
-    probs, uncertainty = probs_of(grey)
+    maps = probs_of(grey)
     dead = ~np.isfinite(source.data)
-    probs[dead] = 0.0  # no amplitude there: no salt, and counted
-    mask = probs > cfg.threshold
+    for section in maps.values():
+        section[dead] = 0.0  # no amplitude there: no salt, and counted
+    probs, uncertainty = maps.get("probs", maps["raw"]), maps.get("uncertainty")
+    mask = maps["raw"] > cfg.threshold
     save_npy(probs, paths["probs"])
     save_npy(mask, paths["mask"])
     save_png(np.round(probs * 255).astype(np.uint8), paths["probs_png"])
     save_png(overlay(grey, mask), paths["overlay"])
     written = [paths["probs"], paths["mask"], paths["probs_png"], paths["overlay"]]
     if uncertainty is not None:
-        uncertainty[dead] = 0.0
         save_npy(uncertainty, paths["uncertainty"])
         save_png(np.round(uncertainty * 255).astype(np.uint8), paths["uncertainty_png"])
         written += [paths["uncertainty"], paths["uncertainty_png"]]
@@ -263,37 +311,44 @@ def predict_section_file(
 
 
 def predict_volume_file(
-    volume, probs_of, cfg, settings, paths, backend, with_uncertainty
+    volume, probs_of, cfg, settings, paths, backend, kinds
 ) -> tuple[list[Path], float, AmplitudeScaling, int]:
     """A 3D input, a line at a time: along `predict.axis` (both: the mean of the two directions), probabilities
     and uncertainty written to disk as each line comes; the probabilities smoothed across `predict.smooth_lines`
-    neighbouring lines; then the mask, a picture of the inline with the most salt and, for SEG-Y, SEG-Y files with
-    the source's headers."""
+    neighbouring lines; then the mask (from the smoothed probabilities as trained), a picture of the inline with
+    the most salt and, for SEG-Y, SEG-Y files with the source's headers. `kinds`: the maps probs_of gives."""
     if settings.axis not in (*AXES, "both"):
         raise UserError(f"predict.axis={settings.axis} is not one of inline, crossline, both")
     scaling = choose_scaling(backend, volume.sample_traces(), settings, volume.path)
     axes = AXES if settings.axis == "both" else (settings.axis,)
     dead_samples = 0
     salt_per_inline = np.zeros(volume.shape[0], np.int64)
-    kinds = ("probs", "uncertainty") if with_uncertainty else ("probs",)
+    outputs = ("probs", "uncertainty") if "uncertainty" in kinds else ("probs",)
     with ExitStack() as stack:
-        temporaries = {kind: stack.enter_context(atomic_path(paths[kind])) for kind in (*kinds, "mask")}
-        cubes = {kind: LineCube(temporaries[kind], volume.shape) for kind in kinds}
+        temporaries = {kind: stack.enter_context(atomic_path(paths[kind])) for kind in (*outputs, "mask")}
+        cubes = {kind: LineCube(temporaries[kind], volume.shape) for kind in outputs}
+        if "probs" in kinds:  # calibrated: the probabilities as trained only decide the mask, in a scratch cube
+            scratch = stack.enter_context(TemporaryDirectory(dir=paths["probs"].parent, prefix=".as-trained."))
+            cubes["raw"] = LineCube(Path(scratch) / "raw.npy", volume.shape)
+        else:
+            cubes["raw"] = cubes["probs"]
         for n, axis in enumerate(axes):
             count = volume.shape[0] if axis == "inline" else volume.shape[1]
             for k in tqdm(range(count), desc=f"{axis} sections", unit="section"):
                 amplitudes = volume.line(axis, k)
                 dead = ~np.isfinite(amplitudes)
                 dead_samples += int(dead.sum()) if n == 0 else 0
-                for kind, section in zip(kinds, probs_of(scaling.apply(amplitudes).T)):
+                for kind, section in probs_of(scaling.apply(amplitudes).T).items():
                     line = section.T  # sections are (samples, traces)
                     line[dead] = 0.0  # no amplitude there: no salt, and counted
                     cubes[kind].write(axis, k, line if n == 0 else 0.5 * (cubes[kind].read(axis, k) + line))
+        smoothed = {id(cube): cube for kind, cube in cubes.items() if kind != "uncertainty"}.values()
         for axis in axes:  # neighbouring lines were predicted apart: make them agree
-            smooth_across_lines(cubes["probs"], axis, settings.smooth_lines)
+            for cube in smoothed:
+                smooth_across_lines(cube, axis, settings.smooth_lines)
         mask = LineCube(temporaries["mask"], volume.shape, dtype=np.bool_)
         for k in range(volume.shape[0]):
-            line_mask = cubes["probs"].read("inline", k) > cfg.threshold
+            line_mask = cubes["raw"].read("inline", k) > cfg.threshold
             mask.write("inline", k, line_mask)
             salt_per_inline[k] = int(line_mask.sum())
         mask.close()
@@ -303,15 +358,15 @@ def predict_volume_file(
             paths["preview"],
             scaling.apply(volume.line("inline", shown)).T,
             cubes["probs"].read("inline", shown).T,
-            cubes["uncertainty"].read("inline", shown).T if with_uncertainty else None,
+            cubes["uncertainty"].read("inline", shown).T if "uncertainty" in cubes else None,
             f"inline {volume.ilines[shown]} (most salt)",
         )
-        written = [paths[kind] for kind in (*kinds, "mask", "preview")]
+        written = [paths[kind] for kind in (*outputs, "mask", "preview")]
         if volume.kind == "segy":
             axis, count = volume.file_order
-            for kind in kinds:
+            for kind in outputs:
                 lines = (cubes[kind].read(axis, k) for k in range(count))
                 written.append(write_segy_like(volume, paths["sgy" if kind == "probs" else "uncertainty_sgy"], lines))
-        for cube in cubes.values():
+        for cube in {id(cube): cube for cube in cubes.values()}.values():
             cube.close()
     return written, salt / int(np.prod(volume.shape)), scaling, dead_samples

@@ -146,6 +146,25 @@ def after_training_tiles(cfg, datamodule) -> int:
     return bn + len(datamodule.val_idx) * (2 if cfg.oof.tta else 1) * (2 if several else 1)
 
 
+def resume_from(resume, run: RunFolder) -> str | None:
+    """The checkpoint `resume=` continues from: `last` is this run folder's last.ckpt (none yet: a fresh start,
+    so a re-queued job can pass it from its first launch); a path as given. Without resume=, a run folder that
+    already holds a last.ckpt is started over, with a warning naming resume=last."""
+    if resume == "last":
+        if run.last_checkpoint.is_file():
+            log.info("resume=last: continuing from %s", run.last_checkpoint)
+            return str(run.last_checkpoint)
+        log.info("resume=last: %s holds no checkpoints/last.ckpt yet, so training starts from scratch", run.path)
+        return None
+    if resume is None and run.last_checkpoint.is_file():
+        log.warning(
+            "%s already holds a training checkpoint: starting over (its snapshots are replaced); pass resume=last "
+            "to continue it instead",
+            run.path,
+        )
+    return resume
+
+
 def check_resume(resume) -> None:
     """A resume= checkpoint must be a full training checkpoint (last.ckpt); read as data, never running code."""
     if resume is not None and "optimizer_states" not in read_checkpoint(Path(resume).expanduser()):
@@ -180,10 +199,11 @@ def train(cfg: DictConfig) -> float | None:
     check_max_time(cfg.trainer.get("max_time"))
     check_validate_every_early(cfg.callbacks.get("training_budget", {}).get("validate_every_early"))
     check_budget_has_an_end(cfg)
-    check_resume(cfg.resume)
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    resume = resume_from(cfg.resume, RunFolder(run_dir))
+    check_resume(resume)
     check_ddp_launch(cfg)
     started = time.monotonic()
-    run_dir = Path(HydraConfig.get().runtime.output_dir)
     pl.seed_everything(cfg.seed, workers=True)
     start = starting_network(cfg.init)
     datamodule = build_datamodule(cfg, RunFolder(run_dir), reference=start.preprocess if start is not None else None)
@@ -196,7 +216,7 @@ def train(cfg: DictConfig) -> float | None:
         budget.keep_back_for(after_training_tiles(cfg, datamodule))
     loggers = [instantiate(c) for c in cfg.logger.values()]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
-    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.resume, weights_only=True)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=resume, weights_only=True)
     if not trainer.is_global_zero:
         return None
     trained = time.monotonic()

@@ -52,7 +52,7 @@ def tune(cfg: DictConfig) -> float:
         "n_tiles": int(len(ids)),
     }
     run = RunFolder(Path(cfg.run).expanduser())
-    chosen.update(calibrate(probs, truth, valid, run.calibration_picture))
+    chosen.update(calibrate(run.path, run.calibration_picture))
     write_text(run.postproc, yaml.safe_dump(chosen))
     save_threshold_plot(table, run.tuning_picture)
     log.info(
