@@ -1,6 +1,8 @@
 """Salt bodies and top/base-of-salt surfaces of a mask cube with known bodies: counts, volumes, depth ranges,
 surfaces read back by xtgeo on the survey's map grid, and bad input as one clear line."""
 
+import logging
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,6 +13,7 @@ from src.interpretation.bodies import label_bodies
 from src.sections.writers import write_segy_volume
 from src.tasks.bodies import bodies
 from src.utils.errors import UserError
+from src.utils.plots import body_map_title
 
 SHAPE = (40, 60, 80)  # inline, crossline, samples
 CENTRE, AXES = np.array([18.0, 28.0, 40.0]), np.array([12.0, 20.0, 15.0])  # an ellipsoid, in voxels
@@ -160,3 +163,27 @@ def test_more_bodies_than_sixteen_bits_hold_keep_their_own_labels(tmp_path):
     assert labels.dtype == np.uint32 and labels.max() == len(found.bodies)
     assert np.array_equal(np.load(tmp_path / "clean.npy"), specks)
     assert (labels == 1).sum() == found.bodies[0].voxels == 9 and len(np.unique(labels[specks])) == len(found.bodies)
+
+
+def test_the_map_counts_every_body_and_names_those_hidden_under_larger_ones():
+    footprint = np.zeros((4, 4), np.int64)
+    footprint[:2] = 1
+    footprint[3, 3] = 3  # body 2 lies wholly under body 1 in map view
+    assert body_map_title(footprint, 5) == "5 bodies, the largest 3 drawn (1 = largest); 2 hidden under larger ones"
+    assert body_map_title(footprint[:2], 1) == "1 body, the largest 1 drawn (1 = largest)"
+
+
+def test_a_body_spanning_the_whole_survey_is_warned_about(tmp_path, caplog):
+    caplog.set_level(logging.WARNING)
+    np.save(tmp_path / "all.mask.npy", np.ones((4, 5, 6), bool))
+    out = tmp_path / "out"
+    cfg = compose_config(
+        "bodies",
+        f"input={tmp_path / 'all.mask.npy'}",
+        f"out={out}",
+        "bodies.spacing.inline=25",
+        "bodies.spacing.crossline=25",
+        run_dir=tmp_path / "hydra",
+    )
+    run_task(bodies, cfg)
+    assert "body 1 spans the whole survey" in caplog.text

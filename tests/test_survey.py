@@ -2,6 +2,7 @@
 a TGS-trained network, and the whole volume predicted back into SEG-Y."""
 
 import json
+import logging
 import shutil
 
 import cv2
@@ -90,6 +91,18 @@ def test_labels_on_another_grid_are_one_clear_error_naming_both_files(survey, tm
         ),
     ):
         SurveyLabels(tmp_path / "labels.npy", volume)
+
+
+def test_folds_are_blocks_of_lines_each_holding_salt_where_the_labels_allow(caplog):
+    caplog.set_level(logging.INFO)
+    lines = list(range(0, 100, 10))
+    assert line_blocks(lines, 2, salty=set(lines)) == {k: int(k >= 50) for k in lines}  # equal blocks hold salt
+    recut = line_blocks(lines, 2, salty={50, 60, 70, 80, 90})  # the first equal block would hold none
+    assert recut == {k: int(k > 70) for k in lines} and "cut again so each holds salt (8 / 2 lines)" in caplog.text
+    assert line_blocks(lines, 3, salty={90}) == line_blocks(lines, 3)  # one salt line cannot serve three folds
+    assert "only 1 labelled line(s) hold salt, too few for 3 folds: fold(s) 0, 1 validate on lines without salt" in (
+        caplog.text
+    )
 
 
 def test_folds_are_blocks_and_windows_near_the_validation_block_are_dropped():
@@ -326,15 +339,43 @@ def test_tune_and_export_work_on_a_survey_run(survey, tmp_path):
     import onnx
     import yaml
 
-    from src.inference.onnx import ONNX_PREPROCESS_KEY
+    from src.inference.onnx import ONNX_PREPROCESS_KEY, SETTINGS_KEY
     from src.tasks.export import export
+    from src.tasks.infer import infer
     from src.tasks.tune import tune
 
     run = train_run(tmp_path / "run", *survey_overrides(survey))
     assert "valid" in np.load(run / "oof.npz")  # the interpreted samples of the validation windows
     run_task(tune, compose_config("tune", f"run={run}", run_dir=tmp_path / "tune"))
-    assert 0 <= yaml.safe_load((run / "postproc.yaml").read_text())["oof_map"] <= 1
+    tuned = yaml.safe_load((run / "postproc.yaml").read_text())
+    assert 0 <= tuned["oof_map"] <= 1
+    tuned["temperatures"] = {"run": 0.5}  # a temperature that moves the probabilities, whatever was fitted
+    (run / "postproc.yaml").write_text(yaml.safe_dump(tuned))
     run_task(export, compose_config("export", f"ckpt={run}", f"out={tmp_path / 'm.onnx'}", run_dir=tmp_path / "x"))
     meta = {p.key: p.value for p in onnx.load(str(tmp_path / "m.onnx")).metadata_props}
     stored = load_module(run / "checkpoints" / "last.ckpt").preprocess.amplitude
     assert json.loads(meta[ONNX_PREPROCESS_KEY])["amplitude"] == pytest.approx(list(stored))
+    assert json.loads(meta[ONNX_PREPROCESS_KEY])["depth_rule"] == [0.0, 1.0]  # data.survey.depth_origin / _step
+    assert json.loads(meta[SETTINGS_KEY]) == {
+        **{k: tuned[k] for k in ("threshold", "min_component", "min_mask", "fill_holes")},
+        "temperatures": [0.5],
+    }
+
+    # the run folder and the graph exported from it predict alike, neither asking for the depths it was trained on
+    predicted = {}
+    for name, ckpt in (("run", run), ("graph", tmp_path / "m.onnx")):
+        out = tmp_path / name / "vol"
+        run_task(
+            predict,
+            compose_config("predict", f"ckpt={ckpt}", f"input={survey / 'seismic.sgy'}", f"out={out}", run_dir=out),
+        )
+        predicted[name] = json.loads(out.with_name("vol.json").read_text()), np.load(out.with_name("vol.probs.npy"))
+    (meta_run, probs_run), (meta_graph, probs_graph) = predicted["run"], predicted["graph"]
+    assert meta_run["temperature"] == meta_graph["temperature"] == 0.5
+    assert meta_run["threshold"] == meta_graph["threshold"] == tuned["threshold"]
+    assert meta_run["threshold_from"].startswith("tuned, from") and meta_graph["threshold_from"].startswith("tuned")
+    assert meta_run["depth"] == {"origin": 0.0, "step": 1.0, "from": "the rule the network was trained on"}
+    assert np.abs(probs_run - probs_graph).max() < 1e-4
+
+    with pytest.raises(UserError, match="was trained on a survey .*: predict its seismic with predict.py"):
+        run_task(infer, compose_config("infer", f"ckpt={run}", f"out={tmp_path / 'sub.csv'}", run_dir=tmp_path / "i"))

@@ -7,11 +7,13 @@ import logging
 import numpy as np
 import pandas as pd
 import pytest
+import pytorch_lightning as pl
 import torch
 import yaml
 
 from conftest import train_run, validated_epochs
 from src.data import io
+from src.ensemble.members import resolve_members
 from src.ensemble.spec import read_ensemble
 from src.inference.backends import predict_tiles
 from src.models.checkpoint import load_module
@@ -94,6 +96,25 @@ def test_the_time_budget_keeps_back_the_work_after_training(synthetic_root, tmp_
     assert state["global_step"] == 23
     assert "training ended at 71 s of the time budget; 30 s kept back for 48 tiles" in caplog.text
     assert "train task: " in caplog.text and "in all (trainer.max_time=" in caplog.text
+    assert "is too small for this run" not in caplog.text
+
+
+def test_a_budget_too_small_for_the_work_after_training_is_said_at_the_first_validation(
+    synthetic_root, tmp_path, caplog
+):
+    caplog.set_level(logging.INFO)
+    train_run(
+        tmp_path / "run",
+        f"data.root={synthetic_root}",
+        "trainer.max_epochs=1000",
+        "trainer.precision=32-true",
+        *clock(50, step=1, validation=4),
+    )  # the same 30 s after training as above, of a 50 s budget
+    assert (
+        "trainer.max_time (50 s) is too small for this run: the work after training (48 tiles, about 30 s here "
+        "at 500.0 ms a validation tile) takes 60% of it; trainer.max_time of at least 60 s leaves training half"
+    ) in caplog.text
+    assert caplog.text.count("is too small for this run") == 1  # said once, at the first validation
 
 
 @pytest.mark.parametrize("stop", [["+trainer.max_steps=6"], clock(6)])
@@ -284,3 +305,50 @@ def test_validation_before_the_last_stretch_runs_every_nth_epoch_and_after_every
     assert validated_epochs(run_dir) == [1, 3, 4, 5]  # the stretch starts at 8.4 of 12 steps: epochs 4 and 5
     members = yaml.safe_load((run_dir / "ensemble.yaml").read_text())["members"]
     assert {m["ckpt"][:12] for m in members} <= {"snapshot-004", "snapshot-005"}
+
+
+class SpoilSecondSnapshot(pl.Callback):
+    """At fit end, makes the run's second-best snapshot call every pixel salt (its head's bias +50), so that the
+    ensemble of the two scores below the best snapshot alone (tests add it by _target_)."""
+
+    def on_fit_end(self, trainer, pl_module):
+        ranked = sorted(trainer.checkpoint_callback.best_k_models.items(), key=lambda kv: -float(kv[1]))
+        path = ranked[1][0]
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        saved["state_dict"]["net.fuse.1.bias"] += 50.0
+        torch.save(saved, path)
+
+
+def test_an_ensemble_worse_than_its_best_snapshot_gives_way_to_it(synthetic_root, tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    run_dir = train_run(
+        tmp_path / "run",
+        f"data.root={synthetic_root}",
+        "trainer.max_epochs=2",
+        "ensemble.top_k=2",
+        "ensemble.mode=predictions",
+        "+callbacks.spoil._target_=test_train.SpoilSecondSnapshot",
+    )
+    spec = yaml.safe_load((run_dir / "ensemble.yaml").read_text())
+    oof = np.load(run_dir / "oof.npz")
+    assert float(oof["map_ensemble"]) < float(oof["map_best"]) and str(oof["used"]) == "best snapshot"
+    assert spec["use"] == "best" and "below its best snapshot's" in spec["why"]
+    assert "the best snapshot is used" in caplog.text
+    best = RunFolder(run_dir).checkpoints / spec["members"][0]["ckpt"]
+    assert resolve_members(run_dir)[0] == [(best, 1.0)]  # what infer.py, predict.py and export.py use
+    assert [p for p, _ in resolve_members(run_dir, 2)[0]] == [best, best.with_name(spec["members"][1]["ckpt"])]
+    assert "training fold 0 of " in caplog.text and "run folder " + str(run_dir) in caplog.text  # the plan, first
+    assert "the 1 epoch(s) left of trainer.max_epochs=2 take about" in caplog.text
+
+
+def test_resuming_past_max_epochs_is_one_clear_line(synthetic_root, tmp_path):
+    run_dir = train_run(tmp_path / "run", f"data.root={synthetic_root}", "trainer.max_epochs=2")
+    with pytest.raises(
+        UserError, match=r"has trained 2 epochs, more than trainer.max_epochs=1: pass trainer.max_epochs=3"
+    ):
+        train_run(
+            tmp_path / "again",
+            f"data.root={synthetic_root}",
+            "trainer.max_epochs=1",
+            f"resume={run_dir / 'checkpoints' / 'last.ckpt'}",
+        )

@@ -11,7 +11,10 @@ import yaml
 
 from conftest import compose_config, run_cli, run_task
 from src.inference.calibration import oof_pixels
+from src.inference.postproc import postprocess_batch
+from src.inference.tuning import gather_oof
 from src.metrics.calibration import apply_temperature, expected_calibration_error
+from src.metrics.kaggle_map import kaggle_map
 from src.tasks.infer import infer
 from src.tasks.predict import predict
 from src.tasks.tune import tune
@@ -38,6 +41,9 @@ def two_fold_multirun(tmp_path_factory, synthetic_root):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Joblib.Parallel(n_jobs=2,backend=loky,prefer=processes" in result.stdout + result.stderr
     assert sorted(p.name for p in sweep.glob("fold*")) == ["fold0_0", "fold1_1"]
+    summary = pd.read_csv(sweep / "runs_summary.csv")  # the multirun ends with each fold's out-of-fold score
+    assert summary.fold.tolist() == [0, 1] and summary.tiles.sum() == 40
+    assert f"2 run(s) in {sweep}: mean out-of-fold val/map {summary['map'].mean():.4f}" in result.stdout
     return sweep
 
 
@@ -61,6 +67,10 @@ def test_tune_then_infer_on_a_two_fold_multirun(two_fold_multirun, tmp_path, cap
     )
     assert "from 2 run(s)" in caplog.text and f"'threshold': {tuned['threshold']}" in caplog.text
     assert "'min_mask': 7" in caplog.text and len(pd.read_csv(out)) == 12
+    ids, probs, truth, valid = gather_oof(two_fold_multirun)  # the estimate is of the setting used, min_mask 7
+    used = {k: tuned[k] for k in ("threshold", "min_component", "fill_holes")} | {"min_mask": 7}
+    estimate = kaggle_map(postprocess_batch(probs, **used), truth, valid)
+    assert f"out-of-fold estimate of the score with this post-processing: {estimate:.4f} over 40 tiles" in caplog.text
 
 
 def test_tune_sweep_returns_each_setting_and_summarises(two_fold_multirun, tmp_path):

@@ -53,6 +53,7 @@ class TrainingBudget(pl.Callback):
         self._after_cost = AFTER_TRAINING_COST["other"]
         self._top_k = {}
         self._early_stopping = []
+        self._warned_too_small = False
 
     def keep_back_for(self, tiles: int) -> None:
         """Keep back from a time budget what predicting `tiles` tiles after training takes."""
@@ -162,8 +163,30 @@ class TrainingBudget(pl.Callback):
         started, tiles = self._validation
         if tiles and self.timed():
             self.seconds_per_tile = (self.clock() - started) / tiles
+            self.warn_if_too_small()
         self._validation = None
         self._agreed = None  # the clock moved on: the next step takes the share again
+
+    def warn_if_too_small(self) -> None:
+        """Once the work after training is priced (at the first validation: the earliest its speed is known), say
+        when it takes half the time budget or more, and which budget would leave training at least half."""
+        after = self.after_training_seconds()
+        budget = self._timer.time_elapsed() + self._timer.time_remaining()
+        if self._warned_too_small or not self.after_training_tiles or after < 0.5 * budget:
+            return
+        self._warned_too_small = True
+        log.warning(
+            "trainer.max_time (%.0f s) is too small for this run: the work after training (%d tiles, about %.0f s "
+            "here at %.1f ms a validation tile) takes %.0f%% of it%s; trainer.max_time of at least %.0f s leaves "
+            "training half",
+            budget,
+            self.after_training_tiles,
+            after,
+            1000 * self.seconds_per_tile,
+            100 * after / budget,
+            ", so the run will end past its budget" if after >= budget else "",
+            2 * after,
+        )
 
     def on_train_end(self, trainer, pl_module) -> None:
         if self.timed() and self.after_training_tiles:

@@ -22,11 +22,12 @@ class Preprocess:
     zmax: float
     input_size: int
     amplitude: tuple | None = None  # (offset, gain) of a survey's amplitude-to-grey rule (src/sections/scaling.py)
+    depth_rule: tuple | None = None  # (depth of the first sample, depth per sample) a survey network was trained on
 
     @classmethod
-    def fit(cls, images_u8, all_depths, channels, input_size, amplitude=None) -> Preprocess:
+    def fit(cls, images_u8, all_depths, channels, input_size, amplitude=None, depth_rule=None) -> Preprocess:
         """Constants from the labelled tiles (image mean/std) and all depths (depth range); `amplitude`: the rule
-        that made a survey's grey tiles, kept for prediction."""
+        that made a survey's grey tiles, and `depth_rule` its samples' depths, both kept for prediction."""
         images = np.asarray(images_u8, dtype=np.float32) / 255.0
         z = np.asarray(list(all_depths), dtype=np.float64)
         return cls(
@@ -37,18 +38,27 @@ class Preprocess:
             float(z.max()),
             int(input_size),
             tuple(amplitude) if amplitude else None,
+            tuple(depth_rule) if depth_rule else None,
         )
 
     @classmethod
     def from_dict(cls, d) -> Preprocess:
-        amplitude = d.get("amplitude")
-        return cls(**{**d, "channels": tuple(d["channels"]), "amplitude": tuple(amplitude) if amplitude else None})
+        amplitude, depth_rule = d.get("amplitude"), d.get("depth_rule")
+        return cls(
+            **{
+                **d,
+                "channels": tuple(d["channels"]),
+                "amplitude": tuple(amplitude) if amplitude else None,
+                "depth_rule": tuple(depth_rule) if depth_rule else None,
+            }
+        )
 
     def to_dict(self) -> dict:
         return {
             **asdict(self),
             "channels": list(self.channels),
             "amplitude": list(self.amplitude) if self.amplitude else None,
+            "depth_rule": list(self.depth_rule) if self.depth_rule else None,
         }
 
     @property

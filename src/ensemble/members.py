@@ -11,11 +11,12 @@ from torch import nn
 
 from src.data.build import build_datamodule
 from src.data.datamodule import TGSDataModule
+from src.data.preprocess import Preprocess
 from src.data.saved_config import check_saved_config
 from src.ensemble.averaging import average_snapshots, stored_key
 from src.ensemble.cache_key import members_key
-from src.ensemble.spec import read_ensemble
-from src.models.checkpoint import load_module
+from src.ensemble.spec import read_ensemble, uses_best_snapshot
+from src.models.checkpoint import load_module, read_checkpoint
 from src.models.module import SaltModule
 from src.utils.errors import UserError
 from src.utils.run_folder import RunFolder, run_of_checkpoint, runs_under
@@ -24,9 +25,10 @@ log = logging.getLogger(__name__)
 
 
 def fold_members(run, snapshots=None) -> list[tuple[Path, float]]:
-    """[(ckpt path, weight)] of one RunFolder: its ensemble of the best `snapshots` snapshots (all when None), else
-    last.ckpt. In weights mode that is one averaged network: the best snapshot as it is for snapshots=1, else the
-    average of the chosen snapshots, kept beside them while it matches them (made again when it does not)."""
+    """[(ckpt path, weight)] of one RunFolder: its ensemble of the best `snapshots` snapshots (None: the run's
+    ensemble, which is its best snapshot alone when the ensemble scored worse out of fold), else last.ckpt. In
+    weights mode that is one averaged network: the best snapshot as it is for snapshots=1, else the average of the
+    chosen snapshots, kept beside them while it matches them (made again when it does not)."""
     spec = read_ensemble(run)
     if spec is None:
         if not run.last_checkpoint.exists():
@@ -36,7 +38,7 @@ def fold_members(run, snapshots=None) -> list[tuple[Path, float]]:
             )
         return [(run.last_checkpoint, 1.0)]
     mode, members = spec
-    chosen = members[:snapshots] if snapshots else members
+    chosen = members[:snapshots] if snapshots else members[:1] if uses_best_snapshot(run) else members
     if mode != "weights" or len(chosen) == 1:
         return chosen
     return [(kept_average(run, chosen, len(members))[0], 1.0)]
@@ -115,6 +117,17 @@ def resolve_members(ckpt, snapshots=None) -> tuple[list[tuple[Path, float]], lis
     """[(ckpt path, weight)] over all folds, weights summing to 1, and the RunFolders holding them."""
     grouped = members_by_run(ckpt, snapshots)
     return [member for _, members in grouped for member in members], [run for run, _ in grouped]
+
+
+def checkpoint_preprocesses(ckpt, snapshots=None) -> set[Preprocess]:
+    """The preprocessing of each network behind `ckpt`, read from the checkpoints without building any network (so
+    settings can be checked before a graph is exported)."""
+    preprocesses = set()
+    for path, _ in resolve_members(ckpt, snapshots)[0]:
+        hparams = read_checkpoint(path).get("hyper_parameters", {})
+        if "preprocess" in hparams:
+            preprocesses.add(Preprocess.from_dict(hparams["preprocess"]))
+    return preprocesses
 
 
 def load_networks(paths) -> list[tuple[SaltModule, float]]:

@@ -28,6 +28,18 @@ def write_ensemble(run, ranked, decay, mode) -> None:
     write_text(run.ensemble_file, yaml.safe_dump({"mode": mode, "decay": decay, "members": members}))
 
 
+def keep_best_snapshot(run, why) -> None:
+    """Mark a run's ensemble.yaml so that its ensemble is its best snapshot alone (`use: best`), saying `why`; the
+    members stay listed, for snapshots=N to ask for the best N explicitly."""
+    spec = yaml.safe_load(run.ensemble_file.read_text())
+    write_text(run.ensemble_file, yaml.safe_dump({**spec, "use": "best", "why": why}))
+
+
+def uses_best_snapshot(run) -> bool:
+    """Whether a run's ensemble is its best snapshot alone, the averaged ensemble having scored worse out of fold."""
+    return run.ensemble_file.exists() and yaml.safe_load(run.ensemble_file.read_text()).get("use") == "best"
+
+
 def read_ensemble(run) -> tuple[str, list[tuple[Path, float]]] | None:
     """(mode, [(ckpt path, weight)] best first) of a RunFolder, or None when it has no ensemble file."""
     if not run.ensemble_file.exists():

@@ -10,9 +10,13 @@ import logging
 
 import numpy as np
 
+from src.ensemble.members import members_by_run
 from src.inference.tuning import runs_with_oof
 from src.metrics.calibration import apply_temperature, expected_calibration_error, fit_temperature, reliability
+from src.utils.config import is_positive_number
+from src.utils.errors import UserError
 from src.utils.plots import save_reliability_plot
+from src.utils.run_folder import tuned_postproc
 
 log = logging.getLogger(__name__)
 FIT_PIXELS = 2_000_000  # the temperature is fitted on at most this many pixels (a fixed random draw)
@@ -67,3 +71,33 @@ def calibrate(folder, picture) -> dict:
     log.info("calibration: ECE %.4f as trained, %.4f with each run's temperature", ece_before, ece_after)
     result = {"temperatures": temperatures, "oof_ece": ece_before, "oof_ece_calibrated": ece_after}
     return result | ({"temperature": next(iter(temperatures.values()))} if len(temperatures) == 1 else {})
+
+
+def run_temperature(run, tuned, tuned_file) -> tuple[float, str]:
+    """(temperature, the file it came from) of one run (fold): its entry in the `temperatures` tune.py saved for
+    the ckpt as a whole, else that file's single `temperature` (one run tuned alone), else the one tuned for the
+    run itself, else 1 (none)."""
+    for values, source in ((tuned, tuned_file), tuned_postproc(run.path)):
+        if not values:
+            continue
+        value = (values.get("temperatures") or {}).get(run.path.name, values.get("temperature"))
+        if value is None:
+            continue
+        if not is_positive_number(value):
+            raise UserError(
+                f"{source} holds temperature={value!r}, not a number above 0: run tune.py on the run again, or "
+                "pass predict.temperature=1"
+            )
+        return float(value), str(source)
+    return 1.0, "none tuned (tune.py fits one)"
+
+
+def member_temperatures(ckpt, snapshots=None) -> list[dict]:
+    """[{run, temperature, from}] for each member of `ckpt`'s ensemble, in resolve_members' order (the order of
+    the backends' and the exported graph's members): each its run's temperature."""
+    tuned, tuned_file = tuned_postproc(ckpt)
+    chosen = []
+    for run, members in members_by_run(ckpt, snapshots):
+        temperature, source = run_temperature(run, tuned, tuned_file)
+        chosen += [{"run": run.path.name, "temperature": temperature, "from": source}] * len(members)
+    return chosen

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 ONNX_PREPROCESS_KEY = "saltseg_preprocess"
 ONNX_CACHE_KEY = "saltseg_cache_key"  # in a kept graph: the key of the networks and weights it was made from
 ONNX_DIGEST_KEY = "saltseg_graph_digest"  # in a kept graph: the digest of its own content (graph and metadata)
+SETTINGS_KEY = "saltseg_postproc"  # in an exported graph: tune.py's choice for it and its members' temperatures
 MEMBER_WEIGHTS_KEY = "saltseg_member_weights"  # the members' weights (summing to 1), in member_probs' order
 MEMBER_OUTPUT = "member_probs"
 OPSET = 18
@@ -40,9 +41,10 @@ class EnsembleProbabilities(nn.Module):
         return sum(w * p for p, w in zip(members, self.weights)), torch.cat(members, 1)
 
 
-def export_onnx(ckpt, out, snapshots=None, opset=OPSET, cache_key=None) -> Path:
+def export_onnx(ckpt, out, snapshots=None, opset=OPSET, cache_key=None, settings=None) -> Path:
     """Write the ensemble behind `ckpt` (best `snapshots` per fold) to `out` as one graph with dynamic batch and
-    spatial axes, its preprocessing (and, for a kept graph, its `cache_key`) in the metadata."""
+    spatial axes, its preprocessing (and, for a kept graph, its `cache_key`; for an exported one, the tuned
+    `settings`: threshold, cut-offs and each member's temperature) in the metadata."""
     members, _ = load_members(ckpt, snapshots)
     modules = [m for m, _ in members]
     preprocesses = {m.preprocess for m in modules}
@@ -78,6 +80,8 @@ def export_onnx(ckpt, out, snapshots=None, opset=OPSET, cache_key=None) -> Path:
         }
         if cache_key is not None:
             meta[ONNX_CACHE_KEY] = cache_key
+        if settings is not None:
+            meta[SETTINGS_KEY] = json.dumps(settings)
         for key, value in meta.items():
             graph.metadata_props.add(key=key, value=value)
         if cache_key is not None:
@@ -98,6 +102,16 @@ def graph_digest(graph: onnx.ModelProto) -> str:
     content = hashlib.sha256(bare.SerializeToString(deterministic=True))
     content.update(json.dumps(meta).encode())
     return content.hexdigest()
+
+
+def graph_settings(path) -> dict | None:
+    """The tuned settings an exported graph carries (threshold, cut-offs, `temperatures` per member), or None."""
+    try:
+        graph = onnx.load(str(path), load_external_data=False)
+    except Exception:  # onnx raises protobuf's DecodeError and others for a file that is not a graph
+        return None
+    value = next((p.value for p in graph.metadata_props if p.key == SETTINGS_KEY), None)
+    return json.loads(value) if value else None
 
 
 def graph_stamp(path: Path) -> tuple[str | None, bool]:

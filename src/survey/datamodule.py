@@ -28,6 +28,11 @@ from src.utils.plots import save_split_map
 log = logging.getLogger(__name__)
 
 
+def salty_lines(labels) -> set[int]:
+    """The labelled lines (along the labels' axis) that hold salt, for folds that each validate on some."""
+    return {k for k in labels.labelled if (labels.line(labels.axis, k) == 1).any()}
+
+
 def training_traces(volume, label_axis, windows, roles, amplitudes, most=32) -> np.ndarray:
     """Amplitudes of the training lines (up to `most`, evenly spread), whose statistics fix the scaling: training
     traces only, never a validation line's. Without training windows along label_axis, the training windows'."""
@@ -81,7 +86,7 @@ class SurveyDataModule(TGSDataModule):
             blocks = (
                 load_line_folds(self.split_file, numbers, labels.labelled, self.n_folds)
                 if self.split_file
-                else line_blocks(labels.labelled, self.n_folds)
+                else line_blocks(labels.labelled, self.n_folds, salty_lines(labels))
             )
             validation = [k for k, f in blocks.items() if f == self.fold]
             block = (min(validation), max(validation))
@@ -109,17 +114,25 @@ class SurveyDataModule(TGSDataModule):
         if self.run is not None:
             save_line_folds(blocks, numbers, self.run.folds)
             save_split_map(self.run.split_picture, volume.shape, s["label_axis"], blocks, self.fold, s["guard"])
+        salt = (self.masks == 1).any(axis=(1, 2))
         log.info(
-            "survey %s, fold %d: %d training and %d validation windows (%.0f%% with salt), %d dropped near "
-            "the validation block; amplitudes: %s",
+            "survey %s, fold %d: %d training windows (%.0f%% with salt) and %d validation windows (%.0f%% with "
+            "salt), %d dropped near the validation block; amplitudes: %s",
             s["seismic"],
             self.fold,
             len(train),
+            100 * salt[self.train_idx].mean(),
             len(val),
-            100 * (self.masks == 1).any(axis=(1, 2)).mean(),
+            100 * salt[self.val_idx].mean(),
             int((roles == GAP).sum()),
             scaling.rule,
         )
+        if not salt[self.val_idx].any():
+            log.warning(
+                "fold %d's validation windows hold no salt: its val/map, out-of-fold score and anything tune.py "
+                "would fit on them mean nothing; label salt in that block or choose another fold",
+                self.fold,
+            )
 
     def _cut(self, volume, labels, block) -> tuple[list[Window], np.ndarray, np.ndarray, np.ndarray]:
         """Windows of the labelled sections along data.survey.axis with their amplitudes (float32), labels and
@@ -182,9 +195,10 @@ class SurveyDataModule(TGSDataModule):
         )
 
     def _preprocess(self, scaling) -> Preprocess:
-        if self.reference is not None:  # the network's own preprocessing, with this survey's amplitude rule
-            return Preprocess(**{**self.reference.__dict__, "amplitude": scaling.pair})
         s = self.survey
+        depth_rule = (float(s["depth_origin"]), float(s["depth_step"]))
+        if self.reference is not None:  # the network's own preprocessing, with this survey's amplitude and depths
+            return Preprocess(**{**self.reference.__dict__, "amplitude": scaling.pair, "depth_rule": depth_rule})
         deepest = s["depth_origin"] + (self.n_samples - 1) * s["depth_step"]  # any window's depth lies in here
         return Preprocess.fit(
             self.images[self.train_idx],
@@ -192,4 +206,5 @@ class SurveyDataModule(TGSDataModule):
             self.channels,
             self.input_size,
             amplitude=scaling.pair,
+            depth_rule=depth_rule,
         )

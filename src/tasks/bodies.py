@@ -90,8 +90,20 @@ def bodies(cfg: DictConfig) -> list[str]:
         footprint[~np.isnan(found.top[k])] = k + 1
     unit = "m" if grid.zinc is not None else "samples"
     save_body_maps(
-        written[2], footprint, grid.depth(found.top[0]) if len(found.top) else np.full(shape[:2], np.nan), unit
+        written[2],
+        footprint,
+        grid.depth(found.top[0]) if len(found.top) else np.full(shape[:2], np.nan),
+        unit,
+        len(found.bodies),
     )
+    for body in found.bodies:
+        if body.inlines == (0, shape[0] - 1) and body.crosslines == (0, shape[1] - 1):
+            log.warning(
+                "body %d spans the whole survey (every inline and crossline): a mask of salt nearly everywhere, "
+                "or bodies joined through the edges; check the threshold (threshold=%s) and the prediction",
+                body.id,
+                cfg.threshold,
+            )
     for k in range(len(found.top)):
         for name, samples in (("top_salt", found.top[k]), ("base_salt", found.base[k])):
             surface = regular_surface(grid, samples, f"{name} body {k + 1}")

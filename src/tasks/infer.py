@@ -4,31 +4,32 @@ import logging
 from pathlib import Path
 
 import numpy as np
-from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from src.data.datamodule import load_unlabelled
 from src.ensemble.members import resolve_members
 from src.inference.backends import backend_probs, build_backend
+from src.inference.onnx import graph_settings
 from src.inference.postproc import postprocess_batch
 from src.inference.submission import write_submission
+from src.inference.tuning import gather_oof
+from src.metrics.kaggle_map import kaggle_map
 from src.utils.atomic import atomic_path, check_writable_file, remove_stale_temporaries
+from src.utils.config import command_line_keys
 from src.utils.errors import UserError
 from src.utils.run_folder import POSTPROC_FILE, tuned_postproc
 
 log = logging.getLogger(__name__)
 
 
-def choose_postproc(cfg) -> tuple[dict, dict | None, str]:
-    """(values, tuned file values or None, where they came from): tuned values from the ckpt's postproc.yaml,
+def choose_postproc(cfg) -> tuple[dict, str]:
+    """(values, where they came from): tuned values from the ckpt's postproc.yaml,
     except keys given on the command line; the config's defaults when nothing was tuned."""
     chosen = OmegaConf.to_container(cfg.postproc)
-    overridden = {
-        o.split("=")[0].lstrip("+").split(".", 1)[1]
-        for o in HydraConfig.get().overrides.task
-        if o.lstrip("+").startswith("postproc.")
-    }
-    tuned, source = tuned_postproc(cfg.ckpt)
+    overridden = {key.split(".", 1)[1] for key in command_line_keys() if key.startswith("postproc.")}
+    tuned, source = (
+        (graph_settings(cfg.ckpt), cfg.ckpt) if Path(cfg.ckpt).suffix == ".onnx" else tuned_postproc(cfg.ckpt)
+    )
     if tuned:
         chosen.update({k: v for k, v in tuned.items() if k in chosen and k not in overridden})
         origin = f"tuned on out-of-fold predictions, from {source}"
@@ -36,7 +37,19 @@ def choose_postproc(cfg) -> tuple[dict, dict | None, str]:
         origin = f"the defaults (no {POSTPROC_FILE} in the run or the folder above it: tune.py makes one)"
     if overridden:
         origin += f"; {', '.join(sorted(overridden))} from the command line"
-    return chosen, tuned, origin
+    return chosen, origin
+
+
+def oof_estimate(ckpt, params) -> tuple[float, int] | None:
+    """(mAP, tiles) of the post-processing `params` on the out-of-fold predictions of the runs under `ckpt`, the
+    setting actually used rather than the one tuned; None for a .ckpt file or runs without oof.npz."""
+    if Path(ckpt).expanduser().is_file():
+        return None
+    try:
+        ids, probs, truth, valid = gather_oof(ckpt)
+    except UserError:
+        return None
+    return kaggle_map(postprocess_batch(probs, **params), truth, valid), len(ids)
 
 
 def data_root(cfg, runs) -> Path:
@@ -47,7 +60,13 @@ def data_root(cfg, runs) -> Path:
         raise UserError(
             f"no data.root given and {saved} is missing: pass data.root=PATH (a folder with test/images and depths.csv)"
         )
-    return Path(OmegaConf.load(saved).data.root)
+    data = OmegaConf.load(saved).data
+    if "survey" in data or "root" not in data:
+        raise UserError(
+            f"ckpt={cfg.ckpt} was trained on a survey ({runs[0].path}): predict its seismic with predict.py "
+            "(infer.py writes Kaggle submissions for TGS tiles)"
+        )
+    return Path(data.root)
 
 
 def infer(cfg: DictConfig) -> str:
@@ -61,7 +80,7 @@ def infer(cfg: DictConfig) -> str:
     backend = build_backend(cfg.ckpt, cfg.snapshots, cfg.tta == "hflip", cfg.backend)
     root = data_root(cfg, runs)
     ids, images, depths = load_unlabelled(root, cfg.data.images)
-    params, tuned, origin = choose_postproc(cfg)
+    params, origin = choose_postproc(cfg)
     log.info(
         "ensembling %d networks from %d run(s), TTA %s, %s backend",
         len(paths),
@@ -70,8 +89,9 @@ def infer(cfg: DictConfig) -> str:
         type(backend).__name__.removesuffix("Backend"),
     )
     log.info("post-processing %s: %s", params, origin)
-    if tuned and "oof_map" in tuned:
-        log.info("out-of-fold estimate of the score: %.4f", tuned["oof_map"])
+    estimate = oof_estimate(cfg.ckpt, params)
+    if estimate is not None:
+        log.info("out-of-fold estimate of the score with this post-processing: %.4f over %d tiles", *estimate)
     probs = backend_probs(backend, images, depths, cfg.batch_size, desc=f"predict {root.name}")
     masks = postprocess_batch(probs, **params)
     out = write_submission(ids, masks, Path(cfg.out))

@@ -21,8 +21,10 @@ from omegaconf import DictConfig, ListConfig
 from tqdm import tqdm
 
 from src.data.tiles import TILE
-from src.ensemble.members import members_by_run
+from src.ensemble.members import checkpoint_preprocesses
 from src.inference.backends import build_backend, needs_depth, prediction_maps
+from src.inference.calibration import member_temperatures
+from src.inference.onnx import graph_settings
 from src.sections.line_cube import LineCube
 from src.sections.pictures import overlay, save_png
 from src.sections.readers import AXES, Section, open_seismic
@@ -31,7 +33,7 @@ from src.sections.smoothing import smooth_across_lines
 from src.sections.tiling import TAPERS, section_probs
 from src.sections.writers import save_npy, write_segy_like
 from src.utils.atomic import atomic_path, check_writable_file, remove_stale_temporaries, write_text
-from src.utils.config import is_number, is_positive_number, is_whole_number
+from src.utils.config import command_line_keys, is_number, is_positive_number, is_whole_number
 from src.utils.entry import FULL
 from src.utils.errors import UserError
 from src.utils.plots import save_line_preview
@@ -57,15 +59,32 @@ CALIBRATION_NOTE = (
 SCALING_MISMATCH = 2.0  # warn when the input's own amplitude scale differs from the stored one by this factor
 
 
-def depth_function(backend, settings) -> Callable[[int], float]:
-    if not any(needs_depth(pre) for pre in backend.preprocesses):
-        return lambda row: 0.0
-    if settings.depth_origin is None or settings.depth_step is None:
+def depth_rule(preprocesses, settings) -> tuple[float, float, str] | None:
+    """(depth of the first row, depth per row, where they came from) for networks that use the depth channel,
+    None for those that do not: predict.depth_origin / depth_step where given, else the rule the network was
+    trained on (a survey network stores it); one clear line when neither says."""
+    if not any(needs_depth(pre) for pre in preprocesses):
+        return None
+    stored = {pre.depth_rule for pre in preprocesses if needs_depth(pre)} - {None}
+    stored_rule = stored.pop() if len(stored) == 1 else (None, None)
+    origin = settings.depth_origin if settings.depth_origin is not None else stored_rule[0]
+    step = settings.depth_step if settings.depth_step is not None else stored_rule[1]
+    if origin is None or step is None:
         raise UserError(
-            "this model uses the depth channel: pass predict.depth_origin (depth of the first row) "
-            "and predict.depth_step (depth per row), in the units of the training depths.csv"
+            "this model uses the depth channel and stores no depth rule of its own (trained on TGS tiles, or folds "
+            "that differ): pass predict.depth_origin (depth of the first row) and predict.depth_step (depth per "
+            "row), in the units of the training depths.csv"
         )
-    return lambda row: settings.depth_origin + row * settings.depth_step
+    given = [name for name in ("depth_origin", "depth_step") if settings[name] is not None]
+    source = "predict." + " and predict.".join(given) if given else "the rule the network was trained on"
+    return float(origin), float(step), source
+
+
+def depth_function(rule) -> Callable[[int], float]:
+    if rule is None:
+        return lambda row: 0.0
+    origin, step, _ = rule
+    return lambda row: origin + row * step
 
 
 def choose_scaling(backend, amplitudes, settings, source) -> AmplitudeScaling:
@@ -105,40 +124,33 @@ def given_temperature(cfg) -> float | None:
     return float(given)
 
 
-def run_temperature(run, tuned, tuned_file) -> tuple[float, str]:
-    """(temperature, the file it came from) of one run (fold): its entry in the `temperatures` tune.py saved for
-    the ckpt as a whole, else that file's single `temperature` (one run tuned alone), else the one tuned for the
-    run itself, else 1 (none)."""
-    for values, source in ((tuned, tuned_file), tuned_postproc(run.path)):
-        if not values:
-            continue
-        value = (values.get("temperatures") or {}).get(run.path.name, values.get("temperature"))
-        if value is None:
-            continue
-        if not is_positive_number(value):
-            raise UserError(
-                f"{source} holds temperature={value!r}, not a number above 0: run tune.py on the run again, or "
-                "pass predict.temperature=1"
-            )
-        return float(value), str(source)
-    return 1.0, "none tuned (tune.py fits one)"
-
-
-def choose_temperatures(cfg, networks) -> list[dict]:
+def choose_temperatures(cfg, networks, carried=None) -> list[dict]:
     """[{run, temperature, from}] for each of the `networks` members of `cfg.ckpt`, in the backend's order: each
     member is calibrated by its own run's temperature (the one fitted on that run's out-of-fold predictions)
-    before the members are averaged; predict.temperature, when a number, is every member's."""
+    before the members are averaged; predict.temperature, when a number, is every member's; an exported graph
+    carries the temperatures of the run it was exported from (`carried`)."""
     given = given_temperature(cfg)
     if given is not None:
         return [{"run": None, "temperature": given, "from": "predict.temperature"}] * networks
     if Path(cfg.ckpt).suffix == ".onnx":
-        return [{"run": None, "temperature": 1.0, "from": "none (an exported graph carries none)"}] * networks
-    tuned, tuned_file = tuned_postproc(cfg.ckpt)
-    chosen = []
-    for run, members in members_by_run(cfg.ckpt, cfg.snapshots):
-        temperature, source = run_temperature(run, tuned, tuned_file)
-        chosen += [{"run": run.path.name, "temperature": temperature, "from": source}] * len(members)
-    return chosen
+        carried = (carried or {}).get("temperatures")
+        if not carried or len(carried) != networks:
+            return [{"run": None, "temperature": 1.0, "from": "none (the graph carries none)"}] * networks
+        return [{"run": None, "temperature": float(t), "from": f"{cfg.ckpt} (as exported)"} for t in carried]
+    return member_temperatures(cfg.ckpt, cfg.snapshots)
+
+
+def choose_threshold(cfg, carried=None) -> tuple[float, str]:
+    """(threshold, where it came from): `threshold=` on the command line, else the one tune.py chose for the ckpt
+    (its postproc.yaml, or what an exported graph carries), else the default. The mask is the probabilities as
+    trained above it; tune.py's component and mask-size cut-offs are for 101 x 101 tiles and are not applied to
+    sections (bodies.py's min_voxels cleans up a volume)."""
+    if "threshold" in command_line_keys():
+        return float(cfg.threshold), "the command line"
+    tuned, source = (carried, cfg.ckpt) if Path(cfg.ckpt).suffix == ".onnx" else tuned_postproc(cfg.ckpt)
+    if tuned and "threshold" in tuned:
+        return float(tuned["threshold"]), f"tuned, from {source}"
+    return float(cfg.threshold), "the default (nothing tuned)"
 
 
 def check_settings(settings) -> None:
@@ -216,10 +228,15 @@ def predict(cfg: DictConfig) -> list[str]:
     paths = output_paths(cfg.out)
     source = open_seismic(cfg.input, settings.iline_byte, settings.xline_byte)
     given_temperature(cfg)
+    if Path(cfg.ckpt).suffix != ".onnx":  # checked before a graph is exported (a graph's own metadata costs nothing)
+        depth_rule(checkpoint_preprocesses(cfg.ckpt, cfg.snapshots), settings)
     backend = build_backend(cfg.ckpt, cfg.snapshots, cfg.tta == "hflip", cfg.backend)
-    temperatures = choose_temperatures(cfg, backend.networks)
+    carried = graph_settings(cfg.ckpt) if Path(cfg.ckpt).suffix == ".onnx" else None
+    temperatures = choose_temperatures(cfg, backend.networks, carried)
+    threshold, threshold_from = choose_threshold(cfg, carried)
     calibrated = any(t["temperature"] != 1.0 for t in temperatures)
-    depth_of_row = depth_function(backend, settings)
+    depths = depth_rule(backend.preprocesses, settings)
+    depth_of_row = depth_function(depths)
     uncertainty_from = describe_uncertainty(cfg, backend)
     with_uncertainty = uncertainty_from is not None
     kinds = ("raw", "probs")[: 1 + calibrated] + (("uncertainty",) if with_uncertainty else ())
@@ -241,11 +258,11 @@ def predict(cfg: DictConfig) -> list[str]:
     Path(cfg.out).parent.mkdir(parents=True, exist_ok=True)
     try:
         if isinstance(source, Section):
-            written, salt, scaling, dead = predict_section_file(source, probs_of, cfg, settings, paths, backend)
+            written, salt, scaling, dead = predict_section_file(source, probs_of, threshold, settings, paths, backend)
         else:
             with source:
                 written, salt, scaling, dead = predict_volume_file(
-                    source, probs_of, cfg, settings, paths, backend, kinds
+                    source, probs_of, threshold, settings, paths, backend, kinds
                 )
     except OSError as error:
         if error.errno not in FULL:
@@ -258,7 +275,11 @@ def predict(cfg: DictConfig) -> list[str]:
         "input": str(source.path),
         "shape": list(source.data.shape if isinstance(source, Section) else source.shape),
         "scaling": scaling.to_dict() if scaling else {"rule": "uint8 passthrough"},
-        "threshold": cfg.threshold,
+        "threshold": threshold,
+        "threshold_from": threshold_from,
+        "depth": None if depths is None else dict(zip(("origin", "step", "from"), depths)),
+        "postproc_not_applied": "tune.py's min_component and min_mask are 101 x 101 tile rules: not applied to "
+        "sections (bodies.py's min_voxels cleans up a volume)",
         "backend": type(backend).__name__,
         "ckpt": str(cfg.ckpt),
         "tta": cfg.tta,
@@ -283,7 +304,7 @@ def predict(cfg: DictConfig) -> list[str]:
 
 
 def predict_section_file(
-    source, probs_of, cfg, settings, paths, backend
+    source, probs_of, threshold, settings, paths, backend
 ) -> tuple[list[Path], float, AmplitudeScaling | None, int]:
     """A 2D input: probabilities, mask, pictures, and a SEG-Y line back for a SEG-Y line."""
     scaling = None if source.data.dtype == np.uint8 else choose_scaling(backend, source.data, settings, source.path)
@@ -293,7 +314,7 @@ def predict_section_file(
     for section in maps.values():
         section[dead] = 0.0  # no amplitude there: no salt, and counted
     probs, uncertainty = maps.get("probs", maps["raw"]), maps.get("uncertainty")
-    mask = maps["raw"] > cfg.threshold
+    mask = maps["raw"] > threshold
     save_npy(probs, paths["probs"])
     save_npy(mask, paths["mask"])
     save_png(np.round(probs * 255).astype(np.uint8), paths["probs_png"])
@@ -311,7 +332,7 @@ def predict_section_file(
 
 
 def predict_volume_file(
-    volume, probs_of, cfg, settings, paths, backend, kinds
+    volume, probs_of, threshold, settings, paths, backend, kinds
 ) -> tuple[list[Path], float, AmplitudeScaling, int]:
     """A 3D input, a line at a time: along `predict.axis` (both: the mean of the two directions), probabilities
     and uncertainty written to disk as each line comes; the probabilities smoothed across `predict.smooth_lines`
@@ -348,7 +369,7 @@ def predict_volume_file(
                 smooth_across_lines(cube, axis, settings.smooth_lines)
         mask = LineCube(temporaries["mask"], volume.shape, dtype=np.bool_)
         for k in range(volume.shape[0]):
-            line_mask = cubes["raw"].read("inline", k) > cfg.threshold
+            line_mask = cubes["raw"].read("inline", k) > threshold
             mask.write("inline", k, line_mask)
             salt_per_inline[k] = int(line_mask.sum())
         mask.close()

@@ -119,4 +119,5 @@ def suggest(cfg: DictConfig) -> list[str]:
     save_suggestion_map(picture, means.map, labelled, {a: [s.index for s in p] for a, p in picked.items()})
     for axis, suggestions in picked.items():
         log.info("next %ss to label: %s", axis, ", ".join(str(int(numbers[axis][s.index])) for s in suggestions))
+    log.info("wrote the table of suggestions to %s and their map to %s", table, picture)
     return [str(table), str(picture)]

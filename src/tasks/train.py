@@ -19,7 +19,7 @@ from src.callbacks.pictures import publish_picture
 from src.data.build import build_datamodule
 from src.data.datamodule import PseudoLabelled, Unlabelled, load_unlabelled
 from src.ensemble.members import load_members, snapshot_ensembles
-from src.ensemble.spec import read_ensemble
+from src.ensemble.spec import keep_best_snapshot, read_ensemble
 from src.inference.backends import predict_tiles
 from src.metrics.kaggle_map import kaggle_map
 from src.models.checkpoint import read_checkpoint
@@ -165,12 +165,22 @@ def resume_from(resume, run: RunFolder) -> str | None:
     return resume
 
 
-def check_resume(resume) -> None:
-    """A resume= checkpoint must be a full training checkpoint (last.ckpt); read as data, never running code."""
-    if resume is not None and "optimizer_states" not in read_checkpoint(Path(resume).expanduser()):
+def check_resume(resume, max_epochs) -> None:
+    """A resume= checkpoint must be a full training checkpoint (last.ckpt), read as data, never running code, and
+    must not have trained more epochs than trainer.max_epochs allows (Lightning refuses it with a traceback)."""
+    if resume is None:
+        return
+    checkpoint = read_checkpoint(Path(resume).expanduser())
+    if "optimizer_states" not in checkpoint:
         raise UserError(
             f"resume={resume} is not a full training checkpoint (a snapshot keeps weights only): resume "
             "from the run's checkpoints/last.ckpt, or start from its weights with init="
+        )
+    done = int(checkpoint.get("epoch", -1)) + 1  # saved at the end of its epoch (0-based)
+    if max_epochs not in (None, -1) and done > max_epochs:
+        raise UserError(
+            f"resume={resume} has trained {done} epochs, more than trainer.max_epochs={max_epochs}: pass "
+            f"trainer.max_epochs={done + 1} or more to train on (or {done} to only evaluate it)"
         )
 
 
@@ -194,14 +204,15 @@ def train(cfg: DictConfig) -> float | None:
     Hydra's run folder; then predict its validation fold with the best snapshot and the ensemble (oof.npz,
     validation.png).
 
-    Returns the ensemble's out-of-fold val/map at threshold 0.5; None on DDP ranks other than 0, or when no
+    Returns the out-of-fold val/map at threshold 0.5 of what the run uses (its ensemble, or its best snapshot
+    where the ensemble scored worse); None on DDP ranks other than 0, or when no
     snapshot was validated."""
     check_max_time(cfg.trainer.get("max_time"))
     check_validate_every_early(cfg.callbacks.get("training_budget", {}).get("validate_every_early"))
     check_budget_has_an_end(cfg)
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     resume = resume_from(cfg.resume, RunFolder(run_dir))
-    check_resume(resume)
+    check_resume(resume, cfg.trainer.get("max_epochs"))
     check_ddp_launch(cfg)
     started = time.monotonic()
     pl.seed_everything(cfg.seed, workers=True)
@@ -211,6 +222,7 @@ def train(cfg: DictConfig) -> float | None:
         datamodule.add_semi_supervised(**semi_supervised_tiles(cfg, datamodule))
     datamodule.setup()
     module = build_module(cfg, datamodule.preprocess, datamodule.ignore_value, start)
+    log_plan(cfg, datamodule, module, run_dir)
     callbacks = [instantiate(c) for c in cfg.callbacks.values()]
     for budget in (c for c in callbacks if isinstance(c, TrainingBudget)):
         budget.keep_back_for(after_training_tiles(cfg, datamodule))
@@ -230,9 +242,42 @@ def train(cfg: DictConfig) -> float | None:
     return score
 
 
+def log_plan(cfg, datamodule, module, run_dir) -> None:
+    """Say at the start what will be trained, on what, for how long, and where it goes."""
+    data = cfg.data.survey.seismic if "survey" in cfg.data else cfg.data.get("root")
+    max_time = cfg.trainer.get("max_time")
+    budget = (
+        f"trainer.max_time={max_time}: training and the work after it end within it"
+        if max_time
+        else f"trainer.max_epochs={cfg.trainer.get('max_epochs')} (how long that takes is said after the first epoch)"
+    )
+    log.info(
+        "training fold %d of %s: %d training and %d validation tiles; network %s (%s, %.1f M parameters); %s; "
+        "run folder %s",
+        cfg.fold,
+        data,
+        len(datamodule.train_idx),
+        len(datamodule.val_idx),
+        module.hparams.model["_target_"].rsplit(".", 1)[-1],
+        module.hparams.model.get("encoder_name", "its own encoder"),
+        sum(p.numel() for p in module.net.parameters()) / 1e6,
+        budget,
+        run_dir,
+    )
+
+
 def clock_time(seconds) -> str:
     minutes, seconds = divmod(round(seconds), 60)
     return f"{minutes}:{seconds:02d}"
+
+
+def limited_validation_note(cfg) -> str:
+    """Where trainer.limit_val_batches cut validation, the progress bar's val/map is over fewer tiles than the
+    out-of-fold figures: say so beside them."""
+    limit = cfg.trainer.get("limit_val_batches")
+    if limit is None or limit == 1.0:
+        return ""
+    return f" (the progress bar's val/map was over trainer.limit_val_batches={limit} of them)"
 
 
 def out_of_fold_members(run, datamodule) -> tuple[list | None, list | None]:
@@ -264,12 +309,23 @@ def evaluate_out_of_fold(cfg, run_dir, datamodule, loggers=()) -> float | None:
     map_best = kaggle_map(best_probs > 0.5, truth, **interpreted)
     map_ensemble = kaggle_map(probs > 0.5, truth, **interpreted)
     log.info(
-        "fold %d out-of-fold val/map at 0.5: best snapshot %.4f, ensemble of %d %.4f",
+        "fold %d out-of-fold val/map at 0.5 over its %d validation tiles%s: best snapshot %.4f, ensemble of %d %.4f",
         cfg.fold,
+        len(truth),
+        limited_validation_note(cfg),
         map_best,
         n_snapshots,
         map_ensemble,
     )
+    if ensemble is not None and map_ensemble < map_best:
+        why = (
+            f"the ensemble of {n_snapshots} scored {map_ensemble:.4f} out of fold, below its best snapshot's "
+            f"{map_best:.4f}: the best snapshot is used"
+        )
+        log.warning("fold %d: %s (ensemble.yaml says so; snapshots=N still asks for the best N)", cfg.fold, why)
+        keep_best_snapshot(run, why)
+        probs = best_probs  # what infer.py and predict.py will use
+    used = "best snapshot" if probs is best_probs else "ensemble"
     ids = np.array(datamodule.ids)[datamodule.val_idx]
     with atomic_path(run.oof) as tmp:
         with open(tmp, "wb") as handle:
@@ -282,6 +338,7 @@ def evaluate_out_of_fold(cfg, run_dir, datamodule, loggers=()) -> float | None:
                 map_best=map_best,
                 map_ensemble=map_ensemble,
                 n_snapshots=n_snapshots,
+                used=used,
                 **interpreted,
             )
     n = min(cfg.oof.grid_tiles, len(ids))
@@ -293,4 +350,4 @@ def evaluate_out_of_fold(cfg, run_dir, datamodule, loggers=()) -> float | None:
         row_labels=list(ids[pick]),
     )
     publish_picture(loggers, run.validation_picture)
-    return map_ensemble
+    return map_best if used == "best snapshot" else map_ensemble

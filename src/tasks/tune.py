@@ -15,10 +15,22 @@ from src.inference.postproc import postprocess_batch
 from src.inference.tuning import gather_oof, grid_search
 from src.metrics.kaggle_map import kaggle_map
 from src.utils.atomic import write_text
+from src.utils.errors import UserError
 from src.utils.plots import save_threshold_plot
 from src.utils.run_folder import RunFolder
 
 log = logging.getLogger(__name__)
+
+
+def check_both_classes(truth, run, tiles) -> None:
+    """A threshold, size cut-offs or a temperature fitted on out-of-fold pixels of one class would mean nothing."""
+    if truth.any() and not truth.all():
+        return
+    raise UserError(
+        f"the out-of-fold predictions under {run} ({tiles} tiles) hold {'salt only' if truth.any() else 'no salt'}: "
+        "nothing can be tuned or calibrated on them; validate on tiles with salt and without (for a survey, a fold "
+        "whose block of lines holds salt)"
+    )
 
 
 def tune(cfg: DictConfig) -> float:
@@ -27,6 +39,7 @@ def tune(cfg: DictConfig) -> float:
     Hydra sweep, one setting (its result.yaml). Returns the OOF mAP of the best setting, or of this sweep job's
     setting."""
     ids, probs, truth, valid = gather_oof(cfg.run)
+    check_both_classes(truth if valid is None else truth[valid], cfg.run, len(ids))
     if HydraConfig.get().mode == RunMode.MULTIRUN:
         params = OmegaConf.to_container(cfg.postproc)
         score = kaggle_map(postprocess_batch(probs, **params), truth, valid)
@@ -56,7 +69,7 @@ def tune(cfg: DictConfig) -> float:
     write_text(run.postproc, yaml.safe_dump(chosen))
     save_threshold_plot(table, run.tuning_picture)
     log.info(
-        "saved %s, %s and %s in %s (infer.py and predict.py use them by default)",
+        "saved %s, %s and %s in %s (infer.py uses all of it by default, predict.py its threshold and temperatures)",
         run.postproc.name,
         run.tuning_picture.name,
         run.calibration_picture.name,

@@ -4,6 +4,7 @@ settings."""
 import os
 from pathlib import Path
 
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -50,3 +51,8 @@ def is_whole_number(value) -> bool:
     """A whole number for a count setting: not a boolean, which Python counts as an int (true would pass as 1).
     Each caller keeps its own bounds."""
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def command_line_keys() -> set[str]:
+    """The config keys the command line set (Hydra's task overrides, without + / ++ and values)."""
+    return {override.split("=")[0].lstrip("+") for override in HydraConfig.get().overrides.task}

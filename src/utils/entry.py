@@ -7,6 +7,8 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from omegaconf.errors import MissingMandatoryValue
+
 from src.utils.errors import UserError
 
 FULL = {errno.ENOSPC, errno.EDQUOT}
@@ -33,6 +35,12 @@ def guarded(work, *args, sigterm_exits=False) -> object:
             return work(*args)
     except (UserError, FloatingPointError) as error:
         print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
+    except MissingMandatoryValue as error:  # a ??? option of the config the command line left out
+        print(
+            f"error: {error.full_key} is not set and has no default: pass {error.full_key}=... on the command line",
+            file=sys.stderr,
+        )
         sys.exit(1)
     except OSError as error:
         if error.errno not in FULL:

@@ -3,7 +3,8 @@ as PNG. Matplotlib's object API (Figure, no pyplot): no GUI backend, no global f
 
 import numpy as np
 import pandas as pd
-from matplotlib.colors import ListedColormap
+from matplotlib import colormaps
+from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
@@ -173,18 +174,42 @@ def save_split_map(path, shape, axis, blocks, fold, guard) -> None:
     save_figure(fig, path)
 
 
-def save_body_maps(path, footprint, top, depth_unit) -> None:
-    """Map view (inline x crossline index) of salt bodies: which body is at each trace (0: none), and the
-    top-of-salt depth of the largest."""
+def body_map_title(footprint, n_bodies) -> str:
+    """The map's title: every body counted as the table counts them, and the drawn ones no trace shows named."""
+    drawn = int(footprint.max())
+    visible = set(np.unique(footprint).tolist())
+    hidden = [k for k in range(1, drawn + 1) if k not in visible]
+    title = f"{n_bodies} bod{'y' if n_bodies == 1 else 'ies'}, the largest {drawn} drawn (1 = largest)"
+    return title + (f"; {', '.join(map(str, hidden))} hidden under larger ones" if hidden else "")
+
+
+def save_body_maps(path, footprint, top, depth_unit, n_bodies) -> None:
+    """Map view (inline x crossline index) of salt bodies: which of the drawn (largest) bodies is at each trace
+    (0: none; a larger body on top where they overlap), with a legend of the bodies drawn and a title that counts
+    all `n_bodies` and the drawn ones hidden under larger ones; and the top-of-salt depth of the largest."""
     fig = Figure(figsize=(10, 4.5))
     left, right = fig.subplots(1, 2)
-    shown = np.ma.masked_equal(footprint, 0)
-    image = left.imshow(shown, cmap="tab20", interpolation="nearest", aspect="auto")
-    left.set_title(f"{int(footprint.max())} bodies (label at each trace; 1 = largest)", fontsize=9)
-    fig.colorbar(image, ax=left, fraction=0.046)
+    drawn = int(footprint.max())
+    colours = ListedColormap([colormaps["tab20"](k % 20) for k in range(max(drawn, 1))])
+    left.imshow(
+        np.ma.masked_equal(footprint, 0),
+        cmap=colours,
+        norm=BoundaryNorm(np.arange(0.5, max(drawn, 1) + 1), colours.N),
+        interpolation="nearest",
+        aspect="auto",
+    )
+    visible = set(np.unique(footprint).tolist()) - {0}
+    left.set_title(body_map_title(footprint, n_bodies), fontsize=9)
+    left.legend(
+        handles=[Patch(color=colours(k - 1), label=f"body {k}") for k in sorted(visible)],
+        fontsize=7,
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+    )
     image = right.imshow(np.ma.masked_invalid(top), cmap="viridis_r", interpolation="nearest", aspect="auto")
     right.set_title(f"top of salt, body 1 ({depth_unit})", fontsize=9)
     fig.colorbar(image, ax=right, fraction=0.046)
     for ax in (left, right):
         ax.set_xlabel("crossline (index)"), ax.set_ylabel("inline (index)")
+    fig.tight_layout()
     save_figure(fig, path)
