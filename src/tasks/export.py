@@ -17,16 +17,16 @@ CARRIED = ("threshold", "min_component", "min_mask", "fill_holes")  # of postpro
 def tuned_settings(ckpt, snapshots) -> dict | None:
     """What an exported graph carries of the tuning of `ckpt`: postproc.yaml's post-processing and each member's
     temperature (in the graph's member order); None when nothing was tuned."""
-    tuned, source = tuned_postproc(ckpt)
+    tuned, _ = tuned_postproc(ckpt)
     temperatures = member_temperatures(ckpt, snapshots)
     if not tuned and all(t["temperature"] == 1.0 for t in temperatures):
         return None
     carried = {key: tuned[key] for key in CARRIED if tuned and key in tuned}
     log.info(
-        "the graph carries %s and temperatures %s, tuned in %s",
+        "the graph carries %s and the members' temperatures %s (%s)",
         carried,
         [t["temperature"] for t in temperatures],
-        source,
+        ", ".join(sorted({t["from"] for t in temperatures})),
     )
     return carried | {"temperatures": [t["temperature"] for t in temperatures]}
 
