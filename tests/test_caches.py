@@ -12,7 +12,7 @@ import pytest
 import torch
 import yaml
 
-from conftest import train_run
+from conftest import train_run, use_the_ensemble
 from src.ensemble.cache_key import members_key
 from src.ensemble.members import resolve_members
 from src.ensemble.spec import read_ensemble
@@ -36,7 +36,7 @@ def trained(tmp_path_factory, synthetic_root):
 def run(trained, tmp_path):
     copy = tmp_path / "run"
     shutil.copytree(trained, copy)
-    return copy
+    return use_the_ensemble(copy)
 
 
 def old_times(path):

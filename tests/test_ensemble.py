@@ -9,7 +9,7 @@ import torch
 import yaml
 from torch import nn
 
-from conftest import train_run
+from conftest import train_run, use_the_ensemble
 from src.ensemble.averaging import average_state_dicts, weight_average
 from src.ensemble.members import resolve_members
 from src.ensemble.spec import rank_snapshots, read_ensemble, snapshot_weights
@@ -97,12 +97,14 @@ def test_a_single_snapshot_is_used_as_it_is_even_in_weights_mode(tmp_path):
 
 @pytest.fixture(scope="module")
 def three_snapshot_run(tmp_path_factory, synthetic_root):
-    return train_run(
-        tmp_path_factory.mktemp("members") / "run",
-        f"data.root={synthetic_root}",
-        "trainer.max_epochs=3",
-        "ensemble.top_k=3",
-        "ensemble.mode=weights",
+    return use_the_ensemble(
+        train_run(
+            tmp_path_factory.mktemp("members") / "run",
+            f"data.root={synthetic_root}",
+            "trainer.max_epochs=3",
+            "ensemble.top_k=3",
+            "ensemble.mode=weights",
+        )
     )
 
 
