@@ -183,6 +183,7 @@ def test_a_body_spanning_the_whole_survey_is_warned_about(tmp_path, caplog):
         f"out={out}",
         "bodies.spacing.inline=25",
         "bodies.spacing.crossline=25",
+        "bodies.min_voxels=1",
         run_dir=tmp_path / "hydra",
     )
     run_task(bodies, cfg)

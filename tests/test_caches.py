@@ -12,7 +12,7 @@ import pytest
 import torch
 import yaml
 
-from conftest import train_run
+from conftest import train_run, use_the_ensemble
 from src.ensemble.cache_key import members_key
 from src.ensemble.members import resolve_members
 from src.ensemble.spec import read_ensemble
@@ -36,7 +36,7 @@ def trained(tmp_path_factory, synthetic_root):
 def run(trained, tmp_path):
     copy = tmp_path / "run"
     shutil.copytree(trained, copy)
-    return copy
+    return use_the_ensemble(copy)
 
 
 def old_times(path):
@@ -122,12 +122,12 @@ def test_a_weight_average_is_made_again_when_its_snapshots_or_weights_change(run
 
     replace_content(snapshots[0][0], snapshots[2][0])  # the best snapshot now holds the third's weights
     ((again, _),) = resolve_members(run, 2)[0]
-    assert again == top2 and not torch.equal(params(top2)["net.fuse.1.weight"], before["net.fuse.1.weight"])
+    assert again == top2 and not torch.equal(params(top2)["net.fuse.weight"], before["net.fuse.weight"])
     assert resolve_members(run)[0] == [(average, 1.0)]
-    assert not torch.equal(params(average)["net.fuse.1.weight"], before_all["net.fuse.1.weight"])
+    assert not torch.equal(params(average)["net.fuse.weight"], before_all["net.fuse.weight"])
     assert caplog.text.count("was made from other snapshots or weights") == 2
 
-    made = params(top2)["net.fuse.1.weight"]
+    made = params(top2)["net.fuse.weight"]
     edit_ensemble(
         run,
         members=[
@@ -136,7 +136,7 @@ def test_a_weight_average_is_made_again_when_its_snapshots_or_weights_change(run
         ],
     )
     resolve_members(run, 2)
-    assert not torch.equal(params(top2)["net.fuse.1.weight"], made)
+    assert not torch.equal(params(top2)["net.fuse.weight"], made)
 
 
 def test_pseudo_labels_are_keyed_by_the_teachers_content_not_its_time(tmp_path):

@@ -13,8 +13,9 @@ from omegaconf import OmegaConf
 
 from conftest import compose_config, run_task
 from src.inference.backends import OnnxBackend
+from src.inference.calibration import run_temperature
 from src.inference.onnx import MEMBER_WEIGHTS_KEY, export_onnx
-from src.tasks.predict import choose_temperatures, predict, run_temperature
+from src.tasks.predict import choose_temperatures, predict
 from src.utils.errors import UserError
 from src.utils.run_folder import RunFolder, tuned_postproc
 

@@ -12,7 +12,7 @@ import torch
 import yaml
 from omegaconf import OmegaConf
 
-from conftest import compose_config, last_line, run_cli, run_task, train_run
+from conftest import compose_config, last_line, run_cli, run_task, train_run, use_the_ensemble
 from src.data.saved_config import check_saved_config
 from src.ensemble.members import resolve_members
 from src.inference.onnx import cached_graph
@@ -30,12 +30,14 @@ REFUSED = "refused, and nothing it names was imported or called"
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, synthetic_root):
     """A run of two snapshots averaged in weights mode: a weight average to make again when it is missing."""
-    return train_run(
-        tmp_path_factory.mktemp("safety") / "run",
-        f"data.root={synthetic_root}",
-        "trainer.max_epochs=2",
-        "ensemble.top_k=2",
-        "ensemble.mode=weights",
+    return use_the_ensemble(
+        train_run(
+            tmp_path_factory.mktemp("safety") / "run",
+            f"data.root={synthetic_root}",
+            "trainer.max_epochs=2",
+            "ensemble.top_k=2",
+            "ensemble.mode=weights",
+        )
     )
 
 
