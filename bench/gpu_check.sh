@@ -2,12 +2,17 @@
 # The GPU check, as one call on a lent device machine (bare and offline: Python 3.12 with torch, Lightning,
 # timm, OpenCV, pandas, but no Hydra, smp, albumentations or segyio):
 #   1. installs the wheels that bench/gpu_wheels.sh put in .whl/ (when those packages are missing),
-#   2. trains `experiment=seed trainer=gpu` on fold 0 of the real data for a fixed wall clock,
-#   3. predicts test/images with infer.py (the run's weight-averaged network, hflip TTA),
-#   4. prints images/s, epochs, val/map per epoch, peak GPU memory, the out-of-fold scores and inference
-#      tiles/s, and appends them with the card's name to bench/RESULTS.md (and to $OUT/gpu_check.md when set).
+#   2. trains `experiment=seed trainer=gpu` (the published network and loss) on folds 0..F-1 of the real data,
+#      M minutes of wall clock each,
+#   3. with several folds, tunes the post-processing on their pooled out-of-fold predictions (tune.py),
+#   4. predicts test/images with infer.py: the fold x snapshot (weight-averaged) x hflip TTA ensemble,
+#   5. prints images/s, epochs, val/map per epoch, peak GPU memory, each fold's and the pooled out-of-fold scores
+#      and inference tiles/s, and appends them with the card's name to bench/RESULTS.md (and to
+#      $OUT/gpu_check.md when set).
 #
-#   bash bench/gpu_check.sh [--minutes M] [--data DIR] [--work DIR] [--cpu-dry-run] [-- train.py overrides]
+#   bash bench/gpu_check.sh [--minutes M] [--folds F] [--data DIR] [--work DIR] [--cpu-dry-run] [-- overrides]
+#
+# Five folds of 2 minutes fit a 15-minute device lease with its start-up: --folds 5 --minutes 2.
 #
 # --data defaults to .gpu/tgs (made by bench/gpu_data.sh to travel with the tree), else ../shared/tgs.
 # --cpu-dry-run runs the same steps on the CPU with a tiny network for 3 epochs (a step budget, so what it
@@ -16,10 +21,11 @@
 # bash bench/gpu_data.sh; then run this with `.whl` and `.gpu` carried.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-minutes=5 dry_run=0 data="" work=${TMPDIR:-/tmp}/gpu_check
+minutes=5 folds=1 dry_run=0 data="" work=${TMPDIR:-/tmp}/gpu_check
 while [ $# -gt 0 ]; do
   case "$1" in
     --minutes) minutes=$2; shift 2 ;;
+    --folds) folds=$2; shift 2 ;;
     --data) data=$2; shift 2 ;;
     --work) work=$2; shift 2 ;;
     --cpu-dry-run) dry_run=1; shift ;;
@@ -42,7 +48,7 @@ now() { $PY -c "import time; print(time.time())"; }
 seconds() { $PY -c "print(f'{$2 - $1:.1f}')"; }
 if [ "$dry_run" = 1 ]; then
   budget=00:00:05:00 budget_s=300
-  setup=(trainer=cpu encoder.name=resnet18 model.stem=standard model.filters=8 batch_size=4 data.max_tiles=64
+  setup=(trainer=cpu encoder.name=resnet18 model.filters=8 batch_size=4 data.max_tiles=64
          ensemble.top_k=2 data.num_workers=0 trainer.max_epochs=3)
   results=$work/report.md
 else
@@ -54,14 +60,29 @@ else
   sampler=$!
   trap 'kill $sampler 2>/dev/null || true' EXIT
 fi
-train=(experiment=seed "${setup[@]}" "data.root=$data" fold=0 "trainer.max_time=$budget" "hydra.run.dir=$work/run" "$@")
-echo "$ python train.py ${train[*]}"
+runs=() train_wall=0
+for fold in $(seq 0 $((folds - 1))); do
+  split=()
+  [ "$folds" -gt 1 ] && split=("data.n_folds=$folds")  # every fold of an F-fold split; one fold: fold 0 of 5
+  train=(experiment=seed "${setup[@]}" "${split[@]}" "data.root=$data" "fold=$fold" "trainer.max_time=$budget"
+         "hydra.run.dir=$work/runs/fold$fold" "$@")
+  echo "$ python train.py ${train[*]}"
+  start=$(now)
+  $PY train.py "${train[@]}"
+  train_wall=$($PY -c "print($train_wall + $(seconds "$start" "$(now)"))")
+  runs+=("$work/runs/fold$fold")
+done
+ckpt=$work/runs
+[ "$folds" = 1 ] && ckpt=$work/runs/fold0
+postproc=()
+if [ "$folds" -gt 1 ]; then
+  echo "$ python tune.py run=$ckpt"
+  $PY tune.py "run=$ckpt" "hydra.run.dir=$work/tune"
+  postproc=(--postproc "$ckpt/postproc.yaml")
+fi
+echo "$ python infer.py ckpt=$ckpt data.root=$data out=$work/submission.csv"
 start=$(now)
-$PY train.py "${train[@]}"
-train_wall=$(seconds "$start" "$(now)")
-echo "$ python infer.py ckpt=$work/run data.root=$data out=$work/submission.csv"
-start=$(now)
-$PY infer.py "ckpt=$work/run" "data.root=$data" "out=$work/submission.csv" "hydra.run.dir=$work/infer"
+$PY infer.py "ckpt=$ckpt" "data.root=$data" "out=$work/submission.csv" "hydra.run.dir=$work/infer"
 infer_wall=$(seconds "$start" "$(now)")
 tiles=$(($(wc -l < "$work/submission.csv") - 1))
 peak=()
@@ -71,9 +92,10 @@ if [ "$dry_run" = 0 ]; then
 fi
 copy=()
 [ -n "${OUT:-}" ] && copy=(--copy "$OUT/gpu_check.md")
-$PY -m bench.gpu_report "$work/run" --budget-s "$budget_s" --train-wall "$train_wall" --infer-wall "$infer_wall" \
-  --tiles "$tiles" "${peak[@]}" --results "$results" "${copy[@]}" \
-  --command "bash bench/gpu_check.sh --minutes $minutes${*:+ -- $*}"
+$PY -m bench.gpu_report "${runs[@]}" --budget-s "$budget_s" --train-wall "$train_wall" --infer-wall "$infer_wall" \
+  --tiles "$tiles" "${peak[@]}" "${postproc[@]}" --results "$results" "${copy[@]}" \
+  --command "bash bench/gpu_check.sh --minutes $minutes --folds $folds${*:+ -- $*}"
 if [ -n "${OUT:-}" ]; then
-  cp "$work/run/curves.png" "$work/run/validation.png" "$work/run/train.log" "$work/run/logs/metrics.csv" "$OUT/"
+  first=$work/runs/fold0
+  cp "$first/curves.png" "$first/validation.png" "$first/train.log" "$first/logs/metrics.csv" "$OUT/"
 fi

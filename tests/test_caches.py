@@ -122,12 +122,12 @@ def test_a_weight_average_is_made_again_when_its_snapshots_or_weights_change(run
 
     replace_content(snapshots[0][0], snapshots[2][0])  # the best snapshot now holds the third's weights
     ((again, _),) = resolve_members(run, 2)[0]
-    assert again == top2 and not torch.equal(params(top2)["net.fuse.1.weight"], before["net.fuse.1.weight"])
+    assert again == top2 and not torch.equal(params(top2)["net.fuse.weight"], before["net.fuse.weight"])
     assert resolve_members(run)[0] == [(average, 1.0)]
-    assert not torch.equal(params(average)["net.fuse.1.weight"], before_all["net.fuse.1.weight"])
+    assert not torch.equal(params(average)["net.fuse.weight"], before_all["net.fuse.weight"])
     assert caplog.text.count("was made from other snapshots or weights") == 2
 
-    made = params(top2)["net.fuse.1.weight"]
+    made = params(top2)["net.fuse.weight"]
     edit_ensemble(
         run,
         members=[
@@ -136,7 +136,7 @@ def test_a_weight_average_is_made_again_when_its_snapshots_or_weights_change(run
         ],
     )
     resolve_members(run, 2)
-    assert not torch.equal(params(top2)["net.fuse.1.weight"], made)
+    assert not torch.equal(params(top2)["net.fuse.weight"], made)
 
 
 def test_pseudo_labels_are_keyed_by_the_teachers_content_not_its_time(tmp_path):

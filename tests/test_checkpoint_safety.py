@@ -80,22 +80,31 @@ def test_resume_from_a_snapshot_or_a_missing_file_is_one_clear_error(trained_run
         train_run(tmp_path / "b", f"data.root={synthetic_root}", f"resume={tmp_path / 'gone.ckpt'}")
 
 
-def test_a_format_2_checkpoint_loads_under_its_old_names_and_a_format_1_one_is_refused(trained_run, tmp_path):
-    state = torch.load(trained_run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+@pytest.fixture(scope="module")
+def hyper_run(tmp_path_factory, synthetic_root):
+    """A run of the project's own network (model=hyper_unet), which formats 2 and 3 called SeedUnet."""
+    return train_run(tmp_path_factory.mktemp("hyper") / "run", f"data.root={synthetic_root}", "model=hyper_unet")
+
+
+@pytest.mark.parametrize("old_format", [2, 3])
+def test_checkpoints_of_formats_2_and_3_load_as_the_hyper_unet_and_a_format_1_one_is_refused(
+    hyper_run, tmp_path, old_format
+):
+    state = torch.load(hyper_run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
     hparams = state["hyper_parameters"]
-    assert hparams["saltseg"] == 3
-    old = {
-        "lr_scheduler" if k == "scheduler" else "ignore_index" if k == "ignore_value" else k: v
-        for k, v in hparams.items()
-    }
-    old["saltseg"] = 2
-    old["loss"] = {"first": {"bce": 1.0}}  # format 2 named loss terms by name; prediction never builds the loss
-    torch.save({**state, "hyper_parameters": old}, tmp_path / "format2.ckpt")
-    module = load_module(tmp_path / "format2.ckpt")
-    reference = load_module(trained_run / "checkpoints" / "last.ckpt")
-    assert module.hparams.scheduler == hparams["scheduler"] and module.hparams.ignore_value is None
+    assert hparams["saltseg"] == 4 and hparams["model"]["_target_"] == "src.models.hyper_unet.HyperUnet"
+    old = {**hparams, "saltseg": 3, "model": {**hparams["model"], "_target_": "src.models.seed_unet.SeedUnet"}}
+    if old_format == 2:
+        old = {
+            "lr_scheduler" if k == "scheduler" else "ignore_index" if k == "ignore_value" else k: v
+            for k, v in old.items()
+        } | {"saltseg": 2, "loss": {"first": {"bce": 1.0}}}  # format 2 named loss terms; prediction never builds it
+    torch.save({**state, "hyper_parameters": old}, tmp_path / "old.ckpt")
+    module = load_module(tmp_path / "old.ckpt")
+    reference = load_module(hyper_run / "checkpoints" / "last.ckpt")
+    assert type(module.net).__name__ == "HyperUnet" and module.hparams.scheduler == hparams["scheduler"]
     x = torch.randn(2, 3, 128, 128)
     assert torch.equal(module(x), reference(x))
     torch.save({**state, "hyper_parameters": {**old, "saltseg": 1}}, tmp_path / "format1.ckpt")
-    with pytest.raises(UserError, match="is in format 1 of this project's train.py, this version reads format 3"):
+    with pytest.raises(UserError, match="is in format 1 of this project's train.py, this version reads format 4"):
         load_module(tmp_path / "format1.ckpt")

@@ -9,7 +9,8 @@ def test_experiment_seed_composes_to_the_recipe():
     cfg = compose_train("experiment=seed")
     assert cfg.encoder.name == "se_resnext50_32x4d" and cfg.encoder.weights is None
     assert cfg.model._target_ == "src.models.seed_unet.SeedUnet" and cfg.model.encoder_name == "se_resnext50_32x4d"
-    assert cfg.model.stem == "seed" and cfg.model.filters == 32
+    assert cfg.model.filters == 32 and cfg.loss.second.lovasz._target_ == "src.losses.terms.LovaszHingeELU"
+    assert cfg.data.channels == ["image", "depth_255", "coord_255"] and len(set(cfg.data.exclude_ids)) == 80
     assert cfg.batch_size == 20 and cfg.optimizer._target_ == "torch.optim.Adam" and cfg.optimizer.lr == 1e-4
     s = cfg.scheduler.scheduler
     assert (s._target_, s.mode, s.base_lr, s.max_lr, s.step_size_up, s.cycle_momentum) == (
@@ -23,7 +24,8 @@ def test_experiment_seed_composes_to_the_recipe():
     assert cfg.scheduler.interval == "step"
     weights = {phase: {name: term.weight for name, term in cfg.loss[phase].items()} for phase in ("first", "second")}
     assert weights == {"first": {"bce": 1.0}, "second": {"bce": 0.1, "lovasz": 0.9}}
-    assert cfg.loss.second.lovasz._target_ == "segmentation_models_pytorch.losses.LovaszLoss"
+    assert cfg.loss.second.lovasz.per_image is False  # the published loss: over the whole batch (ELU)
+    assert cfg.loss.second.bce._target_ == "src.losses.terms.BCEWithLogitsOfProbabilities"
     assert cfg.loss.switch_epoch == 80 and cfg.trainer.max_epochs == 500
     assert cfg.callbacks.early_stopping.monitor == "val/map" and cfg.ensemble.top_k == 10
     assert cfg.callbacks.snapshots.save_top_k == 10
@@ -72,6 +74,7 @@ def test_the_readmes_scale_out_commands_compose():
 def test_cpu_fast_is_the_budget_aware_preset():
     cfg = compose_train("experiment=cpu_fast")
     assert cfg.encoder.name == "resnet34" and cfg.model.stem == "standard" and cfg.model.filters == 16
+    assert cfg.model._target_ == "src.models.hyper_unet.HyperUnet"  # the project's own network, unchanged
     assert cfg.scheduler.scheduler.floor == 0.01 and cfg.loss.switch_at == 0.6 and cfg.batch_size == 20
     assert cfg.trainer.max_time == "00:00:30:00" and cfg.ensemble.stretch == 0.3
 

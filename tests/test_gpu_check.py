@@ -1,4 +1,5 @@
-"""bench/gpu_check.sh, the script a session with a lent GPU runs as one call, dry-run on the CPU."""
+"""bench/gpu_check.sh, the script a session with a lent GPU runs as one call, dry-run on the CPU with two folds:
+each trained, the post-processing tuned on both, the test tiles predicted by their ensemble, the figures reported."""
 
 import os
 import subprocess
@@ -23,6 +24,8 @@ def test_gpu_check_dry_run_trains_predicts_and_reports(synthetic_root, tmp_path)
             str(synthetic_root),
             "--work",
             str(tmp_path / "work"),
+            "--folds",
+            "2",
             "--",
             "++trainer.limit_val_batches=2",
         ],
@@ -37,11 +40,13 @@ def test_gpu_check_dry_run_trains_predicts_and_reports(synthetic_root, tmp_path)
     for figure in (
         "card: no GPU (CPU dry run)",
         "images/s",
-        "val/map per epoch: 0: ",
+        "fold 0 val/map per epoch: 0: ",
+        "fold 1 val/map per epoch: 0: ",
         "peak GPU memory: n/a",
-        "after training: averaged 2 snapshots",
+        "fold 1 after training: averaged 2 snapshots",
         "out-of-fold (hflip TTA, threshold 0.5)",
-        "inference: 12 test tiles",
+        "2-fold out-of-fold mAP over 40 tiles",
+        "inference: 12 test tiles, 2 fold(s) x snapshots x hflip TTA",
     ):
         assert figure in report, figure
     assert (tmp_path / "out" / "gpu_check.md").read_text() in report

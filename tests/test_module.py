@@ -12,7 +12,14 @@ from src.utils.config import CONFIG_DIR
 def tiny_module(*overrides):
     with initialize_config_dir(CONFIG_DIR, version_base="1.3"):
         cfg = compose(
-            "train", overrides=["encoder.name=resnet18", "model.stem=standard", "model.filters=8", *overrides]
+            "train",
+            overrides=[
+                "model=hyper_unet",
+                "encoder.name=resnet18",
+                "model.stem=standard",
+                "model.filters=8",
+                *overrides,
+            ],
         )
     module = build_module(cfg, Preprocess(("image", "depth", "coord"), 0.5, 0.2, 0.0, 1.0, 128))
     module.setup("fit")  # as Lightning does before training: the loss is built

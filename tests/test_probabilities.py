@@ -10,7 +10,7 @@ from src.data.preprocess import Preprocess
 from src.data.tiles import mirror_padded
 from src.inference.backends import predict_tiles
 from src.inference.tta import mean_view, network_probs, tta_views
-from src.models.seed_unet import SeedUnet
+from src.models.hyper_unet import HyperUnet
 
 PRE = Preprocess(("image", "depth", "coord"), mean=0.45, std=0.2, zmin=50.0, zmax=950.0, input_size=128)
 
@@ -31,7 +31,7 @@ def test_the_mirrored_view_is_the_mirrored_tile_padded_as_in_training():
 
 def test_tta_of_a_mirrored_tile_is_the_mirrored_tta_of_the_tile():
     torch.manual_seed(0)
-    net = SeedUnet(encoder_name="resnet18", stem="standard", filters=8, scse_reduction=4).eval()
+    net = HyperUnet(encoder_name="resnet18", stem="standard", filters=8, scse_reduction=4).eval()
     images, depths = tiles()
     with torch.no_grad():
         probs = mean_view(tta_views(lambda v: network_probs(net, v), padded(images, depths), tta=True))

@@ -319,7 +319,7 @@ class SpoilSecondSnapshot(pl.Callback):
         ranked = sorted(trainer.checkpoint_callback.best_k_models.items(), key=lambda kv: -float(kv[1]))
         path = ranked[1][0]
         saved = torch.load(path, map_location="cpu", weights_only=True)
-        saved["state_dict"]["net.fuse.1.bias"] += 50.0
+        saved["state_dict"]["net.fuse.bias"] += 50.0
         torch.save(saved, path)
 
 

@@ -1,5 +1,6 @@
 """In-memory TGS tiles served to Lightning: folds, augmentation, channels, padding."""
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,8 @@ from src.data.preprocess import Preprocess
 from src.data.tiles import reflect_pad
 from src.utils.errors import UserError
 from src.utils.run_folder import RunFolder
+
+log = logging.getLogger(__name__)
 
 
 class TileDataset(Dataset):
@@ -42,11 +45,21 @@ class TileDataset(Dataset):
         return item
 
 
-def load_labelled(root, subset=None) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, dict[str, float]]:
-    """(ids, images uint8, masks bool, depths) of the labelled tiles under a Kaggle-layout root
-    (only the first `subset` ids of train.csv when given, for quick experiments)."""
+def load_labelled(
+    root, subset=None, exclude=()
+) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, dict[str, float]]:
+    """(ids, images uint8, masks bool, depths) of the labelled tiles under a Kaggle-layout root, less the
+    `exclude` ids (only the first `subset` of the rest when given, for quick experiments)."""
     root = io.require(root, "data folder", "download the Kaggle data (see README) or use data=synthetic")
-    ids = io.read_train_ids(root)[:subset]
+    excluded, listed = set(exclude), io.read_train_ids(root)
+    ids = [i for i in listed if i not in excluded][:subset]
+    if excluded:
+        log.info(
+            "data.exclude_ids: %d tiles left out (%d of those listed are not in %s)",
+            len(excluded & set(listed)),
+            len(excluded - set(listed)),
+            root / "train.csv",
+        )
     depths = io.read_depths(root)
     images = io.read_images(io.require(root / "train" / "images", "image folder", "it comes with the Kaggle data"), ids)
     masks = io.read_masks(root / "train" / "masks", ids)
@@ -84,10 +97,11 @@ class TGSDataModule(pl.LightningDataModule):
     """The labelled tiles of a Kaggle-layout `root`, split into folds (stratified by salt coverage, or read from
     `split_file`); trains on every fold but `fold` and validates on it.
 
-    root: the data folder (generated first when `synthetic` = {n_train, n_test, seed} is given); max_tiles: only
-    the first N labelled tiles; run: the RunFolder the split is saved in; reference: the Preprocess of the network
-    a run starts from (fine-tuning), kept instead of fitting one on the labelled tiles at setup(); pseudo and
-    unlabelled: semi-supervised tiles (add_semi_supervised), which join training only."""
+    root: the data folder (generated first when `synthetic` = {n_train, n_test, seed} is given); exclude_ids:
+    tiles left out of every fold (e.g. masks not trusted); max_tiles: only the first N labelled tiles; run: the
+    RunFolder the split is saved in; reference: the Preprocess of the network a run starts from (fine-tuning), kept
+    instead of fitting one on the labelled tiles at setup(); pseudo and unlabelled: semi-supervised tiles
+    (add_semi_supervised), which join training only."""
 
     ignore_value = None  # the mask value of unlabelled pixels (none in Kaggle tiles; src/survey has them)
     semi_supervised = True  # whether add_semi_supervised() can mix pseudo-labelled or unlabelled tiles in
@@ -108,6 +122,7 @@ class TGSDataModule(pl.LightningDataModule):
         split_file: str | Path | None = None,
         run: RunFolder | None = None,
         max_tiles: int | None = None,
+        exclude_ids: Sequence[str] = (),
         reference: Preprocess | None = None,
     ) -> None:
         super().__init__()
@@ -118,6 +133,7 @@ class TGSDataModule(pl.LightningDataModule):
         self.channels, self.input_size = list(channels), input_size
         self.batch_size, self.num_workers, self.augment = batch_size, num_workers, augment
         self.split_file, self.run, self.max_tiles, self.reference = split_file, run, max_tiles, reference
+        self.exclude_ids = list(exclude_ids)
         self.pseudo: PseudoLabelled | None = None
         self.unlabelled: Unlabelled | None = None
         self.preprocess: Preprocess | None = None
@@ -136,7 +152,10 @@ class TGSDataModule(pl.LightningDataModule):
         if self.preprocess is not None:
             return
         self.prepare_data()
-        self.ids, self.images, self.masks, self.depths, all_depths = load_labelled(self.root, self.max_tiles)
+        self.ids, self.images, self.masks, self.depths, all_depths = load_labelled(
+            self.root, self.max_tiles, self.exclude_ids
+        )
+
         if self.split_file:
             assignment = load_folds(self.split_file, self.ids, self.n_folds)
         else:

@@ -55,7 +55,9 @@ def build_channels(image_u8, depth, channels, mean, std) -> np.ndarray:
     """Stack the configured input channels for one grey tile (H, W) uint8 -> (C, H, W) float32.
 
     image: (x/255 - mean) / std; depth: a constant plane of the relative depth; coord: the seed's CoordConv
-    variant, the [0, 1] image times a top-to-bottom ramp.
+    variant, the [0, 1] image times a top-to-bottom ramp. depth_255 and coord_255 are those two as the 28th-place
+    team's dataset builds them, in uint8 before any padding: int(255 x relative depth), and the uint8 image times
+    linspace(0.001, 1, rows) truncated to uint8; both / 255 here (their scaling to the network is not published).
     """
     image = image_u8.astype(np.float32) / 255.0
     planes = []
@@ -67,6 +69,11 @@ def build_channels(image_u8, depth, channels, mean, std) -> np.ndarray:
         elif name == "coord":
             ramp = np.linspace(0.0, 1.0, image.shape[0], dtype=np.float32)[:, None]
             planes.append(image * ramp)
+        elif name == "depth_255":
+            planes.append(np.full_like(image, int(255 * depth) / 255.0))
+        elif name == "coord_255":
+            ramp = np.linspace(0.001, 1.0, image.shape[0])[:, None]
+            planes.append((image_u8.astype(np.float64) * ramp).astype(np.uint8).astype(np.float32) / 255.0)
         else:
-            raise ValueError(f"unknown input channel {name!r}: use image, depth or coord")
+            raise ValueError(f"unknown input channel {name!r}: use image, depth, coord, depth_255 or coord_255")
     return np.stack(planes)

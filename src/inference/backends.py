@@ -26,7 +26,7 @@ BACKENDS = ("auto", "torch", "onnx")
 
 
 def needs_depth(preprocess) -> bool:
-    return "depth" in preprocess.channels
+    return any(channel.startswith("depth") for channel in preprocess.channels)  # depth, depth_255
 
 
 class TorchBackend:

@@ -15,6 +15,9 @@ from src.utils.errors import UserError
 
 CHECKPOINT_NETWORKS = ("src.models.", "segmentation_models_pytorch.")  # where a checkpoint's network may come from
 RENAMED_IN_FORMAT_3 = {"lr_scheduler": "scheduler", "ignore_index": "ignore_value"}  # format 2's names -> 3's
+# Format 4 gave src.models.seed_unet.SeedUnet to the published network; the class formats 2 and 3 meant by that name
+# is the project's own, since called HyperUnet (the same layers and parameter names).
+RENAMED_IN_FORMAT_4 = {"src.models.seed_unet.SeedUnet": "src.models.hyper_unet.HyperUnet"}
 
 
 def read_checkpoint(path, map_location="cpu") -> dict:
@@ -80,7 +83,11 @@ def load_module(path, map_location="cpu") -> SaltModule:
             f"checkpoint {path} was not written by this project's train.py: pass one from an outputs/ run dir"
         )
     if hparams[MARKER] == 2:  # 0.3's checkpoints: the same contents, two arguments since renamed
-        hparams = {RENAMED_IN_FORMAT_3.get(k, k): v for k, v in hparams.items()} | {MARKER: CHECKPOINT_FORMAT}
+        hparams = {RENAMED_IN_FORMAT_3.get(k, k): v for k, v in hparams.items()} | {MARKER: 3}
+    if hparams[MARKER] == 3:  # 0.4's: its seed_unet is today's hyper_unet
+        target = hparams["model"].get("_target_")
+        model = {**hparams["model"], "_target_": RENAMED_IN_FORMAT_4.get(target, target)}
+        hparams = {**hparams, "model": model, MARKER: CHECKPOINT_FORMAT}
     if hparams[MARKER] != CHECKPOINT_FORMAT:
         raise UserError(
             f"checkpoint {path} is in format {hparams[MARKER]} of this project's train.py, this version "

@@ -19,7 +19,7 @@ from src.utils.errors import UserError
 
 log = logging.getLogger(__name__)
 MARKER = "saltseg"  # the hyper-parameter that marks a checkpoint as this project's
-CHECKPOINT_FORMAT = 3  # its value: 3 since `scheduler` and `ignore_value` (src/models/checkpoint.py reads 2)
+CHECKPOINT_FORMAT = 4  # its value: 4 since the published seed network (src/models/checkpoint.py reads 2 and 3)
 
 
 class SaltModule(pl.LightningModule):

@@ -3,11 +3,11 @@ import torch
 from segmentation_models_pytorch.base.modules import SCSEModule
 from torch import nn
 
-from src.models.seed_unet import SeedUnet
+from src.models.hyper_unet import HyperUnet
 
 
-def seed_unet(stem="seed", encoder="resnet18", deep_supervision=False, in_channels=3, upsample="bilinear"):
-    return SeedUnet(
+def hyper_unet(stem="seed", encoder="resnet18", deep_supervision=False, in_channels=3, upsample="bilinear"):
+    return HyperUnet(
         encoder_name=encoder,
         in_channels=in_channels,
         stem=stem,
@@ -28,7 +28,7 @@ def feature_sizes(encoder, size=128):
     [("seed", [64, 64, 32, 16, 8]), ("no_pool", [128, 128, 64, 32, 16]), ("standard", [64, 32, 16, 8, 4])],
 )
 def test_stems_give_feature_sizes_and_full_size_logits(stem, sizes):
-    model = seed_unet(stem).eval()
+    model = hyper_unet(stem).eval()
     assert feature_sizes(model.encoder) == sizes
     assert [128 // s for s in model.encoder.strides] == sizes  # the strides the decoder is laid out from
     with torch.no_grad():
@@ -36,27 +36,27 @@ def test_stems_give_feature_sizes_and_full_size_logits(stem, sizes):
 
 
 def test_seed_stem_on_se_resnext50_default_encoder():
-    model = SeedUnet(upsample="transposed")  # the defaults are the seed's network
+    model = HyperUnet(upsample="transposed")  # its defaults: SE-ResNeXt-50 with the seed's 2x stem
     assert feature_sizes(model.encoder) == [64, 64, 32, 16, 8] and model.decoder[0].convs[0][0].out_channels == 32
     assert model.encoder.stem.conv1.stride == (1, 1) and model.encoder.stem.conv1.kernel_size == (7, 7)
 
 
 @pytest.mark.parametrize("in_channels, size", [(1, 96), (2, 160), (3, 128)])
 def test_any_channel_count_and_size_divisible_by_32(in_channels, size):
-    model = seed_unet(in_channels=in_channels, upsample="transposed").eval()
+    model = hyper_unet(in_channels=in_channels, upsample="transposed").eval()
     with torch.no_grad():
         assert model(torch.randn(1, in_channels, size, size)).shape == (1, 1, size, size)
 
 
 def test_scse_after_every_encoder_stage_and_decoder_block_and_no_dropout():
-    model = seed_unet()
+    model = hyper_unet()
     assert all(isinstance(m, SCSEModule) for m in model.encoder_scse) and len(model.encoder_scse) == 5
     assert all(isinstance(block.scse, SCSEModule) for block in model.decoder) and len(model.decoder) == 5
     assert not any(isinstance(m, nn.modules.dropout._DropoutNd) for m in model.modules())
 
 
 def test_hypercolumn_fuses_every_scale():
-    model = seed_unet().eval()
+    model = hyper_unet().eval()
     x = torch.randn(1, 3, 128, 128)
     with torch.no_grad():
         base = model(x)
@@ -68,7 +68,7 @@ def test_hypercolumn_fuses_every_scale():
 
 def test_one_output_type_and_deep_supervision_through_its_own_method():
     torch.manual_seed(0)
-    model = seed_unet(deep_supervision=True)
+    model = hyper_unet(deep_supervision=True)
     x = torch.randn(2, 3, 128, 128)
     out = model.forward_deep(x)
     assert out.logits.shape == (2, 1, 128, 128) and out.cls.shape == (2, 1)
@@ -77,12 +77,12 @@ def test_one_output_type_and_deep_supervision_through_its_own_method():
     with torch.no_grad():
         assert torch.equal(model(x), model.forward_deep(x).logits)  # the same logits, in training and eval alike
     with pytest.raises(ValueError, match="deep_supervision=True"):
-        seed_unet().forward_deep(x)
+        hyper_unet().forward_deep(x)
 
 
 def test_a_few_steps_lower_the_loss_on_a_tiny_batch():
     torch.manual_seed(0)
-    model = seed_unet("standard")
+    model = hyper_unet("standard")
     x = torch.randn(4, 3, 128, 128)
     y = torch.zeros(4, 1, 128, 128)
     y[:, :, 40:90, 30:100] = 1
@@ -121,7 +121,7 @@ def test_encoder_weights_from_a_file_load_before_the_stem_change(tmp_path, sourc
         "smp_unet": lambda: smp.Unet("resnet18", encoder_weights=None),
     }[source]()
     saved = save_weights(tmp_path / filename, model)
-    net = SeedUnet(encoder_name="resnet18", encoder_weights=str(tmp_path / filename), stem=stem, filters=8)
+    net = HyperUnet(encoder_name="resnet18", encoder_weights=str(tmp_path / filename), stem=stem, filters=8)
     conv = net.encoder.stem[0] if stem == "seed" else net.encoder.encoder.conv1
     expected = saved["encoder.conv1.weight" if source == "smp_unet" else "conv1.weight"]
     assert torch.equal(conv.weight, expected)
@@ -158,9 +158,9 @@ def test_encoder_weights_that_do_not_fit_name_the_keys(tmp_path):
         match=r"r34.pth does not fit encoder resnet18: 0 keys missing \[\], \d+ unexpected "
         r"\['layer1.2.bn1.bias'",
     ):
-        SeedUnet(encoder_name="resnet18", encoder_weights=str(tmp_path / "r34.pth"), stem="standard")
+        HyperUnet(encoder_name="resnet18", encoder_weights=str(tmp_path / "r34.pth"), stem="standard")
     with pytest.raises(UserError, match="nowhere.pth not found: save the encoder's state dict there"):
-        SeedUnet(encoder_name="resnet18", encoder_weights=str(tmp_path / "nowhere.pth"))
+        HyperUnet(encoder_name="resnet18", encoder_weights=str(tmp_path / "nowhere.pth"))
     (tmp_path / "bad.pth").write_bytes(b"not torch")
     with pytest.raises(UserError, match="bad.pth cannot be read"):
-        SeedUnet(encoder_name="resnet18", encoder_weights=str(tmp_path / "bad.pth"))
+        HyperUnet(encoder_name="resnet18", encoder_weights=str(tmp_path / "bad.pth"))
