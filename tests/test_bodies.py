@@ -188,3 +188,18 @@ def test_a_body_spanning_the_whole_survey_is_warned_about(tmp_path, caplog):
     )
     run_task(bodies, cfg)
     assert "body 1 spans the whole survey" in caplog.text
+
+
+def test_a_mask_without_salt_gives_an_empty_table_with_its_header(tmp_path):
+    np.save(tmp_path / "none.mask.npy", np.zeros((4, 5, 6), bool))
+    cfg = compose_config(
+        "bodies",
+        f"input={tmp_path / 'none.mask.npy'}",
+        f"out={tmp_path / 'out'}",
+        "bodies.spacing.inline=25",
+        "bodies.spacing.crossline=25",
+        run_dir=tmp_path / "hydra",
+    )
+    run_task(bodies, cfg)
+    table = pd.read_csv(tmp_path / "out" / "bodies.csv")
+    assert table.empty and list(table.columns)[:2] == ["body", "voxels"] and "top" in table.columns

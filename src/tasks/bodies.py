@@ -40,7 +40,10 @@ def open_mask(path: Path, threshold: float) -> tuple[LineCube, Callable[[int], n
 
 
 def body_table(found: Bodies, grid: Grid) -> pd.DataFrame:
-    """One row per body: size, volume (m^3 when the sample spacing is known), the lines and depths it spans."""
+    """One row per body: size, volume (m^3 when the sample spacing is known), the lines and depths it spans. With
+    no body the table keeps its header, so it still reads as the table it is."""
+    columns = ["body", "voxels", *(["volume_m3"] if grid.voxel_m3 is not None else [])]
+    columns += ["inline_first", "inline_last", "crossline_first", "crossline_last", "top", "base"]
     rows = []
     for body in found.bodies:
         row = {"body": body.id, "voxels": body.voxels}
@@ -55,7 +58,7 @@ def body_table(found: Bodies, grid: Grid) -> pd.DataFrame:
             "base": float(grid.depth(body.samples[1])),
         }
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=columns)
 
 
 def bodies(cfg: DictConfig) -> list[str]:
