@@ -15,7 +15,7 @@
 # Five folds of 2 minutes fit a 15-minute device lease with its start-up: --folds 5 --minutes 2.
 #
 # --data defaults to .gpu/tgs (made by bench/gpu_data.sh to travel with the tree), else ../shared/tgs.
-# --cpu-dry-run runs the same steps on the CPU with a tiny network for 3 epochs (a step budget, so what it
+# --cpu-dry-run runs the same steps on the CPU with a tiny network for 2 epochs a fold (a step budget, so what it
 # reports does not depend on the machine's speed) and records nothing in RESULTS.md: review the script without
 # a GPU. Prepare a device call with: bash bench/gpu_wheels.sh &&
 # bash bench/gpu_data.sh; then run this with `.whl` and `.gpu` carried.
@@ -49,7 +49,7 @@ seconds() { $PY -c "print(f'{$2 - $1:.1f}')"; }
 if [ "$dry_run" = 1 ]; then
   budget=00:00:05:00 budget_s=300
   setup=(trainer=cpu encoder.name=resnet18 model.filters=8 batch_size=4 data.max_tiles=64
-         ensemble.top_k=2 data.num_workers=0 trainer.max_epochs=3)
+         ensemble.top_k=2 data.num_workers=0 trainer.max_epochs=2)
   results=$work/report.md
 else
   budget=$(printf "00:00:%02d:00" "$minutes") budget_s=$((minutes * 60))

@@ -246,10 +246,12 @@ def log_plan(cfg, datamodule, module, run_dir) -> None:
     """Say at the start what will be trained, on what, for how long, and where it goes."""
     data = cfg.data.survey.seismic if "survey" in cfg.data else cfg.data.get("root")
     max_time = cfg.trainer.get("max_time")
+    epochs = cfg.trainer.get("max_epochs")
     budget = (
-        f"trainer.max_time={max_time}: training and the work after it end within it"
+        f"trainer.max_time={max_time} or max_epochs={epochs}, whichever ends first (the time covers the work after "
+        "training too)"
         if max_time
-        else f"trainer.max_epochs={cfg.trainer.get('max_epochs')} (how long that takes is said after the first epoch)"
+        else f"trainer.max_epochs={epochs} (how long that takes is said after the first epoch)"
     )
     log.info(
         "training fold %d of %s: %d training and %d validation tiles; network %s (%s, %.1f M parameters); %s; "
