@@ -11,6 +11,7 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import update_bn
 
+from src.ensemble.cache_key import file_identity
 from src.utils.atomic import atomic_path
 from src.utils.device import pick_device
 
@@ -62,11 +63,23 @@ def save_weight_average(module, path: Path, key: str) -> None:
         torch.save(saved | {CONTENT_DIGEST: content_digest(state_dict, hyper_parameters)}, tmp)
 
 
+_stamps = {}  # file_identity -> (key, intact) of a saved average, for this process only
+
+
 def stored_key(path: Path) -> tuple[str | None, bool]:
     """(the key a saved average was made under or None, whether its content is still what was saved); (None,
-    False) when there is no such file or it cannot be read."""
+    False) when there is no such file or it cannot be read. One command resolves the same ensemble several times
+    (the settings checks, the backend, the temperatures), so each file is read and hashed once per process while
+    its status stays the same."""
     if not Path(path).is_file():
         return None, False
+    identity = file_identity(path)
+    if identity not in _stamps:
+        _stamps[identity] = read_stamp(path)
+    return _stamps[identity]
+
+
+def read_stamp(path: Path) -> tuple[str | None, bool]:
     try:
         saved = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError):

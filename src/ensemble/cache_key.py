@@ -20,15 +20,20 @@ KEYED_CHECKPOINT_FORMAT = 2
 _digests = {}  # (path, inode, size, mtime, ctime) -> digest, for this process only
 
 
-def file_digest(path: str | Path) -> str:
-    """SHA-256 of a file's content. One command resolves the same ensemble several times (infer.py, then its
-    ONNX graph, then its export), so each file is hashed once per process while its status stays the same: any
-    write or time change also moves its ctime, which no copy tool carries over."""
+def file_identity(path: str | Path) -> tuple:
+    """(path, inode, size, mtime, ctime): a file's status, the same while it is not written to (any write or time
+    change also moves its ctime, which no copy tool carries over), for results worked out once per process."""
     path = Path(path).resolve()
     status = path.stat()
-    identity = (path, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
+    return path, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns
+
+
+def file_digest(path: str | Path) -> str:
+    """SHA-256 of a file's content. One command resolves the same ensemble several times (infer.py, then its
+    ONNX graph, then its export), so each file is hashed once per process while its status stays the same."""
+    identity = file_identity(path)
     if identity not in _digests:
-        with open(path, "rb") as handle:
+        with open(identity[0], "rb") as handle:
             _digests[identity] = hashlib.file_digest(handle, "sha256").hexdigest()
     return _digests[identity]
 

@@ -124,7 +124,7 @@ def checkpoint_preprocesses(ckpt, snapshots=None) -> set[Preprocess]:
     settings can be checked before a graph is exported)."""
     preprocesses = set()
     for path, _ in resolve_members(ckpt, snapshots)[0]:
-        hparams = read_checkpoint(path).get("hyper_parameters", {})
+        hparams = read_checkpoint(path, mmap=True).get("hyper_parameters", {})
         if "preprocess" in hparams:
             preprocesses.add(Preprocess.from_dict(hparams["preprocess"]))
     return preprocesses

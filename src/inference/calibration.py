@@ -56,9 +56,9 @@ def calibrate(folder, picture) -> dict:
             "kept" if temperatures[run.path.name] != 1.0 else "not kept (no better)",
         )
         before.append((p, t))
-        after.append((apply_temperature(p, temperatures[run.path.name]), t))
+        after.append(apply_temperature(p, temperatures[run.path.name]))
     p, t = (np.concatenate(parts) for parts in zip(*before))
-    calibrated = np.concatenate([c for c, _ in after])
+    calibrated = np.concatenate(after)
     ece_before, ece_after = expected_calibration_error(p, t), expected_calibration_error(calibrated, t)
     save_reliability_plot(
         picture,

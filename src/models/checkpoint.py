@@ -20,13 +20,14 @@ RENAMED_IN_FORMAT_3 = {"lr_scheduler": "scheduler", "ignore_index": "ignore_valu
 RENAMED_IN_FORMAT_4 = {"src.models.seed_unet.SeedUnet": "src.models.hyper_unet.HyperUnet"}
 
 
-def read_checkpoint(path, map_location="cpu") -> dict:
-    """The contents of a .ckpt as plain data, never running code from it; one clear error otherwise."""
+def read_checkpoint(path, map_location="cpu", mmap=False) -> dict:
+    """The contents of a .ckpt as plain data, never running code from it; one clear error otherwise. `mmap`: map
+    the tensors instead of reading them (for a look at its hyper-parameters)."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"checkpoint {path} not found: pass a .ckpt, a run dir or a multirun dir from train.py")
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        return torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as error:
         if "global" in str(error).lower():  # "unsupported GLOBAL os.system": a Python object, not plain data
             raise UserError(
