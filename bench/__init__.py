@@ -8,6 +8,9 @@ bench/RESULTS.md with its command, date, machine and commit:
 - `python -m bench.sections`         whole-section prediction speed, PyTorch vs ONNX Runtime
 - `python -m bench.semi_supervised`  pseudo-labels and mean teacher vs supervised, on held-out tiles
 - `python -m bench.fixes`            what issue 13's fixes moved on a finished run
+- `python -m bench.network_cost`     parameters, GFLOP per image and training images/s of networks side by side
+- `python -m bench.survey`           your own survey, on synthetic ones: accuracy, active labelling, memory (a
+                                     package, one module per study)
 - `bash bench/gpu_check.sh`          the GPU check (bench.gpu_report records it)
 
 Shared helpers live in bench/common.py.

@@ -103,6 +103,12 @@ def commit():
         return "unknown"
 
 
+def running_module() -> str:
+    """The module `python -m` ran: bench.budget, or bench.survey for a package's __main__."""
+    spec = getattr(sys.modules["__main__"], "__spec__", None)
+    return spec.name.removesuffix(".__main__") if spec is not None else f"bench.{Path(sys.argv[0]).stem}"
+
+
 def record(title, body, command=None, results=RESULTS):
     """Print `body` and append it under a heading, with the command that made it, to `results` (RESULTS.md)."""
     print(body)
@@ -112,7 +118,7 @@ def record(title, body, command=None, results=RESULTS):
         if os.environ.get("SALTSEG_CPU_PRECISION")
         else ""
     )
-    command = command or f"{precision}python -m bench.{Path(sys.argv[0]).stem} {' '.join(sys.argv[1:])}".rstrip()
+    command = command or f"{precision}python -m {running_module()} {' '.join(sys.argv[1:])}".rstrip()
     block = f"\n### {title}\n\n`{command}` — {stamp}, {machine()}, commit {commit()}\n\n```\n{body.rstrip()}\n```\n"
     with open(results, "a") as handle:
         handle.write(block)

@@ -45,7 +45,8 @@ def fold_lines(run_dir):
         f"(Lightning's Timer, validation included) -> {steps * config.batch_size / seconds:.1f} images/s",
         f"fold {config.fold} val/map per epoch: {per_epoch}",
         f"fold {config.fold} best val/map {best:.4f}; out-of-fold (hflip TTA, threshold 0.5): best snapshot "
-        f"{float(oof['map_best']):.4f}, ensemble of {int(oof['n_snapshots'])} {float(oof['map_ensemble']):.4f} on "
+        f"{float(oof['map_best']):.4f}, ensemble of {int(oof['n_snapshots'])} snapshots "
+        f"{float(oof['map_ensemble']):.4f} on "
         f"{len(oof['ids'])} tiles (uses the {used})",
         *(f"fold {config.fold} after training: " + line for line in log_lines(run_dir, r"averaged \d+ snapshots")),
     ]

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from bench.common import record
-from src.ensemble.members import resolve_members
+from src.ensemble.members import plan_ensemble, resolve_members
 from src.inference.backends import OnnxBackend, TorchBackend, backend_probs
 from src.inference.onnx import export_onnx
 from src.models.checkpoint import load_module
@@ -42,7 +42,7 @@ def main():
     backends = {"PyTorch": TorchBackend([(load_module(paths[0][0]), 1.0)], tta=True)}
     with tempfile.TemporaryDirectory() as tmp:
         backends["ONNX Runtime"] = OnnxBackend(
-            export_onnx(paths[0][0], Path(tmp) / "model.onnx"), tta=True, threads=torch.get_num_threads()
+            export_onnx(plan_ensemble(paths[0][0]), Path(tmp) / "model.onnx"), tta=True, threads=torch.get_num_threads()
         )
         results = {}
         for name, backend in backends.items():

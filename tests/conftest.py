@@ -29,6 +29,16 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a missing download fails at once
 torch.set_num_threads(2)
 PROJECT = Path(__file__).resolve().parents[1]
 SHARED_TGS = PROJECT.parent / "shared" / "tgs"
+TRAINING_FIXTURES = {"synthetic_root", "trained_run", "shared_tgs"}  # a test asking for one trains or reads real data
+
+
+def pytest_collection_modifyitems(config, items):
+    """The fast tier, `pytest -m "not slow"`, is the unit tests of the pure pieces: every test that trains a
+    network or reads the real data (it asks, directly or through another fixture, for one of
+    TRAINING_FIXTURES) is marked slow, as are the subprocess tests, which say so themselves."""
+    for item in items:
+        if TRAINING_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 def compose_config(name, *overrides, run_dir=None):

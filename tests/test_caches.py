@@ -14,7 +14,7 @@ import yaml
 
 from conftest import train_run, use_the_ensemble
 from src.ensemble.cache_key import members_key
-from src.ensemble.members import resolve_members
+from src.ensemble.members import plan_ensemble, resolve_members
 from src.ensemble.spec import read_ensemble
 from src.inference.onnx import ONNX_CACHE_KEY, cached_graph
 from src.ssl.pseudo import teacher_identity
@@ -68,48 +68,48 @@ def params(path):
 
 def test_a_kept_graph_is_used_while_its_networks_are_the_same(run, caplog):
     caplog.set_level(logging.INFO)
-    graph = cached_graph(run)
+    graph = cached_graph(plan_ensemble(run))
     made = graph.stat().st_mtime_ns
     for ckpt in (run / "checkpoints").glob("*.ckpt"):
         old_times(ckpt)
-    assert cached_graph(run) == graph and graph.stat().st_mtime_ns == made
+    assert cached_graph(plan_ensemble(run)) == graph and graph.stat().st_mtime_ns == made
     assert "matches its networks" in caplog.text
 
 
 def test_a_graph_is_made_again_when_a_snapshot_changes_under_an_old_time(run, caplog):
     caplog.set_level(logging.INFO)
-    graph = cached_graph(run, snapshots=2)
+    graph = cached_graph(plan_ensemble(run, 2))
     _, key = members_in(graph)
     _, snapshots = read_ensemble(RunFolder(run))
     replace_content(snapshots[1][0], snapshots[2][0])  # the second best now holds the third's weights
-    assert members_in(cached_graph(run, snapshots=2))[1] != key
+    assert members_in(cached_graph(plan_ensemble(run, 2)))[1] != key
     assert "was not made from these networks" in caplog.text
 
 
 def test_a_graph_is_made_again_when_the_ensemble_mode_changes(run):
-    assert members_in(cached_graph(run))[0] == 1  # weights mode: one averaged network
+    assert members_in(cached_graph(plan_ensemble(run)))[0] == 1  # weights mode: one averaged network
     edit_ensemble(run, mode="predictions")
-    assert members_in(cached_graph(run))[0] == 3
+    assert members_in(cached_graph(plan_ensemble(run)))[0] == 3
 
 
 def test_a_graph_is_made_again_when_a_fold_leaves_a_multirun(run, tmp_path):
     multirun = tmp_path / "multirun"
     for fold in ("0", "1"):
         shutil.copytree(run, multirun / fold)
-    assert members_in(cached_graph(multirun))[0] == 2
+    assert members_in(cached_graph(plan_ensemble(multirun)))[0] == 2
     shutil.rmtree(multirun / "1")
-    assert members_in(cached_graph(multirun))[0] == 1
+    assert members_in(cached_graph(plan_ensemble(multirun)))[0] == 1
 
 
 def test_a_replaced_graph_is_not_used(run, tmp_path, caplog):
     caplog.set_level(logging.INFO)
-    graph = cached_graph(run)
+    graph = cached_graph(plan_ensemble(run))
     _, key = members_in(graph)
     tampered = onnx.load(str(graph))
     del tampered.metadata_props[:]  # another graph: no key of ours
     onnx.save(tampered, str(graph))
     old_times(graph)
-    assert members_in(cached_graph(run))[1] == key
+    assert members_in(cached_graph(plan_ensemble(run)))[1] == key
     assert "no key in it" in caplog.text
 
 

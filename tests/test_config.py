@@ -50,14 +50,14 @@ def test_ddp_on_cpu_is_the_gpu_ddp_path_on_other_hardware():
     assert differing == {"accelerator", "devices", "sync_batchnorm", "precision", "benchmark"}
 
 
-def test_the_readmes_scale_out_commands_compose():
+def test_the_documented_scale_out_commands_compose():
     import shlex
 
     from src.utils.config import PROJECT_ROOT
 
     commands = [
         line
-        for line in (PROJECT_ROOT / "README.md").read_text().splitlines()
+        for line in (PROJECT_ROOT / "docs" / "how-to" / "scale-out.md").read_text().splitlines()
         if line.startswith("python train.py") and "hydra/launcher=" in line
     ]
     launchers = set()

@@ -8,7 +8,7 @@ import torch
 
 from conftest import compose_config, run_task
 from src.data.datamodule import load_unlabelled
-from src.ensemble.members import load_members
+from src.ensemble.members import load_members, plan_ensemble
 from src.inference.backends import OnnxBackend, TorchBackend
 from src.inference.onnx import export_onnx
 from src.models.checkpoint import load_module
@@ -31,7 +31,7 @@ def test_onnx_export_has_dynamic_batch_and_spatial_axes_and_traces_without_warni
     ckpt = trained_run / "checkpoints" / "last.ckpt"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        onnx_model = OnnxBackend(export_onnx(ckpt, tmp_path / "m.onnx"), tta=False)
+        onnx_model = OnnxBackend(export_onnx(plan_ensemble(ckpt), tmp_path / "m.onnx"), tta=False)
     assert not [w for w in caught if issubclass(w.category, torch.jit.TracerWarning)]
     module = load_module(ckpt)
     for batch, size in [(1, 128), (3, 160), (2, 224)]:

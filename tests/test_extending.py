@@ -1,4 +1,4 @@
-"""Adding a dataset or a loss is one Python file plus one YAML file (README, "Where to add what"): both written
+"""Adding a dataset or a loss is one Python file plus one YAML file (docs/how-to/extend.md): both written
 here, in a folder of the test's own, and trained with through the ordinary train task."""
 
 import textwrap

@@ -6,7 +6,7 @@ from torch import nn
 from src.models.hyper_unet import HyperUnet
 
 
-def hyper_unet(stem="seed", encoder="resnet18", deep_supervision=False, in_channels=3, upsample="bilinear"):
+def hyper_unet(stem="stride1", encoder="resnet18", deep_supervision=False, in_channels=3, upsample="bilinear"):
     return HyperUnet(
         encoder_name=encoder,
         in_channels=in_channels,
@@ -25,7 +25,12 @@ def feature_sizes(encoder, size=128):
 
 @pytest.mark.parametrize(
     "stem, sizes",
-    [("seed", [64, 64, 32, 16, 8]), ("no_pool", [128, 128, 64, 32, 16]), ("standard", [64, 32, 16, 8, 4])],
+    [
+        ("stride1", [64, 64, 32, 16, 8]),
+        ("seed", [64, 64, 32, 16, 8]),  # stride1's name until 2026-12-04: older checkpoints and configs still build
+        ("no_pool", [128, 128, 64, 32, 16]),
+        ("standard", [64, 32, 16, 8, 4]),
+    ],
 )
 def test_stems_give_feature_sizes_and_full_size_logits(stem, sizes):
     model = hyper_unet(stem).eval()
@@ -35,7 +40,7 @@ def test_stems_give_feature_sizes_and_full_size_logits(stem, sizes):
         assert model(torch.randn(2, 3, 128, 128)).shape == (2, 1, 128, 128)
 
 
-def test_seed_stem_on_se_resnext50_default_encoder():
+def test_the_2x_stem_on_se_resnext50_default_encoder():
     model = HyperUnet(upsample="transposed")  # its defaults: SE-ResNeXt-50 with the seed's 2x stem
     assert feature_sizes(model.encoder) == [64, 64, 32, 16, 8] and model.decoder[0].convs[0][0].out_channels == 32
     assert model.encoder.stem.conv1.stride == (1, 1) and model.encoder.stem.conv1.kernel_size == (7, 7)
@@ -108,7 +113,7 @@ def save_weights(path, model):
 @pytest.mark.parametrize(
     "source, filename", [("timm", "resnet18.pth"), ("torchvision", "resnet18.safetensors"), ("smp_unet", "unet.pt")]
 )
-@pytest.mark.parametrize("stem", ["seed", "standard"])
+@pytest.mark.parametrize("stem", ["stride1", "standard"])
 def test_encoder_weights_from_a_file_load_before_the_stem_change(tmp_path, source, filename, stem):
     import segmentation_models_pytorch as smp
     import timm
@@ -122,10 +127,10 @@ def test_encoder_weights_from_a_file_load_before_the_stem_change(tmp_path, sourc
     }[source]()
     saved = save_weights(tmp_path / filename, model)
     net = HyperUnet(encoder_name="resnet18", encoder_weights=str(tmp_path / filename), stem=stem, filters=8)
-    conv = net.encoder.stem[0] if stem == "seed" else net.encoder.encoder.conv1
+    conv = net.encoder.stem[0] if stem == "stride1" else net.encoder.encoder.conv1
     expected = saved["encoder.conv1.weight" if source == "smp_unet" else "conv1.weight"]
     assert torch.equal(conv.weight, expected)
-    assert conv.stride == ((1, 1) if stem == "seed" else (2, 2))
+    assert conv.stride == ((1, 1) if stem == "stride1" else (2, 2))
 
 
 def test_encoder_weights_from_a_file_reach_smp_models_and_other_channel_counts(tmp_path):

@@ -92,7 +92,8 @@ def test_snapshots_n_averages_the_best_n_in_weights_mode_with_the_default_postpr
     run = tmp_path / "run"
     shutil.copytree(three_snapshot_run, run, ignore=shutil.ignore_patterns("weight_average_top*"))
     assert len(run_infer(tmp_path, f"ckpt={run}", "snapshots=2")) == 12
-    assert "ensembling 1 networks" in caplog.text and "averaging the best 2 snapshots" in caplog.text
+    assert "ensembling 1 network (2 snapshots) from 1 run" in caplog.text
+    assert "averaging the best 2 snapshots" in caplog.text
     assert "post-processing {'threshold': 0.5" in caplog.text and "the defaults (no postproc.yaml" in caplog.text
 
 

@@ -12,6 +12,7 @@ import segyio
 from omegaconf import OmegaConf
 
 from conftest import compose_config, run_task
+from src.ensemble.members import plan_ensemble
 from src.inference.backends import OnnxBackend
 from src.inference.calibration import run_temperature
 from src.inference.onnx import MEMBER_WEIGHTS_KEY, export_onnx
@@ -106,7 +107,7 @@ def test_smoothing_across_lines_averages_the_predicted_inlines(trained_run, tmp_
 
 
 def test_a_graph_exported_before_member_outputs_still_predicts_without_uncertainty(trained_run, tmp_path, caplog):
-    graph = onnx.load(str(export_onnx(trained_run / "checkpoints" / "last.ckpt", tmp_path / "new.onnx")))
+    graph = onnx.load(str(export_onnx(plan_ensemble(trained_run / "checkpoints" / "last.ckpt"), tmp_path / "new.onnx")))
     kept = [o for o in graph.graph.output if o.name == "probs"]
     del graph.graph.output[:]
     graph.graph.output.extend(kept)  # as export.py wrote it before member_probs

@@ -14,7 +14,7 @@ from omegaconf import OmegaConf
 
 from conftest import compose_config, last_line, run_cli, run_task, train_run, use_the_ensemble
 from src.data.saved_config import check_saved_config
-from src.ensemble.members import resolve_members
+from src.ensemble.members import plan_ensemble, resolve_members
 from src.inference.onnx import cached_graph
 from src.models.checkpoint import load_module
 from src.models.module import SaltModule
@@ -135,24 +135,24 @@ def run(trained, tmp_path):
 
 def test_a_graph_edited_in_place_with_its_metadata_kept_is_exported_again(run, caplog):
     caplog.set_level(logging.INFO)
-    graph = cached_graph(run)
+    graph = cached_graph(plan_ensemble(run))
     model = onnx.load(str(graph))
     weight = next(t for t in reversed(model.graph.initializer) if t.dims == [1])  # the last bias
     array = onnx.numpy_helper.to_array(weight) + 8.0
     weight.CopyFrom(onnx.numpy_helper.from_array(array, weight.name))
     onnx.save(model, str(graph))  # as onnx.load/save, simplifiers and quantisers do: the metadata stays
-    assert cached_graph(run) == graph and "was changed after it was exported" in caplog.text
+    assert cached_graph(plan_ensemble(run)) == graph and "was changed after it was exported" in caplog.text
     again = onnx.load(str(graph))
     bias = next(t for t in again.graph.initializer if t.name == weight.name)
     assert np.allclose(onnx.numpy_helper.to_array(bias), array - 8.0, atol=1e-5)  # the bias as exported, not +8
     caplog.clear()
-    cached_graph(run)
+    cached_graph(plan_ensemble(run))
     assert "matches its networks" in caplog.text  # the graph made again vouches for itself
 
 
 def test_a_replacement_graph_carrying_the_original_metadata_is_exported_again(run, tmp_path, caplog):
     caplog.set_level(logging.INFO)
-    graph = cached_graph(run)
+    graph = cached_graph(plan_ensemble(run))
     original = onnx.load(str(graph))
     other = onnx.helper.make_model(
         onnx.helper.make_graph(
@@ -164,7 +164,7 @@ def test_a_replacement_graph_carrying_the_original_metadata_is_exported_again(ru
     )
     other.metadata_props.extend(original.metadata_props)
     onnx.save(other, str(graph))
-    cached_graph(run)
+    cached_graph(plan_ensemble(run))
     assert "was changed after it was exported" in caplog.text
     assert len(onnx.load(str(graph)).graph.node) == len(original.graph.node)
 

@@ -94,9 +94,16 @@ def test_the_time_budget_keeps_back_the_work_after_training(synthetic_root, tmp_
     # ensemble) at 1.25 validation tiles each in fp32: 30 s. Training stops at the first step past 100 - 36 = 64 s:
     # step 23, at 67 s; its last validation ends at 71 s.
     assert state["global_step"] == 23
-    assert "training ended at 71 s of the time budget; 30 s kept back for 48 tiles" in caplog.text
-    assert "train task: " in caplog.text and "in all (trainer.max_time=" in caplog.text
+    assert "the time budget ended training at 71 s of the time budget; 30 s kept back for 48 tiles" in caplog.text
+    summary = caplog.text.strip().splitlines()[-1]  # the task's last line says what was trained, how well, where
+    assert "train task: fold 0, " in summary and "out-of-fold mAP 0." in summary and str(run_dir) in summary
     assert "is too small for this run" not in caplog.text
+
+
+def test_the_log_names_the_limit_that_ended_training(synthetic_root, tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    train_run(tmp_path / "run", f"data.root={synthetic_root}", "trainer.max_epochs=2", *clock(1000))
+    assert "trainer.max_epochs=2 ended training at " in caplog.text and "time budget ended" not in caplog.text
 
 
 def test_a_budget_too_small_for_the_work_after_training_is_said_at_the_first_validation(
@@ -188,7 +195,8 @@ def test_the_out_of_fold_predictions_are_those_of_the_network_the_run_uses(synth
         tmp_path / "run", f"data.root={synthetic_root}", "trainer.max_epochs=2", "ensemble.mode=weights"
     )
     oof = np.load(run_dir / "oof.npz")
-    assert int(oof["n_snapshots"]) == 1  # one averaged network
+    assert int(oof["n_networks"]) == 1  # weights mode: the snapshots are one averaged network
+    assert int(oof["n_snapshots"]) == len(read_ensemble(RunFolder(run_dir))[1])  # counted as snapshots still
     ((used, _),) = resolve_members(run_dir)[0]  # the weight average, or the best snapshot where that scored better
     expected = (
         "weight_average.ckpt" if str(oof["used"]) == "ensemble" else read_ensemble(RunFolder(run_dir))[1][0][0].name

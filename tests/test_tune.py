@@ -65,7 +65,7 @@ def test_tune_then_infer_on_a_two_fold_multirun(two_fold_multirun, tmp_path, cap
             "infer", f"ckpt={two_fold_multirun}", f"out={out}", "postproc.min_mask=7", run_dir=tmp_path / "infer"
         ),
     )
-    assert "from 2 run(s)" in caplog.text and f"'threshold': {tuned['threshold']}" in caplog.text
+    assert "from 2 runs" in caplog.text and f"'threshold': {tuned['threshold']}" in caplog.text
     assert "'min_mask': 7" in caplog.text and len(pd.read_csv(out)) == 12
     ids, probs, truth, valid = gather_oof(two_fold_multirun)  # the estimate is of the setting used, min_mask 7
     used = {k: tuned[k] for k in ("threshold", "min_component", "fill_holes")} | {"min_mask": 7}

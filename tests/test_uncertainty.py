@@ -9,7 +9,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from src.ensemble.members import load_members
+from src.ensemble.members import load_members, plan_ensemble
 from src.inference.backends import OnnxBackend, TorchBackend, prediction_maps
 from src.inference.calibration import kept_temperature
 from src.inference.onnx import cached_graph
@@ -140,7 +140,7 @@ def test_predict_records_how_many_networks_and_views_its_uncertainty_comes_from(
 
 def test_onnx_views_agree_with_pytorch(trained_run, tiles):
     torch.manual_seed(0)
-    onnx = OnnxBackend(cached_graph(trained_run, 2), tta=True)
+    onnx = OnnxBackend(cached_graph(plan_ensemble(trained_run, 2)), tta=True)
     torch_views = TorchBackend(load_members(trained_run, 2)[0], tta=True).views(*tiles)
     onnx_views = onnx.views(*tiles)
     assert np.array_equal(onnx_views[0], onnx(*tiles))

@@ -188,11 +188,20 @@ class TrainingBudget(pl.Callback):
             2 * after,
         )
 
+    def ending_limit(self, trainer) -> str:
+        """Which limit ended training: the epochs, early stopping or the time budget."""
+        if trainer.max_epochs is not None and trainer.max_epochs > 0 and trainer.current_epoch >= trainer.max_epochs:
+            return f"trainer.max_epochs={trainer.max_epochs}"
+        if any(c.stopped_epoch for c in self._early_stopping):
+            return "early stopping"
+        return "the time budget"
+
     def on_train_end(self, trainer, pl_module) -> None:
         if self.timed() and self.after_training_tiles:
             log.info(
-                "training ended at %.0f s of the time budget; %.0f s kept back for %d tiles predicted after "
+                "%s ended training at %.0f s of the time budget; %.0f s kept back for %d tiles predicted after "
                 "training (%.1f ms a tile in validation)",
+                self.ending_limit(trainer),
                 self.clock(),
                 self.after_training_seconds(),
                 self.after_training_tiles,

@@ -4,6 +4,7 @@
 Folds weigh equally; within a fold, snapshots carry their ensemble weights."""
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 from omegaconf import OmegaConf
@@ -24,11 +25,12 @@ from src.utils.run_folder import RunFolder, run_of_checkpoint, runs_under
 log = logging.getLogger(__name__)
 
 
-def fold_members(run, snapshots=None) -> list[tuple[Path, float]]:
-    """[(ckpt path, weight)] of one RunFolder: its ensemble of the best `snapshots` snapshots (None: the run's
-    ensemble, which is its best snapshot alone when the ensemble scored worse out of fold), else last.ckpt. In
-    weights mode that is one averaged network: the best snapshot as it is for snapshots=1, else the average of the
-    chosen snapshots, kept beside them while it matches them (made again when it does not)."""
+def fold_members(run, snapshots=None) -> tuple[list[tuple[Path, float]], int]:
+    """([(ckpt path, weight)], the number of snapshots they stand for) of one RunFolder: its ensemble of the best
+    `snapshots` snapshots (None: the run's ensemble, which is its best snapshot alone when the ensemble scored
+    worse out of fold), else last.ckpt. In weights mode that is one averaged network: the best snapshot as it is
+    for snapshots=1, else the average of the chosen snapshots, kept beside them while it matches them (made again
+    when it does not)."""
     spec = read_ensemble(run)
     if spec is None:
         if not run.last_checkpoint.exists():
@@ -36,12 +38,12 @@ def fold_members(run, snapshots=None) -> list[tuple[Path, float]]:
                 f"run dir {run.path} has neither ensemble.yaml nor checkpoints/last.ckpt: "
                 "did its training finish? pass a .ckpt file instead"
             )
-        return [(run.last_checkpoint, 1.0)]
+        return [(run.last_checkpoint, 1.0)], 1
     mode, members = spec
     chosen = members[:snapshots] if snapshots else members[:1] if uses_best_snapshot(run) else members
     if mode != "weights" or len(chosen) == 1:
-        return chosen
-    return [(kept_average(run, chosen, len(members))[0], 1.0)]
+        return chosen, len(chosen)
+    return [(kept_average(run, chosen, len(members))[0], 1.0)], len(chosen)
 
 
 def average_path(run, n_chosen, n_members) -> Path:
@@ -94,36 +96,73 @@ def run_datamodule(run) -> TGSDataModule:
     return datamodule
 
 
-def members_by_run(ckpt, snapshots=None) -> list[tuple[RunFolder, list[tuple[Path, float]]]]:
-    """[(RunFolder, [(ckpt path, weight)] of its members)] in the order of resolve_members; the weights sum to 1
-    over all runs, folds weighing equally."""
+@dataclass(frozen=True)
+class RunMembers:
+    """One run's share of an ensemble: its networks [(ckpt path, weight)] and how many snapshots they stand for
+    (in weights mode several snapshots are one averaged network)."""
+
+    run: RunFolder
+    networks: tuple[tuple[Path, float], ...]
+    snapshots: int
+
+
+@dataclass(frozen=True)
+class EnsemblePlan:
+    """The networks a `ckpt=` stands for, resolved once per command (weight averages made or checked on the way)
+    and handed to the backend, the exporter and calibration, so none of them resolves it again. Weights sum to
+    1 over all runs, folds weighing equally."""
+
+    ckpt: str
+    snapshots: int | None
+    runs: tuple[RunMembers, ...]
+
+    @property
+    def members(self) -> list[tuple[Path, float]]:
+        """[(ckpt path, weight)] of every network, run by run: the members' order everywhere."""
+        return [network for run in self.runs for network in run.networks]
+
+    @property
+    def run_folders(self) -> list[RunFolder]:
+        return [run.run for run in self.runs]
+
+    def describe(self) -> str:
+        networks, snapshots, runs = len(self.members), sum(r.snapshots for r in self.runs), len(self.runs)
+        return (
+            f"{networks} network{'s' * (networks != 1)} ({snapshots} snapshot{'s' * (snapshots != 1)}) "
+            f"from {runs} run{'s' * (runs != 1)}"
+        )
+
+
+def plan_ensemble(ckpt, snapshots=None) -> EnsemblePlan:
+    """Resolve `ckpt` (a .ckpt, a run folder or a multirun folder) with the best `snapshots` of each run (None:
+    the run's ensemble) into an EnsemblePlan."""
     path = Path(ckpt).expanduser()
     if path.is_file():  # its run folder holds the training config
-        return [(run_of_checkpoint(path), [(path, 1.0)])]
+        return EnsemblePlan(str(ckpt), snapshots, (RunMembers(run_of_checkpoint(path), ((path, 1.0),), 1),))
     if not path.is_dir():
         raise UserError(f"ckpt={ckpt} not found: pass a .ckpt, a run dir or a multirun dir from train.py")
     runs = runs_under(path)
     if not runs:
         raise UserError(f"ckpt={ckpt} holds no training run (no checkpoints/ folder in it or its subfolders)")
-    grouped = []
+    planned = []
     for run in runs:
-        fold = fold_members(run, snapshots)
+        fold, n_snapshots = fold_members(run, snapshots)
         total = sum(w for _, w in fold)
-        grouped.append((run, [(p, w / total / len(runs)) for p, w in fold]))
-    return grouped
+        planned.append(RunMembers(run, tuple((p, w / total / len(runs)) for p, w in fold), n_snapshots))
+    return EnsemblePlan(str(ckpt), snapshots, tuple(planned))
 
 
 def resolve_members(ckpt, snapshots=None) -> tuple[list[tuple[Path, float]], list[RunFolder]]:
     """[(ckpt path, weight)] over all folds, weights summing to 1, and the RunFolders holding them."""
-    grouped = members_by_run(ckpt, snapshots)
-    return [member for _, members in grouped for member in members], [run for run, _ in grouped]
+    plan = plan_ensemble(ckpt, snapshots)
+    return plan.members, plan.run_folders
 
 
-def checkpoint_preprocesses(ckpt, snapshots=None) -> set[Preprocess]:
-    """The preprocessing of each network behind `ckpt`, read from the checkpoints without building any network (so
+def checkpoint_preprocesses(plan: EnsemblePlan) -> set[Preprocess]:
+    """The preprocessing of each network of `plan`, read from the checkpoints without building any network (so
     settings can be checked before a graph is exported)."""
     preprocesses = set()
-    for path, _ in resolve_members(ckpt, snapshots)[0]:
+    for path, _ in plan.members:
         hparams = read_checkpoint(path, mmap=True).get("hyper_parameters", {})
         if "preprocess" in hparams:
             preprocesses.add(Preprocess.from_dict(hparams["preprocess"]))

@@ -9,17 +9,17 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from src.data.preprocess import Preprocess
 from src.data.tiles import TILE
-from src.ensemble.members import load_members
+from src.ensemble.members import EnsemblePlan, load_networks, plan_ensemble
 from src.inference.onnx import MEMBER_OUTPUT, MEMBER_WEIGHTS_KEY, ONNX_PREPROCESS_KEY, cached_graph
 from src.inference.tta import mean_view, network_probs, tta_views
 from src.inference.uncertainty import mutual_information
 from src.metrics.calibration import apply_temperature
 from src.utils.device import pick_device
 from src.utils.errors import UserError
+from src.utils.progress import progress
 
 log = logging.getLogger(__name__)
 BACKENDS = ("auto", "torch", "onnx")
@@ -121,27 +121,27 @@ class OnnxBackend:
         return mean.numpy(), views.numpy(), weights
 
 
-def build_backend(ckpt, snapshots=None, tta=True, backend="auto") -> TorchBackend | OnnxBackend:
-    """The backend for `ckpt` (a .ckpt, run or multirun folder, or an .onnx file): 'torch', 'onnx' (the networks'
-    ONNX graph, exported once and kept beside them), or 'auto': ONNX Runtime on the CPU, PyTorch on a GPU, and
-    PyTorch where one graph cannot hold the networks (folds with different preprocessing).
-
-    snapshots: the best N snapshots of each fold (None: the run's ensemble); tta: hflip test-time augmentation.
+def build_backend(source, tta=True, backend="auto") -> TorchBackend | OnnxBackend:
+    """The backend for `source`: an EnsemblePlan, an .onnx file, or a ckpt (a .ckpt, run or multirun folder: its
+    ensemble, planned here). `backend`: 'torch', 'onnx' (the networks' ONNX graph, exported once and kept beside
+    them), or 'auto': ONNX Runtime on the CPU, PyTorch on a GPU, and PyTorch where one graph cannot hold the
+    networks (folds with different preprocessing). tta: hflip test-time augmentation.
     Returns a callable backend(tiles uint8 (N, 101, 101), depths (N,)) -> probabilities (N, 101, 101) float32."""
     if backend not in BACKENDS:
         raise UserError(f"backend={backend} is not one of {', '.join(BACKENDS)}")
-    if Path(ckpt).suffix == ".onnx":
+    if not isinstance(source, EnsemblePlan) and Path(source).suffix == ".onnx":
         if backend == "torch":
-            raise UserError(f"ckpt={ckpt} is an ONNX graph: use backend=onnx (or auto)")
-        return OnnxBackend(ckpt, tta=tta)
+            raise UserError(f"ckpt={source} is an ONNX graph: use backend=onnx (or auto)")
+        return OnnxBackend(source, tta=tta)
+    plan = source if isinstance(source, EnsemblePlan) else plan_ensemble(source)
     if backend == "onnx" or (backend == "auto" and pick_device().type == "cpu"):
         try:
-            return OnnxBackend(cached_graph(ckpt, snapshots), tta=tta)
+            return OnnxBackend(cached_graph(plan), tta=tta)
         except UserError as error:
             if backend == "onnx":
                 raise
             log.info("PyTorch backend: %s", error)
-    return TorchBackend(load_members(ckpt, snapshots)[0], tta=tta)
+    return TorchBackend(load_networks(plan.members), tta=tta)
 
 
 def predict_tiles(members, images, depths, tta=True, batch_size=64, desc="predict") -> np.ndarray:
@@ -153,7 +153,7 @@ def predict_tiles(members, images, depths, tta=True, batch_size=64, desc="predic
 def backend_probs(backend, images, depths, batch_size=64, desc="predict") -> np.ndarray:
     """Probabilities (N, 101, 101) float32 of grey tiles, `batch_size` at a time, with a progress bar."""
     out = np.zeros((len(images), TILE, TILE), dtype=np.float32)
-    with tqdm(total=len(images), desc=desc, unit="tile") as bar:
+    with progress(total=len(images), desc=desc, unit="tile") as bar:
         for start in range(0, len(images), batch_size):
             out[start : start + batch_size] = backend(
                 images[start : start + batch_size], depths[start : start + batch_size]

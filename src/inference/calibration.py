@@ -10,7 +10,7 @@ import logging
 
 import numpy as np
 
-from src.ensemble.members import members_by_run
+from src.ensemble.members import EnsemblePlan
 from src.inference.tuning import runs_with_oof
 from src.metrics.calibration import apply_temperature, expected_calibration_error, fit_temperature, reliability
 from src.utils.config import is_positive_number
@@ -92,12 +92,12 @@ def run_temperature(run, tuned, tuned_file) -> tuple[float, str]:
     return 1.0, "none tuned (tune.py fits one)"
 
 
-def member_temperatures(ckpt, snapshots=None) -> list[dict]:
-    """[{run, temperature, from}] for each member of `ckpt`'s ensemble, in resolve_members' order (the order of
-    the backends' and the exported graph's members): each its run's temperature."""
-    tuned, tuned_file = tuned_postproc(ckpt)
+def member_temperatures(plan: EnsemblePlan) -> list[dict]:
+    """[{run, temperature, from}] for each member of the plan's ensemble, in its order (the order of the
+    backends' and the exported graph's members): each its run's temperature."""
+    tuned, tuned_file = tuned_postproc(plan.ckpt)
     chosen = []
-    for run, members in members_by_run(ckpt, snapshots):
-        temperature, source = run_temperature(run, tuned, tuned_file)
-        chosen += [{"run": run.path.name, "temperature": temperature, "from": source}] * len(members)
+    for planned in plan.runs:
+        temperature, source = run_temperature(planned.run, tuned, tuned_file)
+        chosen += [{"run": planned.run.path.name, "temperature": temperature, "from": source}] * len(planned.networks)
     return chosen

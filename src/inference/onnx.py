@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from src.ensemble.cache_key import members_key
-from src.ensemble.members import load_members, resolve_members
+from src.ensemble.members import EnsemblePlan, load_networks
 from src.utils.atomic import atomic_path
 from src.utils.errors import UserError
 
@@ -41,16 +41,17 @@ class EnsembleProbabilities(nn.Module):
         return sum(w * p for p, w in zip(members, self.weights)), torch.cat(members, 1)
 
 
-def export_onnx(ckpt, out, snapshots=None, opset=OPSET, cache_key=None, settings=None) -> Path:
-    """Write the ensemble behind `ckpt` (best `snapshots` per fold) to `out` as one graph with dynamic batch and
-    spatial axes, its preprocessing (and, for a kept graph, its `cache_key`; for an exported one, the tuned
-    `settings`: threshold, cut-offs and each member's temperature) in the metadata."""
-    members, _ = load_members(ckpt, snapshots)
+def export_onnx(plan: EnsemblePlan, out, opset=OPSET, cache_key=None, settings=None) -> Path:
+    """Write the ensemble `plan` holds to `out` as one graph with dynamic batch and spatial axes, its
+    preprocessing (and, for a kept graph, its `cache_key`; for an exported one, the tuned `settings`: threshold,
+    cut-offs and each member's temperature) in the metadata."""
+    members = load_networks(plan.members)
     modules = [m for m, _ in members]
     preprocesses = {m.preprocess for m in modules}
     if len(preprocesses) > 1:
         raise UserError(
-            f"the networks under {ckpt} were trained with different preprocessing; export one fold or run at a time"
+            f"the networks under {plan.ckpt} were trained with different preprocessing; export one fold or run at "
+            "a time"
         )
     preprocess = preprocesses.pop()
     model = EnsembleProbabilities(modules, [w for _, w in members]).eval()
@@ -125,16 +126,16 @@ def graph_stamp(path: Path) -> tuple[str | None, bool]:
     return meta.get(ONNX_CACHE_KEY), meta.get(ONNX_DIGEST_KEY) == graph_digest(graph)
 
 
-def cached_graph(ckpt, snapshots=None) -> Path:
-    """The ONNX graph of `ckpt`'s ensemble, exported on first use and kept beside it (`<file>.onnx` for a .ckpt,
+def cached_graph(plan: EnsemblePlan) -> Path:
+    """The ONNX graph of the plan's ensemble, exported on first use and kept beside it (`<file>.onnx` for a .ckpt,
     `ensemble[-topN].onnx` in a run or multirun folder). It is used only while the key in its metadata is the key
     of the networks and weights it stands for now (their content, not their file times) and its own content is
     what it was exported as (an edited weight or a replaced graph is noticed); otherwise it is exported again,
     and the log says which happened."""
-    path = Path(ckpt).expanduser()
-    name = f"ensemble-top{snapshots}.onnx" if snapshots else "ensemble.onnx"
+    path = Path(plan.ckpt).expanduser()
+    name = f"ensemble-top{plan.snapshots}.onnx" if plan.snapshots else "ensemble.onnx"
     cache = path.with_suffix(".onnx") if path.is_file() else path / name
-    key = members_key(resolve_members(ckpt, snapshots)[0], kind="onnx", opset=OPSET, outputs=list(OUTPUTS))
+    key = members_key(plan.members, kind="onnx", opset=OPSET, outputs=list(OUTPUTS))
     stored, intact = graph_stamp(cache) if cache.exists() else (None, False)
     if stored == key and intact:
         log.info("ONNX graph %s matches its networks (key %s): used", cache, key[:12])
@@ -149,4 +150,4 @@ def cached_graph(ckpt, snapshots=None) -> Path:
             cache,
             "no key in it" if stored is None else f"key {stored[:12]}, now {key[:12]}",
         )
-    return export_onnx(ckpt, cache, snapshots, cache_key=key)
+    return export_onnx(plan, cache, cache_key=key)

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from tqdm import tqdm
 
 from src.sections.line_cube import LineCube
+from src.utils.progress import progress
 
 
 def body_dtype(n_bodies: int) -> type:
@@ -69,7 +69,7 @@ def label_patches(
     to the previous inline's where they touch. Returns (root of each patch id (index 0: background), per patch:
     [voxels, inline, first crossline, last crossline, first sample, last sample])."""
     parent, records, previous, count = [0], [], None, 0
-    for k in tqdm(range(shape[0]), desc="bodies: patches", unit="line"):
+    for k in progress(range(shape[0]), desc="bodies: patches", unit="line"):
         mask = np.ascontiguousarray(mask_line(k), dtype=np.uint8)
         n, patches, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=4, ltype=cv2.CV_32S)
         ids = np.where(patches > 0, patches + count, 0).astype(np.int32)
@@ -113,7 +113,7 @@ def label_bodies(
         labels = LineCube(labels_path, shape, dtype)
         cleaned = LineCube(cleaned_path, shape, np.bool_) if cleaned_path is not None else None
         try:
-            for k in tqdm(range(shape[0]), desc="bodies: labels and surfaces", unit="line"):
+            for k in progress(range(shape[0]), desc="bodies: labels and surfaces", unit="line"):
                 line = lookup[scratch.read("inline", k)]
                 labels.write("inline", k, line)
                 if cleaned is not None:

@@ -1,6 +1,6 @@
-"""Encoders from segmentation-models-pytorch / timm, with the seed's stem change.
+"""Encoders from segmentation-models-pytorch / timm, with the 28th-place team's stem change (`stride1`).
 
-The seed keeps the 7x7 stem conv but at stride 1 and pools 2x2, so a 128 input is only downsampled 2x
+That stem keeps the 7x7 conv but at stride 1 and pools 2x2, so a 128 input is only downsampled 2x
 before layer1 (features 64, 64, 32, 16, 8) instead of 4x: small salt bodies survive into the encoder.
 Every encoder here names the stride of each feature map it returns (`strides`), so a decoder can be laid out
 without running an input through it.
@@ -17,7 +17,8 @@ from torch import nn
 
 from src.utils.errors import UserError
 
-STEMS = ("seed", "no_pool", "standard")
+STEMS = ("stride1", "no_pool", "standard")
+LEGACY_STEMS = {"seed": "stride1"}  # the name `stride1` had until 2026-12-04, in checkpoints and configs
 WEIGHT_FILE_SUFFIXES = (".pth", ".pt", ".bin", ".safetensors")
 CLASSIFIER_PREFIXES = ("fc.", "classifier.", "last_linear.", "head.")  # ImageNet heads an encoder does not have
 
@@ -139,7 +140,7 @@ class StandardEncoder(nn.Module):
 
 class ResNetStemEncoder(nn.Module):
     """ResNet-family encoder (ResNet, ResNeXt, SE-ResNeXt, timm resnets) split as stem -> pool -> layer1..4,
-    its first conv at stride 1. Features: [pooled stem, layer1, layer2, layer3, layer4]. `stem`: 'seed'
+    its first conv at stride 1. Features: [pooled stem, layer1, layer2, layer3, layer4]. `stem`: 'stride1'
     (then a 2x2 max-pool: strides 2, 2, 4, 8, 16) or 'no_pool' (strides 1, 1, 2, 4, 8)."""
 
     def __init__(self, encoder, stem) -> None:
@@ -158,9 +159,9 @@ class ResNetStemEncoder(nn.Module):
         self.layers = nn.ModuleList([root.layer1, root.layer2, root.layer3, root.layer4])
         first_conv = next(m for m in self.stem.modules() if isinstance(m, nn.Conv2d))
         first_conv.stride = (1, 1)  # same kernel: pretrained weights carry over unchanged
-        self.pool = nn.MaxPool2d(2, 2) if stem == "seed" else nn.Identity()
+        self.pool = nn.MaxPool2d(2, 2) if stem == "stride1" else nn.Identity()
         self.out_channels = [encoder.out_channels[1]] + list(encoder.out_channels[2:])
-        pooled = 2 if stem == "seed" else 1
+        pooled = 2 if stem == "stride1" else 1
         self.strides = [pooled, pooled, 2 * pooled, 4 * pooled, 8 * pooled]
 
     def forward(self, x) -> list[torch.Tensor]:
@@ -173,6 +174,7 @@ class ResNetStemEncoder(nn.Module):
 
 
 def build_encoder(name, in_channels, weights, stem) -> nn.Module:
+    stem = LEGACY_STEMS.get(stem, stem)
     if stem not in STEMS:
         raise UserError(f"model.stem={stem} is not one of {', '.join(STEMS)}")
     encoder = load_smp_encoder(name, in_channels, weights)

@@ -55,10 +55,11 @@ class DeepOutputs(NamedTuple):
 
 
 class HyperUnet(nn.Module):
-    """U-Net on an smp/timm encoder with the seed's stem, scSE and a hypercolumn. forward() returns logits
-    (N, 1, H, W) in training and eval alike; with deep_supervision, forward_deep() also returns per-scale logits
-    and an empty/non-empty logit for the auxiliary losses (1st and 4th places). encoder_weights: smp's weight set
-    (imagenet...), a state-dict file (loaded before the stem change), or None."""
+    """U-Net on an smp/timm encoder with the 2x stem (model.stem=stride1: 7x7 conv at stride 1, then a 2x2
+    max-pool), scSE and a hypercolumn. forward() returns logits (N, 1, H, W) in training and eval alike; with
+    deep_supervision, forward_deep() also returns per-scale logits and an empty/non-empty logit for the auxiliary
+    losses (1st and 4th places). encoder_weights: smp's weight set (imagenet...), a state-dict file (loaded before
+    the stem change), or None."""
 
     reads_weight_files = True
 
@@ -68,7 +69,7 @@ class HyperUnet(nn.Module):
         encoder_name: str = "se_resnext50_32x4d",
         encoder_weights: str | None = None,
         in_channels: int = 3,
-        stem: str = "seed",
+        stem: str = "stride1",
         filters: int = 32,
         upsample: str = "bilinear",
         scse_reduction: int = 16,

@@ -100,7 +100,7 @@ class SeedUnet(nn.Module):
         filters: int = 32,
     ) -> None:
         super().__init__()
-        self.encoder = build_encoder(encoder_name, in_channels, encoder_weights, "seed")
+        self.encoder = build_encoder(encoder_name, in_channels, encoder_weights, "stride1")
         stem, c1, c2, c3, c4 = self.encoder.out_channels
         f = filters
         self.gates = nn.ModuleList([SCSEGate(c) for c in (stem, c1, c2, c3, c4)])

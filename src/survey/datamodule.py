@@ -20,6 +20,7 @@ from src.sections.readers import AXES, Volume, open_seismic
 from src.sections.scaling import AmplitudeScaling, interpretable
 from src.sections.tiling import window_starts
 from src.survey.labels import UNLABELLED, SurveyLabels
+from src.survey.settings import SurveySettings
 from src.survey.split import GAP, TRAIN, VALIDATION, Window, line_blocks, load_line_folds, save_line_folds, window_role
 from src.survey.synthetic import ensure_survey
 from src.utils.errors import UserError
@@ -46,8 +47,7 @@ def training_traces(volume, label_axis, windows, roles, amplitudes, most=32) -> 
 class SurveyDataModule(TGSDataModule):
     """TGSDataModule's loaders and folds interface over windows of a survey's labelled lines.
 
-    survey: the data.survey config (seismic, labels, label_axis, label_every, ignore_value, axis, window_stride,
-    min_labelled, salt_share, guard, depth_origin, depth_step, clip_percentiles, iline_byte, xline_byte);
+    survey: the data.survey config (src/survey/settings.py, conf/data/survey.yaml);
     reference: the Preprocess of the network a run starts from (fine-tuning), whose grey levels the survey's
     amplitudes are mapped onto and whose preprocessing is kept."""
 
@@ -55,34 +55,32 @@ class SurveyDataModule(TGSDataModule):
     semi_supervised = False  # pseudo-labels and the mean teacher work on Kaggle-layout tiles
 
     def __init__(self, *, survey: dict, **kwargs) -> None:
-        survey = dict(survey)
-        super().__init__(root=Path(survey["seismic"]).expanduser().parent, **kwargs)
-        self.survey = survey
+        settings = SurveySettings.from_config(survey)  # every setting checked here, before anything is read
+        super().__init__(root=Path(settings.seismic).expanduser().parent, **kwargs)
+        self.survey = settings
 
     def prepare_data(self) -> None:
         """Generate the synthetic survey when the config names one that is not there yet."""
-        ensure_survey(self.survey)
+        ensure_survey(self.survey.seismic, self.survey.synthetic)
 
     def setup(self, stage: str | None = None) -> None:
         if self.preprocess is not None:
             return
         self.prepare_data()
         s = self.survey
-        volume = open_seismic(s["seismic"], s["iline_byte"], s["xline_byte"], option="data.survey")
+        volume = open_seismic(s.seismic, s.iline_byte, s.xline_byte, option="data.survey")
         if not isinstance(volume, Volume):
             raise UserError(
-                f"data.survey.seismic={s['seismic']} is a 2D line, not a 3D volume: a survey run needs a "
+                f"data.survey.seismic={s.seismic} is a 2D line, not a 3D volume: a survey run needs a "
                 "structured SEG-Y (its inline and crossline numbers in trace header bytes "
-                f"{s['iline_byte']} and {s['xline_byte']}: data.survey.iline_byte, data.survey.xline_byte) "
+                f"{s.iline_byte} and {s.xline_byte}: data.survey.iline_byte, data.survey.xline_byte) "
                 "or a 3D .npy (inline, crossline, samples)"
             )
         self.n_samples = volume.shape[2]
         with volume:
-            interpretable(volume.sample_traces(), f"seismic {s['seismic']}")  # no amplitudes: refused at once
-            labels = SurveyLabels(
-                s["labels"], volume, s["label_axis"], s["label_every"], s["ignore_value"], s.get("salt_values")
-            )
-            numbers = volume.ilines if s["label_axis"] == "inline" else volume.xlines
+            interpretable(volume.sample_traces(), f"seismic {s.seismic}")  # no amplitudes: refused at once
+            labels = SurveyLabels(s.labels, volume, s.label_axis, s.label_every, s.ignore_value, s.salt_values)
+            numbers = volume.ilines if s.label_axis == "inline" else volume.xlines
             blocks = (
                 load_line_folds(self.split_file, numbers, labels.labelled, self.n_folds)
                 if self.split_file
@@ -96,7 +94,7 @@ class SurveyDataModule(TGSDataModule):
             if not len(train) or not len(val):  # before the scaling, which needs training traces
                 raise UserError(
                     f"fold {self.fold} leaves {len(train)} training and {len(val)} validation windows "
-                    f"(data.survey.guard={s['guard']} lines kept clear of the validation block): label more lines, "
+                    f"(data.survey.guard={s.guard} lines kept clear of the validation block): label more lines, "
                     "lower data.survey.guard or data.n_folds"
                 )
             scaling = self._scaling(training_traces(volume, labels.axis, windows, roles, amplitudes))
@@ -104,7 +102,7 @@ class SurveyDataModule(TGSDataModule):
         self.windows = [windows[i] for i in keep]
         self.images = np.stack([scaling.apply(a) for a in amplitudes[keep]])
         self.masks = masks[keep]
-        self.depths = np.array([s["depth_origin"] + w.top * s["depth_step"] for w in self.windows], np.float32)
+        self.depths = np.array([s.depth_origin + w.top * s.depth_step for w in self.windows], np.float32)
         self.ids = [
             f"{w.axis}{int((volume.ilines if w.axis == 'inline' else volume.xlines)[w.line])}-t{w.top}-x{w.left}"
             for w in self.windows
@@ -113,12 +111,12 @@ class SurveyDataModule(TGSDataModule):
         self.preprocess = self._preprocess(scaling)
         if self.run is not None:
             save_line_folds(blocks, numbers, self.run.folds)
-            save_split_map(self.run.split_picture, volume.shape, s["label_axis"], blocks, self.fold, s["guard"])
+            save_split_map(self.run.split_picture, volume.shape, s.label_axis, blocks, self.fold, s.guard)
         salt = (self.masks == 1).any(axis=(1, 2))
         log.info(
             "survey %s, fold %d: %d training windows (%.0f%% with salt) and %d validation windows (%.0f%% with "
             "salt), %d dropped near the validation block; amplitudes: %s",
-            s["seismic"],
+            s.seismic,
             self.fold,
             len(train),
             100 * salt[self.train_idx].mean(),
@@ -138,9 +136,7 @@ class SurveyDataModule(TGSDataModule):
         """Windows of the labelled sections along data.survey.axis with their amplitudes (float32), labels and
         role for this fold."""
         s = self.survey
-        axes = AXES if s["axis"] == "both" else (s["axis"],)
-        if any(a not in AXES for a in axes):
-            raise UserError(f"data.survey.axis={s['axis']} is not one of inline, crossline, both")
+        axes = AXES if s.axis == "both" else (s.axis,)
         windows, amplitudes, masks = [], [], []
         dead = 0  # NaN or infinite samples on the labelled sections: left out of the loss, counted
         for axis in axes:
@@ -154,31 +150,31 @@ class SurveyDataModule(TGSDataModule):
                 missing = ~np.isfinite(section)
                 label_section[missing] = self.ignore_value  # no amplitude: not trained on
                 dead += int(missing.sum())
-                for top in window_starts(section.shape[0], TILE, TILE - s["window_stride"]):
-                    for left in window_starts(section.shape[1], TILE, TILE - s["window_stride"]):
+                for top in window_starts(section.shape[0], TILE, TILE - s.window_stride):
+                    for left in window_starts(section.shape[1], TILE, TILE - s.window_stride):
                         tile = label_section[top : top + TILE, left : left + TILE]
-                        if (tile != self.ignore_value).mean() >= s["min_labelled"]:
+                        if (tile != self.ignore_value).mean() >= s.min_labelled:
                             windows.append(Window(axis, k, top, left))
                             amplitudes.append(section[top : top + TILE, left : left + TILE])
                             masks.append(tile)
         if not windows:
             raise UserError(
-                f"no window of {s['seismic']} has {s['min_labelled']:.0%} of its samples labelled in "
-                f"{s['labels']}: check the labels, or lower data.survey.min_labelled"
+                f"no window of {s.seismic} has {s.min_labelled:.0%} of its samples labelled in "
+                f"{s.labels}: check the labels, or lower data.survey.min_labelled"
             )
         if dead:
             log.warning(
                 "%d samples of %s's labelled sections are NaN or infinite: left out of training as if uninterpreted",
                 dead,
-                s["seismic"],
+                s.seismic,
             )
-        roles = np.array([window_role(w, block, labels.axis, s["guard"]) for w in windows])
+        roles = np.array([window_role(w, block, labels.axis, s.guard) for w in windows])
         return windows, np.stack(amplitudes).astype(np.float32), np.stack(masks), roles
 
     def _balance(self, train, masks) -> np.ndarray:
         """Drop empty training windows at random (seeded) until salt windows are data.survey.salt_share of them."""
         salty = (masks[train] == 1).any(axis=(1, 2))
-        share = self.survey["salt_share"]
+        share = self.survey.salt_share
         if not salty.any() or salty.mean() >= share:
             return train
         keep_empty = int(round(salty.sum() * (1 - share) / share))
@@ -188,21 +184,21 @@ class SurveyDataModule(TGSDataModule):
     def _scaling(self, training_amplitudes) -> AmplitudeScaling:
         if self.reference is not None:
             return AmplitudeScaling.matched(
-                training_amplitudes, self.reference.mean, self.reference.std, source=f"seismic {self.survey['seismic']}"
+                training_amplitudes, self.reference.mean, self.reference.std, source=f"seismic {self.survey.seismic}"
             )
         return AmplitudeScaling.percentile(
-            training_amplitudes, *self.survey["clip_percentiles"], source=f"seismic {self.survey['seismic']}"
+            training_amplitudes, *self.survey.clip_percentiles, source=f"seismic {self.survey.seismic}"
         )
 
     def _preprocess(self, scaling) -> Preprocess:
         s = self.survey
-        depth_rule = (float(s["depth_origin"]), float(s["depth_step"]))
+        depth_rule = (float(s.depth_origin), float(s.depth_step))
         if self.reference is not None:  # the network's own preprocessing, with this survey's amplitude and depths
             return Preprocess(**{**self.reference.__dict__, "amplitude": scaling.pair, "depth_rule": depth_rule})
-        deepest = s["depth_origin"] + (self.n_samples - 1) * s["depth_step"]  # any window's depth lies in here
+        deepest = s.depth_origin + (self.n_samples - 1) * s.depth_step  # any window's depth lies in here
         return Preprocess.fit(
             self.images[self.train_idx],
-            [s["depth_origin"], deepest],
+            [s.depth_origin, deepest],
             self.channels,
             self.input_size,
             amplitude=scaling.pair,

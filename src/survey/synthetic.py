@@ -177,13 +177,12 @@ def generate_survey(folder, shape=(40, 120, 120), seed=0, bodies=2, setting="eas
     return folder
 
 
-def ensure_survey(survey: dict) -> None:
-    """Generate the synthetic survey ({shape, seed, setting}) a data.survey config names, unless its seismic file is
-    there."""
-    spec = survey.get("synthetic")
-    if spec and not Path(survey["seismic"]).exists():
+def ensure_survey(seismic, spec) -> None:
+    """Generate the synthetic survey `spec` ({shape, seed, setting}: data.survey.synthetic) names at `seismic`,
+    unless that file is there."""
+    if spec and not Path(seismic).exists():
         generate_survey(
-            Path(survey["seismic"]).parent,
+            Path(seismic).parent,
             shape=tuple(spec["shape"]),
             seed=spec["seed"],
             setting=spec.get("setting", "easy"),

@@ -5,6 +5,7 @@ import logging
 
 from omegaconf import DictConfig
 
+from src.ensemble.members import EnsemblePlan, plan_ensemble
 from src.inference.calibration import member_temperatures
 from src.inference.onnx import export_onnx
 from src.utils.errors import UserError
@@ -14,11 +15,11 @@ log = logging.getLogger(__name__)
 CARRIED = ("threshold", "min_component", "min_mask", "fill_holes")  # of postproc.yaml, with the temperatures
 
 
-def tuned_settings(ckpt, snapshots) -> dict | None:
-    """What an exported graph carries of the tuning of `ckpt`: postproc.yaml's post-processing and each member's
-    temperature (in the graph's member order); None when nothing was tuned."""
-    tuned, _ = tuned_postproc(ckpt)
-    temperatures = member_temperatures(ckpt, snapshots)
+def tuned_settings(plan: EnsemblePlan) -> dict | None:
+    """What an exported graph carries of the tuning of the plan's ckpt: postproc.yaml's post-processing and each
+    member's temperature (in the graph's member order); None when nothing was tuned."""
+    tuned, _ = tuned_postproc(plan.ckpt)
+    temperatures = member_temperatures(plan)
     if not tuned and all(t["temperature"] == 1.0 for t in temperatures):
         return None
     carried = {key: tuned[key] for key in CARRIED if tuned and key in tuned}
@@ -36,5 +37,6 @@ def export(cfg: DictConfig) -> str:
     and the tuned settings in its metadata). Returns the graph's path."""
     if cfg.format != "onnx":
         raise UserError(f"format={cfg.format} is not supported: use format=onnx")
-    settings = tuned_settings(cfg.ckpt, cfg.snapshots)
-    return str(export_onnx(cfg.ckpt, cfg.out, cfg.snapshots, cfg.opset, settings=settings))
+    plan = plan_ensemble(cfg.ckpt, cfg.snapshots)
+    log.info("exporting %s", plan.describe())
+    return str(export_onnx(plan, cfg.out, cfg.opset, settings=tuned_settings(plan)))

@@ -7,7 +7,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from src.data.datamodule import load_unlabelled
-from src.ensemble.members import resolve_members
+from src.ensemble.members import plan_ensemble
 from src.inference.backends import backend_probs, build_backend
 from src.inference.onnx import graph_settings
 from src.inference.postproc import postprocess_batch
@@ -76,17 +76,13 @@ def infer(cfg: DictConfig) -> str:
     for path in (Path(cfg.out), Path(cfg.out).with_suffix(".probs.npy")):
         check_writable_file(path)  # before any tile is predicted
         remove_stale_temporaries(path)
-    paths, runs = resolve_members(cfg.ckpt, cfg.snapshots)
-    backend = build_backend(cfg.ckpt, cfg.snapshots, cfg.tta == "hflip", cfg.backend)
-    root = data_root(cfg, runs)
+    plan = plan_ensemble(cfg.ckpt, cfg.snapshots)
+    backend = build_backend(plan, cfg.tta == "hflip", cfg.backend)
+    root = data_root(cfg, plan.run_folders)
     ids, images, depths = load_unlabelled(root, cfg.data.images)
     params, origin = choose_postproc(cfg)
     log.info(
-        "ensembling %d networks from %d run(s), TTA %s, %s backend",
-        len(paths),
-        len(runs),
-        cfg.tta,
-        type(backend).__name__.removesuffix("Backend"),
+        "ensembling %s, TTA %s, %s backend", plan.describe(), cfg.tta, type(backend).__name__.removesuffix("Backend")
     )
     log.info("post-processing %s: %s", params, origin)
     estimate = oof_estimate(cfg.ckpt, params)

@@ -1,57 +1,34 @@
 """The predict task: salt probabilities for whole sections and volumes, written back in the input's form.
 
-Volumes are read, predicted and written a line at a time (probabilities go to disk as they come), so memory
-stays far below the size of the volume. Amplitudes become grey levels by the rule the network was trained with
-when it stores one (a survey run), else by the input's own percentiles.
-
-Beside the probabilities: the uncertainty, the mutual information of the ensemble's views in bits
-(src/inference/uncertainty.py), blended across windows like the probabilities; and the probabilities are
-calibrated by the temperature tune.py fitted on the run's out-of-fold predictions, when it kept one.
+It chooses what a prediction depends on — the networks (resolved once), the depth rule, the amplitude-to-grey
+scaling (the network's stored rule, else the input's own percentiles), each member's temperature, the
+threshold — hands them to a SectionPredictor (src/inference/section_predictor.py), and lets
+src/sections/prediction_files.py write the files, then `<out>.json` saying what was done.
 """
 
 import json
 import logging
-from collections.abc import Callable, Sequence
-from contextlib import ExitStack
+from collections.abc import Callable
 from pathlib import Path
-from tempfile import TemporaryDirectory
 
 import numpy as np
-from omegaconf import DictConfig, ListConfig
-from tqdm import tqdm
+from omegaconf import DictConfig
 
-from src.data.tiles import TILE
-from src.ensemble.members import checkpoint_preprocesses
-from src.inference.backends import build_backend, needs_depth, prediction_maps
+from src.ensemble.members import checkpoint_preprocesses, plan_ensemble
+from src.inference.backends import build_backend, needs_depth
 from src.inference.calibration import member_temperatures
 from src.inference.onnx import graph_settings
-from src.sections.line_cube import LineCube
-from src.sections.pictures import overlay, save_png
-from src.sections.readers import AXES, Section, open_seismic
+from src.inference.section_predictor import SectionPredictor
+from src.sections.predict_settings import PredictSettings
+from src.sections.prediction_files import output_paths, predict_section_file, predict_volume_file
+from src.sections.readers import Section, open_seismic
 from src.sections.scaling import AmplitudeScaling
-from src.sections.smoothing import smooth_across_lines
-from src.sections.tiling import TAPERS, section_probs
-from src.sections.writers import save_npy, write_segy_like
-from src.utils.atomic import atomic_path, check_writable_file, remove_stale_temporaries, write_text
-from src.utils.config import command_line_keys, is_number, is_positive_number, is_whole_number
-from src.utils.entry import FULL
+from src.utils.atomic import write_text
+from src.utils.config import command_line_keys, is_positive_number
 from src.utils.errors import UserError
-from src.utils.plots import save_line_preview
 from src.utils.run_folder import tuned_postproc
 
 log = logging.getLogger(__name__)
-OUTPUTS = {
-    "probs": "probs.npy",
-    "mask": "mask.npy",
-    "probs_png": "probs.png",
-    "overlay": "overlay.png",
-    "sgy": "sgy",
-    "uncertainty": "uncertainty.npy",
-    "uncertainty_png": "uncertainty.png",
-    "uncertainty_sgy": "uncertainty.sgy",
-    "preview": "preview.png",
-    "json": "json",
-}  # <out>.<suffix>: what a prediction writes (the PNGs for 2D inputs)
 CALIBRATION_NOTE = (
     "each member's probabilities by its run's temperature, then averaged; the mask is decided on the "
     "probabilities as trained, so calibration never changes it"
@@ -75,7 +52,7 @@ def depth_rule(preprocesses, settings) -> tuple[float, float, str] | None:
             "that differ): pass predict.depth_origin (depth of the first row) and predict.depth_step (depth per "
             "row), in the units of the training depths.csv"
         )
-    given = [name for name in ("depth_origin", "depth_step") if settings[name] is not None]
+    given = [name for name in ("depth_origin", "depth_step") if getattr(settings, name) is not None]
     source = "predict." + " and predict.".join(given) if given else "the rule the network was trained on"
     return float(origin), float(step), source
 
@@ -124,8 +101,9 @@ def given_temperature(cfg) -> float | None:
     return float(given)
 
 
-def choose_temperatures(cfg, networks, carried=None) -> list[dict]:
-    """[{run, temperature, from}] for each of the `networks` members of `cfg.ckpt`, in the backend's order: each
+def choose_temperatures(cfg, networks, plan=None, carried=None) -> list[dict]:
+    """[{run, temperature, from}] for each of the `networks` members of `plan` (or of the graph `cfg.ckpt`), in the
+    backend's order: each
     member is calibrated by its own run's temperature (the one fitted on that run's out-of-fold predictions)
     before the members are averaged; predict.temperature, when a number, is every member's; an exported graph
     carries the temperatures of the run it was exported from (`carried`)."""
@@ -137,7 +115,7 @@ def choose_temperatures(cfg, networks, carried=None) -> list[dict]:
         if not carried or len(carried) != networks:
             return [{"run": None, "temperature": 1.0, "from": "none (the graph carries none)"}] * networks
         return [{"run": None, "temperature": float(t), "from": f"{cfg.ckpt} (as exported)"} for t in carried]
-    return member_temperatures(cfg.ckpt, cfg.snapshots)
+    return member_temperatures(plan)
 
 
 def choose_threshold(cfg, carried=None) -> tuple[float, str]:
@@ -151,31 +129,6 @@ def choose_threshold(cfg, carried=None) -> tuple[float, str]:
     if tuned and "threshold" in tuned:
         return float(tuned["threshold"]), f"tuned, from {source}"
     return float(cfg.threshold), "the default (nothing tuned)"
-
-
-def check_settings(settings) -> None:
-    """The predict.* numbers, checked before any work (a bad one used to crash midway or to predict wrongly)."""
-    if settings.scaling not in ("auto", "model", "input"):
-        raise UserError(f"predict.scaling={settings.scaling} is not one of auto, model, input")
-    if not is_whole_number(settings.overlap) or not 0 <= settings.overlap < TILE:
-        raise UserError(
-            f"predict.overlap={settings.overlap}: use a whole number of pixels from 0 to {TILE - 1} "
-            f"(windows are {TILE} wide; the default 50 shares half of one)"
-        )
-    if not is_whole_number(settings.batch_size) or settings.batch_size < 1:
-        raise UserError(f"predict.batch_size={settings.batch_size}: use a whole number of windows, 1 or more")
-    if not is_whole_number(settings.smooth_lines) or settings.smooth_lines < 0:
-        raise UserError(f"predict.smooth_lines={settings.smooth_lines}: use a whole number of lines, 0 (off) or more")
-    if not isinstance(settings.uncertainty, bool):
-        raise UserError(f"predict.uncertainty={settings.uncertainty}: use true or false")
-    if settings.taper not in TAPERS:
-        raise UserError(f"predict.taper={settings.taper} is not one of {', '.join(TAPERS)}")
-    clip = list(settings.clip_percentiles) if isinstance(settings.clip_percentiles, Sequence | ListConfig) else None
-    if clip is None or len(clip) != 2 or not all(is_number(v) for v in clip) or not 0 <= clip[0] < clip[1] <= 100:
-        raise UserError(
-            f"predict.clip_percentiles={settings.clip_percentiles}: use [low, high] with "
-            "0 <= low < high <= 100, e.g. [1.0, 99.0]"
-        )
 
 
 def describe_uncertainty(cfg, backend) -> str | None:
@@ -202,17 +155,6 @@ def describe_uncertainty(cfg, backend) -> str | None:
     return f"mutual information, bits, of {backend.networks} network(s) x {tta_views} TTA view(s)"
 
 
-def output_paths(out) -> dict[str, Path]:
-    """<out>.<suffix> of every output, each checked writable before any work, with the temporary files of an
-    earlier killed run of the same output removed."""
-    out = Path(out)
-    paths = {kind: out.with_name(f"{out.name}.{suffix}") for kind, suffix in OUTPUTS.items()}
-    for path in paths.values():
-        check_writable_file(path)
-        remove_stale_temporaries(path)
-    return paths
-
-
 def common_temperature(temperatures) -> float | None:
     """The temperature every member shares, for predict.json's one-number summary; None when they differ."""
     values = {t["temperature"] for t in temperatures}
@@ -223,54 +165,39 @@ def predict(cfg: DictConfig) -> list[str]:
     """Salt probabilities for the section or volume `cfg.input` (PNG/TIFF, .npy, SEG-Y) with the networks
     `cfg.ckpt` stands for, written beside `cfg.out` in the input's form (probabilities, mask, pictures, SEG-Y
     with the source's headers) with a JSON of what was done. Returns the paths written."""
-    settings = cfg.predict
-    check_settings(settings)
+    settings = PredictSettings.from_config(cfg.predict)
     paths = output_paths(cfg.out)
     source = open_seismic(cfg.input, settings.iline_byte, settings.xline_byte)
     given_temperature(cfg)
-    if Path(cfg.ckpt).suffix != ".onnx":  # checked before a graph is exported (a graph's own metadata costs nothing)
-        depth_rule(checkpoint_preprocesses(cfg.ckpt, cfg.snapshots), settings)
-    backend = build_backend(cfg.ckpt, cfg.snapshots, cfg.tta == "hflip", cfg.backend)
-    carried = graph_settings(cfg.ckpt) if Path(cfg.ckpt).suffix == ".onnx" else None
-    temperatures = choose_temperatures(cfg, backend.networks, carried)
+    graph = Path(cfg.ckpt).suffix == ".onnx"
+    plan = None if graph else plan_ensemble(cfg.ckpt, cfg.snapshots)
+    if plan is not None:  # checked before a graph is exported (a graph's own metadata costs nothing)
+        log.info("predicting with %s", plan.describe())
+        depth_rule(checkpoint_preprocesses(plan), settings)
+    backend = build_backend(plan or cfg.ckpt, cfg.tta == "hflip", cfg.backend)
+    carried = graph_settings(cfg.ckpt) if graph else None
+    temperatures = choose_temperatures(cfg, backend.networks, plan, carried)
     threshold, threshold_from = choose_threshold(cfg, carried)
-    calibrated = any(t["temperature"] != 1.0 for t in temperatures)
     depths = depth_rule(backend.preprocesses, settings)
-    depth_of_row = depth_function(depths)
     uncertainty_from = describe_uncertainty(cfg, backend)
-    with_uncertainty = uncertainty_from is not None
-    kinds = ("raw", "probs")[: 1 + calibrated] + (("uncertainty",) if with_uncertainty else ())
-
-    def probs_of(grey_section) -> dict[str, np.ndarray]:
-        """{raw: probabilities as trained, probs: calibrated (only when a temperature is not 1), uncertainty
-        (only when written)} of a grey section."""
-        member_temperatures = [t["temperature"] for t in temperatures]
-        maps = section_probs(
-            grey_section,
-            lambda t, z: prediction_maps(backend, t, z, member_temperatures, with_uncertainty),
-            depth_of_row,
-            settings.overlap,
-            settings.taper,
-            settings.batch_size,
-        )
-        return dict(zip(kinds, maps))
-
+    predictor = SectionPredictor(
+        backend,
+        tuple(t["temperature"] for t in temperatures),
+        uncertainty_from is not None,
+        depth_function(depths),
+        settings.overlap,
+        settings.taper,
+        settings.batch_size,
+    )
     Path(cfg.out).parent.mkdir(parents=True, exist_ok=True)
-    try:
-        if isinstance(source, Section):
-            written, salt, scaling, dead = predict_section_file(source, probs_of, threshold, settings, paths, backend)
-        else:
-            with source:
-                written, salt, scaling, dead = predict_volume_file(
-                    source, probs_of, threshold, settings, paths, backend, kinds
-                )
-    except OSError as error:
-        if error.errno not in FULL:
-            raise
-        raise UserError(
-            f"no space left on the device writing the outputs of out={cfg.out}: free some space or "
-            "write elsewhere; the outputs that were there before are intact"
-        ) from None
+    if isinstance(source, Section):
+        grey_tiles = source.data.dtype == np.uint8
+        scaling = None if grey_tiles else choose_scaling(backend, source.data, settings, source.path)
+        written, salt, dead = predict_section_file(source, predictor, threshold, paths, scaling)
+    else:
+        with source:
+            scaling = choose_scaling(backend, source.sample_traces(), settings, source.path)
+            written, salt, dead = predict_volume_file(source, predictor, threshold, settings, paths, scaling)
     meta = {
         "input": str(source.path),
         "shape": list(source.data.shape if isinstance(source, Section) else source.shape),
@@ -285,7 +212,7 @@ def predict(cfg: DictConfig) -> list[str]:
         "tta": cfg.tta,
         "temperature": common_temperature(temperatures),
         "temperatures": temperatures,
-        "calibration": CALIBRATION_NOTE if calibrated else "none: the probabilities are as trained",
+        "calibration": CALIBRATION_NOTE if predictor.calibrated else "none: the probabilities are as trained",
         "uncertainty": uncertainty_from,
         "uncertainty_of": "the views' probabilities as trained (before calibration)",
         "axis": settings.axis,
@@ -301,93 +228,3 @@ def predict(cfg: DictConfig) -> list[str]:
     written.append(paths["json"])
     log.info("wrote %s (salt in %.1f%% of the samples)", ", ".join(str(w) for w in written), 100 * salt)
     return [str(w) for w in written]
-
-
-def predict_section_file(
-    source, probs_of, threshold, settings, paths, backend
-) -> tuple[list[Path], float, AmplitudeScaling | None, int]:
-    """A 2D input: probabilities, mask, pictures, and a SEG-Y line back for a SEG-Y line."""
-    scaling = None if source.data.dtype == np.uint8 else choose_scaling(backend, source.data, settings, source.path)
-    grey = source.data if scaling is None else scaling.apply(source.data)
-    maps = probs_of(grey)
-    dead = ~np.isfinite(source.data)
-    for section in maps.values():
-        section[dead] = 0.0  # no amplitude there: no salt, and counted
-    probs, uncertainty = maps.get("probs", maps["raw"]), maps.get("uncertainty")
-    mask = maps["raw"] > threshold
-    save_npy(probs, paths["probs"])
-    save_npy(mask, paths["mask"])
-    save_png(np.round(probs * 255).astype(np.uint8), paths["probs_png"])
-    save_png(overlay(grey, mask), paths["overlay"])
-    written = [paths["probs"], paths["mask"], paths["probs_png"], paths["overlay"]]
-    if uncertainty is not None:
-        save_npy(uncertainty, paths["uncertainty"])
-        save_png(np.round(uncertainty * 255).astype(np.uint8), paths["uncertainty_png"])
-        written += [paths["uncertainty"], paths["uncertainty_png"]]
-    if source.kind == "segy":
-        written.append(write_segy_like(source, paths["sgy"], [probs.T]))
-        if uncertainty is not None:
-            written.append(write_segy_like(source, paths["uncertainty_sgy"], [uncertainty.T]))
-    return written, float(mask.mean()), scaling, int(dead.sum())
-
-
-def predict_volume_file(
-    volume, probs_of, threshold, settings, paths, backend, kinds
-) -> tuple[list[Path], float, AmplitudeScaling, int]:
-    """A 3D input, a line at a time: along `predict.axis` (both: the mean of the two directions), probabilities
-    and uncertainty written to disk as each line comes; the probabilities smoothed across `predict.smooth_lines`
-    neighbouring lines; then the mask (from the smoothed probabilities as trained), a picture of the inline with
-    the most salt and, for SEG-Y, SEG-Y files with the source's headers. `kinds`: the maps probs_of gives."""
-    if settings.axis not in (*AXES, "both"):
-        raise UserError(f"predict.axis={settings.axis} is not one of inline, crossline, both")
-    scaling = choose_scaling(backend, volume.sample_traces(), settings, volume.path)
-    axes = AXES if settings.axis == "both" else (settings.axis,)
-    dead_samples = 0
-    salt_per_inline = np.zeros(volume.shape[0], np.int64)
-    outputs = ("probs", "uncertainty") if "uncertainty" in kinds else ("probs",)
-    with ExitStack() as stack:
-        temporaries = {kind: stack.enter_context(atomic_path(paths[kind])) for kind in (*outputs, "mask")}
-        cubes = {kind: LineCube(temporaries[kind], volume.shape) for kind in outputs}
-        if "probs" in kinds:  # calibrated: the probabilities as trained only decide the mask, in a scratch cube
-            scratch = stack.enter_context(TemporaryDirectory(dir=paths["probs"].parent, prefix=".as-trained."))
-            cubes["raw"] = LineCube(Path(scratch) / "raw.npy", volume.shape)
-        else:
-            cubes["raw"] = cubes["probs"]
-        for n, axis in enumerate(axes):
-            count = volume.shape[0] if axis == "inline" else volume.shape[1]
-            for k in tqdm(range(count), desc=f"{axis} sections", unit="section"):
-                amplitudes = volume.line(axis, k)
-                dead = ~np.isfinite(amplitudes)
-                dead_samples += int(dead.sum()) if n == 0 else 0
-                for kind, section in probs_of(scaling.apply(amplitudes).T).items():
-                    line = section.T  # sections are (samples, traces)
-                    line[dead] = 0.0  # no amplitude there: no salt, and counted
-                    cubes[kind].write(axis, k, line if n == 0 else 0.5 * (cubes[kind].read(axis, k) + line))
-        smoothed = {id(cube): cube for kind, cube in cubes.items() if kind != "uncertainty"}.values()
-        for axis in axes:  # neighbouring lines were predicted apart: make them agree
-            for cube in smoothed:
-                smooth_across_lines(cube, axis, settings.smooth_lines)
-        mask = LineCube(temporaries["mask"], volume.shape, dtype=np.bool_)
-        for k in range(volume.shape[0]):
-            line_mask = cubes["raw"].read("inline", k) > threshold
-            mask.write("inline", k, line_mask)
-            salt_per_inline[k] = int(line_mask.sum())
-        mask.close()
-        salt = int(salt_per_inline.sum())
-        shown = int(np.argmax(salt_per_inline))  # the first of the saltiest (the first inline when none has salt)
-        save_line_preview(
-            paths["preview"],
-            scaling.apply(volume.line("inline", shown)).T,
-            cubes["probs"].read("inline", shown).T,
-            cubes["uncertainty"].read("inline", shown).T if "uncertainty" in cubes else None,
-            f"inline {volume.ilines[shown]} (most salt)",
-        )
-        written = [paths[kind] for kind in (*outputs, "mask", "preview")]
-        if volume.kind == "segy":
-            axis, count = volume.file_order
-            for kind in outputs:
-                lines = (cubes[kind].read(axis, k) for k in range(count))
-                written.append(write_segy_like(volume, paths["sgy" if kind == "probs" else "uncertainty_sgy"], lines))
-        for cube in {id(cube): cube for cube in cubes.values()}.values():
-            cube.close()
-    return written, salt / int(np.prod(volume.shape)), scaling, dead_samples

@@ -11,6 +11,7 @@ from src.interpretation.suggest import line_means, rank_lines
 from src.sections.line_cube import LineCube, open_user_cube
 from src.sections.readers import AXES, Volume
 from src.survey.labels import SurveyLabels
+from src.survey.settings import LABELLED_LINES_KEYS
 from src.utils.atomic import atomic_path
 from src.utils.config import is_positive_number, is_whole_number
 from src.utils.errors import UserError
@@ -19,20 +20,6 @@ from src.utils.run_folder import runs_under
 
 __all__ = ["suggest"]
 log = logging.getLogger(__name__)
-
-
-# The settings that fix a survey's seismic and which of its lines are labelled: the runs of a multirun folder must
-# agree on them for their ensemble's uncertainty to say which line to label next.
-SURVEY_KEYS = (
-    "seismic",
-    "labels",
-    "label_axis",
-    "label_every",
-    "ignore_value",
-    "salt_values",
-    "iline_byte",
-    "xline_byte",
-)
 
 
 def survey_of(path: Path) -> DictConfig:
@@ -50,9 +37,9 @@ def survey_of(path: Path) -> DictConfig:
         if "survey" not in data:
             raise UserError(f"run={run.path} was not trained on a survey (data=survey): nothing to suggest lines of")
         surveys.append(data.survey)
-    first = {key: surveys[0].get(key) for key in SURVEY_KEYS}
+    first = {key: surveys[0].get(key) for key in LABELLED_LINES_KEYS}
     for run, survey in zip(runs[1:], surveys[1:]):
-        differing = [key for key in SURVEY_KEYS if survey.get(key) != first[key]]
+        differing = [key for key in LABELLED_LINES_KEYS if survey.get(key) != first[key]]
         if differing:
             raise UserError(
                 f"run={path}: {run.path.name} differs from {runs[0].path.name} in data.survey."

@@ -7,7 +7,6 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-import numpy as np
 import pytorch_lightning as pl
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
@@ -15,20 +14,15 @@ from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig
 
 from src.callbacks.budget import TrainingBudget
-from src.callbacks.pictures import publish_picture
 from src.data.build import build_datamodule
 from src.data.datamodule import PseudoLabelled, Unlabelled, load_unlabelled
-from src.ensemble.members import load_members, snapshot_ensembles
-from src.ensemble.spec import keep_best_snapshot, read_ensemble
-from src.inference.backends import predict_tiles
-from src.metrics.kaggle_map import kaggle_map
+from src.ensemble.members import load_members
+from src.inference.out_of_fold import evaluate_out_of_fold
 from src.models.checkpoint import read_checkpoint
 from src.models.module import SaltModule
 from src.ssl.pseudo import pseudo_labels
-from src.utils.atomic import atomic_path
 from src.utils.config import is_whole_number, to_plain
 from src.utils.errors import UserError
-from src.utils.plots import save_tile_grid
 from src.utils.run_folder import RunFolder
 
 log = logging.getLogger(__name__)
@@ -234,10 +228,16 @@ def train(cfg: DictConfig) -> float | None:
     trained = time.monotonic()
     score = evaluate_out_of_fold(cfg, run_dir, datamodule, trainer.loggers)
     log.info(
-        "train task: %s in all (trainer.max_time=%s covers training and the %s after it)",
+        "train task: fold %d, %s (%s): out-of-fold mAP %s; %s in all (trainer.max_time=%s covers training and the "
+        "%s after it); files in %s",
+        cfg.fold,
+        type(module.net).__name__,
+        cfg.encoder.name,
+        "not measured (no snapshot was validated)" if score is None else f"{score:.4f} at 0.5",
         clock_time(time.monotonic() - started),
         cfg.trainer.get("max_time"),
         clock_time(time.monotonic() - trained),
+        run_dir,
     )
     return score
 
@@ -271,85 +271,3 @@ def log_plan(cfg, datamodule, module, run_dir) -> None:
 def clock_time(seconds) -> str:
     minutes, seconds = divmod(round(seconds), 60)
     return f"{minutes}:{seconds:02d}"
-
-
-def limited_validation_note(cfg) -> str:
-    """Where trainer.limit_val_batches cut validation, the progress bar's val/map is over fewer tiles than the
-    out-of-fold figures: say so beside them."""
-    limit = cfg.trainer.get("limit_val_batches")
-    if limit is None or limit == 1.0:
-        return ""
-    return f" (the progress bar's val/map was over trainer.limit_val_batches={limit} of them)"
-
-
-def out_of_fold_members(run, datamodule) -> tuple[list | None, list | None]:
-    """(best single snapshot, ensemble) as [(module, weight)] lists from the run's ensemble.yaml; the ensemble
-    is None when it is the best snapshot alone. In weights mode the average is made (and saved) here."""
-    spec = read_ensemble(run)
-    if spec is None:  # no validation happened: fall back on the last weights
-        return None, None
-    mode, members = spec
-    ensembles = snapshot_ensembles(run, datamodule.labelled_train_loader(), modes=(mode,))
-    return ensembles["best"], (ensembles[mode] if len(members) > 1 else None)
-
-
-def evaluate_out_of_fold(cfg, run_dir, datamodule, loggers=()) -> float | None:
-    """Predict the validation fold with the best snapshot and the ensemble; write oof.npz and a picture."""
-    run = RunFolder(run_dir)
-    best, ensemble = out_of_fold_members(run, datamodule)
-    if best is None:
-        log.warning("no validation snapshot was saved: skipping out-of-fold evaluation")
-        return None
-    tiles = datamodule.images[datamodule.val_idx], datamodule.depths[datamodule.val_idx]
-    masks = datamodule.masks[datamodule.val_idx]
-    truth = masks == 1
-    interpreted = {} if datamodule.ignore_value is None else {"valid": masks != datamodule.ignore_value}
-    kwargs = dict(tta=cfg.oof.tta, batch_size=cfg.oof.batch_size)
-    best_probs = predict_tiles(best, *tiles, desc="oof best", **kwargs)
-    probs = best_probs if ensemble is None else predict_tiles(ensemble, *tiles, desc="oof ensemble", **kwargs)
-    n_snapshots = len(ensemble or best)
-    map_best = kaggle_map(best_probs > 0.5, truth, **interpreted)
-    map_ensemble = kaggle_map(probs > 0.5, truth, **interpreted)
-    log.info(
-        "fold %d out-of-fold val/map at 0.5 over its %d validation tiles%s: best snapshot %.4f, ensemble of %d %.4f",
-        cfg.fold,
-        len(truth),
-        limited_validation_note(cfg),
-        map_best,
-        n_snapshots,
-        map_ensemble,
-    )
-    if ensemble is not None and map_ensemble < map_best:
-        why = (
-            f"the ensemble of {n_snapshots} scored {map_ensemble:.4f} out of fold, below its best snapshot's "
-            f"{map_best:.4f}: the best snapshot is used"
-        )
-        log.warning("fold %d: %s (ensemble.yaml says so; snapshots=N still asks for the best N)", cfg.fold, why)
-        keep_best_snapshot(run, why)
-        probs = best_probs  # what infer.py and predict.py will use
-    used = "best snapshot" if probs is best_probs else "ensemble"
-    ids = np.array(datamodule.ids)[datamodule.val_idx]
-    with atomic_path(run.oof) as tmp:
-        with open(tmp, "wb") as handle:
-            np.savez_compressed(
-                handle,
-                ids=ids,
-                probs=probs,
-                truth=truth,
-                fold=cfg.fold,
-                map_best=map_best,
-                map_ensemble=map_ensemble,
-                n_snapshots=n_snapshots,
-                used=used,
-                **interpreted,
-            )
-    n = min(cfg.oof.grid_tiles, len(ids))
-    pick = np.argsort(-truth.reshape(len(truth), -1).mean(1))[np.linspace(0, len(ids) - 1, n).astype(int)]
-    save_tile_grid(
-        run.validation_picture,
-        [datamodule.images[datamodule.val_idx][pick], truth[pick], probs[pick], probs[pick] > 0.5],
-        ["image", "truth", "probability", "prediction"],
-        row_labels=list(ids[pick]),
-    )
-    publish_picture(loggers, run.validation_picture)
-    return map_best if used == "best snapshot" else map_ensemble

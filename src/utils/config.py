@@ -2,10 +2,14 @@
 settings."""
 
 import os
+from collections.abc import Sequence
+from dataclasses import fields
 from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import OmegaConf
+
+from src.utils.errors import UserError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = str(PROJECT_ROOT / "conf")
@@ -56,3 +60,21 @@ def is_whole_number(value) -> bool:
 def command_line_keys() -> set[str]:
     """The config keys the command line set (Hydra's task overrides, without + / ++ and values)."""
     return {override.split("=")[0].lstrip("+") for override in HydraConfig.get().overrides.task}
+
+
+def typed_settings(cls, given, prefix: str, tuples=()) -> object:
+    """A frozen settings dataclass `cls` from a config section `given` (named `prefix` in messages): an unknown key
+    is one line listing the known ones; the list values of `tuples` become tuples; then the class's own check()."""
+    values = dict(given)
+    known = [f.name for f in fields(cls)]
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise UserError(
+            f"{prefix}.{unknown[0]} is not a {prefix.rsplit('.', 1)[-1]} setting: the settings are {', '.join(known)}"
+        )
+    for key in tuples:
+        if isinstance(values.get(key), Sequence) and not isinstance(values[key], str):
+            values[key] = tuple(values[key])
+    settings = cls(**values)
+    settings.check()
+    return settings
