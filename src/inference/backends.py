@@ -129,11 +129,14 @@ def build_backend(source, tta=True, backend="auto") -> TorchBackend | OnnxBacken
     Returns a callable backend(tiles uint8 (N, 101, 101), depths (N,)) -> probabilities (N, 101, 101) float32."""
     if backend not in BACKENDS:
         raise UserError(f"backend={backend} is not one of {', '.join(BACKENDS)}")
-    if not isinstance(source, EnsemblePlan) and Path(source).suffix == ".onnx":
+    if isinstance(source, EnsemblePlan):
+        plan = source
+    elif Path(source).suffix == ".onnx":
         if backend == "torch":
             raise UserError(f"ckpt={source} is an ONNX graph: use backend=onnx (or auto)")
         return OnnxBackend(source, tta=tta)
-    plan = source if isinstance(source, EnsemblePlan) else plan_ensemble(source)
+    else:
+        plan = plan_ensemble(source)
     if backend == "onnx" or (backend == "auto" and pick_device().type == "cpu"):
         try:
             return OnnxBackend(cached_graph(plan), tta=tta)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from src.data.tiles import TILE
 from src.sections.readers import AXES
+from src.sections.scaling import check_clip_percentiles
 from src.sections.tiling import TAPERS
 from src.utils.config import is_number, is_whole_number, typed_settings
 from src.utils.errors import UserError
@@ -51,13 +52,7 @@ class PredictSettings:
             raise UserError(f"predict.uncertainty={self.uncertainty}: use true or false")
         if self.taper not in TAPERS:
             raise UserError(f"predict.taper={self.taper} is not one of {', '.join(TAPERS)}")
-        clip = self.clip_percentiles if isinstance(self.clip_percentiles, tuple) else None
-        if clip is None or len(clip) != 2 or not all(is_number(v) for v in clip) or not 0 <= clip[0] < clip[1] <= 100:
-            raise UserError(
-                f"predict.clip_percentiles={list(self.clip_percentiles) if clip else self.clip_percentiles}: use "
-                "[low, high] with "
-                "0 <= low < high <= 100, e.g. [1.0, 99.0]"
-            )
+        check_clip_percentiles(self.clip_percentiles, "predict.clip_percentiles")
         for key in ("depth_origin", "depth_step"):
             value = getattr(self, key)
             if value is not None and not is_number(value):

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from src.utils.config import is_number
 from src.utils.errors import UserError
 
 
@@ -80,3 +81,12 @@ def interpretable(amplitudes, source) -> np.ndarray:
             f"{source} is constant ({finite[0]:g} everywhere): no reflections to interpret; check the export"
         )
     return finite
+
+
+def check_clip_percentiles(clip, option) -> None:
+    """`option`=[low, high], the percentiles AmplitudeScaling.percentile clips at, checked before any work: one
+    line naming the option otherwise (`clip` a tuple of numbers, as the settings classes hold it)."""
+    pair = isinstance(clip, tuple) and len(clip) == 2 and all(is_number(v) for v in clip)
+    if not (pair and 0 <= clip[0] < clip[1] <= 100):
+        shown = list(clip) if isinstance(clip, tuple) else clip
+        raise UserError(f"{option}={shown}: use [low, high] with 0 <= low < high <= 100, e.g. [1.0, 99.0]")

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from src.sections.readers import AXES
+from src.sections.scaling import check_clip_percentiles
 from src.utils.config import is_number, is_positive_number, is_whole_number, typed_settings
 from src.utils.errors import UserError
 
@@ -73,11 +74,7 @@ class SurveySettings:
                 f"data.survey.depth_origin={self.depth_origin}, depth_step={self.depth_step}: use the depth of the "
                 "first sample and a depth per sample above 0"
             )
-        clip = self.clip_percentiles
-        pair = isinstance(clip, tuple) and len(clip) == 2 and all(is_number(v) for v in clip)
-        if not (pair and 0 <= clip[0] < clip[1] <= 100):
-            shown = list(clip) if isinstance(clip, tuple) else clip
-            raise UserError(f"data.survey.clip_percentiles={shown}: use [low, high] with 0 <= low < high <= 100")
+        check_clip_percentiles(self.clip_percentiles, "data.survey.clip_percentiles")
         for key in ("iline_byte", "xline_byte"):
             if not (is_whole_number(getattr(self, key)) and 1 <= getattr(self, key) <= 240):
                 raise UserError(f"data.survey.{key}={getattr(self, key)}: use a trace header byte from 1 to 240")

@@ -1,6 +1,6 @@
 """Known third-party noise kept out of a run's output: messages that say nothing about the run (an advert, a
 deprecation inside a library's own code, a one-time cache notice). Every entry point installs this first, before
-its heavy imports; anything not listed here still shows."""
+its heavy imports; anything not listed here (a message, or a whole logger below ERROR) still shows."""
 
 import logging
 import warnings
@@ -11,7 +11,7 @@ IGNORED_WARNINGS = (  # message patterns (regular expressions, matched at the st
 DROPPED_LOG_LINES = {  # logger name: substrings of the records it drops
     "pytorch_lightning.utilities.rank_zero": ("litlogger",),  # an advert for a hosted logger, at every Trainer
 }
-QUIETED_LOGGERS = ("matplotlib.font_manager",)  # "building the font cache" once per machine
+QUIETED_LOGGERS = ("matplotlib.font_manager",)  # warnings below ERROR: its font-cache notice and font fallbacks
 
 
 class DropRecords(logging.Filter):
