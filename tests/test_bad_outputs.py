@@ -126,7 +126,7 @@ def test_a_full_disk_is_one_line_and_the_earlier_outputs_stay(trained_run, tmp_p
         guarded(run_task, predict, cfg)
     assert exit_info.value.code == 1
     line = capsys.readouterr().err.strip().splitlines()[-1]
-    assert line.startswith("error: no space left on the device") and "intact" in line  # entry.guarded's line
+    assert line.startswith("error: no space left on the device writing the outputs of out=") and "intact" in line
     assert (tmp_path / "out" / "vol.probs.npy").read_bytes() == before
     assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]
 

@@ -25,6 +25,7 @@ from src.sections.readers import Section, open_seismic
 from src.sections.scaling import AmplitudeScaling
 from src.utils.atomic import write_text
 from src.utils.config import command_line_keys, is_positive_number
+from src.utils.entry import writing
 from src.utils.errors import UserError
 from src.utils.run_folder import tuned_postproc
 
@@ -190,14 +191,15 @@ def predict(cfg: DictConfig) -> list[str]:
         settings.batch_size,
     )
     Path(cfg.out).parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(source, Section):
-        grey_tiles = source.data.dtype == np.uint8
-        scaling = None if grey_tiles else choose_scaling(backend, source.data, settings, source.path)
-        written, salt, dead = predict_section_file(source, predictor, threshold, paths, scaling)
-    else:
-        with source:
-            scaling = choose_scaling(backend, source.sample_traces(), settings, source.path)
-            written, salt, dead = predict_volume_file(source, predictor, threshold, settings, paths, scaling)
+    with writing(f"the outputs of out={cfg.out}"):
+        if isinstance(source, Section):
+            grey_tiles = source.data.dtype == np.uint8
+            scaling = None if grey_tiles else choose_scaling(backend, source.data, settings, source.path)
+            written, salt, dead = predict_section_file(source, predictor, threshold, paths, scaling)
+        else:
+            with source:
+                scaling = choose_scaling(backend, source.sample_traces(), settings, source.path)
+                written, salt, dead = predict_volume_file(source, predictor, threshold, settings, paths, scaling)
     meta = {
         "input": str(source.path),
         "shape": list(source.data.shape if isinstance(source, Section) else source.shape),

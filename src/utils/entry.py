@@ -25,6 +25,18 @@ def sigterm_as_exit() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+@contextmanager
+def writing(what) -> Iterator[None]:
+    """An OSError raised without a file name while writing `what` (e.g. "the outputs of out=PATH") gets it as its
+    file name, so guarded's one line for a full disk says what was being written."""
+    try:
+        yield
+    except OSError as error:
+        if error.filename is None:
+            error.filename = what
+        raise
+
+
 def guarded(work, *args, sigterm_exits=False) -> object:
     """Run `work(*args)`; with `sigterm_exits` (tasks that write outputs but do not train: Lightning handles
     signals in training) SIGTERM ends it cleanly."""
