@@ -13,6 +13,18 @@ from src.sections.tiling import section_probs
 
 
 @dataclass(frozen=True)
+class LinearDepth:
+    """The depth of a section's row: origin + row * step (0 everywhere for a network without the depth
+    channel); a class, not a closure, so a cluster's workers can be sent it."""
+
+    origin: float = 0.0
+    step: float = 0.0
+
+    def __call__(self, row: int) -> float:
+        return self.origin + row * self.step
+
+
+@dataclass(frozen=True)
 class SectionPredictor:
     backend: Callable
     temperatures: tuple[float, ...]  # one per member, in the backend's order

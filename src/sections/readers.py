@@ -18,6 +18,7 @@ import numpy as np
 import segyio
 
 from src.data.io import grey_levels
+from src.sections.mdio_store import MdioVolume, is_mdio
 from src.utils.errors import UserError
 
 IMAGE_SUFFIXES = {".png", ".tif", ".tiff", ".jpg", ".jpeg"}
@@ -90,13 +91,16 @@ class Volume:
 def check_input(path) -> Path:
     path = Path(path).expanduser()
     if not path.is_file():
-        raise UserError(f"input {path} not found: pass a PNG/TIFF image, a .npy array or a SEG-Y file")
+        raise UserError(f"input {path} not found: pass a PNG/TIFF image, a .npy array, a SEG-Y file or an MDIO store")
     return path
 
 
-def open_seismic(path, iline_byte=189, xline_byte=193, option="predict") -> Section | Volume:
-    """A Section (2D, in memory) or a Volume (3D, read a line at a time) for any supported input. `option`: the
-    config prefix of the header bytes, for the error messages (predict or data.survey)."""
+def open_seismic(path, iline_byte=189, xline_byte=193, option="predict") -> Section | Volume | MdioVolume:
+    """A Section (2D, in memory) or a Volume (3D, read a line at a time; an MDIO store: MdioVolume) for any
+    supported input. `option`: the config prefix of the header bytes, for the error messages (predict or
+    data.survey)."""
+    if is_mdio(path):
+        return MdioVolume(Path(path).expanduser(), "input")
     path = check_input(path)
     suffix = path.suffix.lower()
     if suffix in IMAGE_SUFFIXES:
@@ -119,7 +123,7 @@ def open_seismic(path, iline_byte=189, xline_byte=193, option="predict") -> Sect
         )
     if suffix in SEGY_SUFFIXES:
         return open_segy(path, iline_byte, xline_byte, option)
-    raise UserError(f"unknown input type {path.suffix} for {path}: use .png/.tif, .npy or .sgy/.segy")
+    raise UserError(f"unknown input type {path.suffix} for {path}: use .png/.tif, .npy, .sgy/.segy or .mdio")
 
 
 def checked_section(section) -> Section:

@@ -8,7 +8,7 @@ src/sections/prediction_files.py write the files, then `<out>.json` saying what 
 
 import json
 import logging
-from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -17,8 +17,11 @@ from omegaconf import DictConfig
 from src.ensemble.members import checkpoint_preprocesses, plan_ensemble
 from src.inference.backends import build_backend, needs_depth
 from src.inference.calibration import member_temperatures
+from src.inference.cluster import DaskRunner, InProcessRunner, PredictorRecipe, connected, wanted
 from src.inference.onnx import graph_settings
-from src.inference.section_predictor import SectionPredictor
+from src.inference.section_predictor import LinearDepth, SectionPredictor
+from src.inference.store_prediction import predict_store
+from src.sections.mdio_store import MdioVolume
 from src.sections.predict_settings import PredictSettings
 from src.sections.prediction_files import output_paths, predict_section_file, predict_volume_file
 from src.sections.readers import Section, open_seismic
@@ -58,11 +61,8 @@ def depth_rule(preprocesses, settings) -> tuple[float, float, str] | None:
     return float(origin), float(step), source
 
 
-def depth_function(rule) -> Callable[[int], float]:
-    if rule is None:
-        return lambda row: 0.0
-    origin, step, _ = rule
-    return lambda row: origin + row * step
+def depth_function(rule) -> LinearDepth:
+    return LinearDepth() if rule is None else LinearDepth(rule[0], rule[1])
 
 
 def choose_scaling(backend, amplitudes, settings, source) -> AmplitudeScaling:
@@ -162,6 +162,31 @@ def common_temperature(temperatures) -> float | None:
     return values.pop() if len(values) == 1 else None
 
 
+def predict_mdio(cfg, source, predictor, scaling, threshold, settings, paths, provenance) -> tuple:
+    """An MDIO store predicted block by block into <out>.mdio: on the Dask cluster `cluster` names, else in this
+    process. Returns (paths written, salt share, samples without amplitude, blocks skipped as already written)."""
+    cluster = cfg.get("cluster")
+    predict_with = partial(
+        predict_store,
+        source,
+        predictor_kinds=predictor.kinds,
+        scaling=scaling,
+        threshold=threshold,
+        settings=settings,
+        out=cfg.out,
+        provenance=provenance,
+        preview=paths["preview"],
+    )
+    if not wanted(cluster):
+        store, salt, dead, skipped = predict_with(InProcessRunner(source, predictor))
+    else:
+        recipe = PredictorRecipe.of(predictor, int(cluster.get("onnx_threads") or 1))
+        with connected(cluster) as (client, where):
+            log.info("predicting on %s; its dashboard: %s", where, client.dashboard_link)
+            store, salt, dead, skipped = predict_with(DaskRunner(client, recipe, source.path))
+    return [store, paths["preview"]], salt, dead, skipped
+
+
 def predict(cfg: DictConfig) -> list[str]:
     """Salt probabilities for the section or volume `cfg.input` (PNG/TIFF, .npy, SEG-Y) with the networks
     `cfg.ckpt` stands for, written beside `cfg.out` in the input's form (probabilities, mask, pictures, SEG-Y
@@ -169,6 +194,11 @@ def predict(cfg: DictConfig) -> list[str]:
     settings = PredictSettings.from_config(cfg.predict)
     paths = output_paths(cfg.out)
     source = open_seismic(cfg.input, settings.iline_byte, settings.xline_byte)
+    if wanted(cfg.get("cluster")) and not isinstance(source, MdioVolume):
+        raise UserError(
+            f"cluster= predicts MDIO stores, which workers read in parallel: ingest {source.path} first "
+            f"(python ingest.py input={source.path} out={Path(source.path).with_suffix('.mdio')}) and predict that"
+        )
     given_temperature(cfg)
     graph = Path(cfg.ckpt).suffix == ".onnx"
     plan = None if graph else plan_ensemble(cfg.ckpt, cfg.snapshots)
@@ -191,8 +221,28 @@ def predict(cfg: DictConfig) -> list[str]:
         settings.batch_size,
     )
     Path(cfg.out).parent.mkdir(parents=True, exist_ok=True)
+    provenance = {
+        "ckpt": str(cfg.ckpt),
+        "backend": type(backend).__name__,
+        "tta": cfg.tta,
+        "temperatures": temperatures,
+        "threshold": threshold,
+        "depth": None if depths is None else dict(zip(("origin", "step", "from"), depths)),
+        "axis": settings.axis,
+        "overlap": settings.overlap,
+        "taper": settings.taper,
+        "smooth_lines": settings.smooth_lines,
+    }
+    skipped = None
     with writing(f"the outputs of out={cfg.out}"):
-        if isinstance(source, Section):
+        if isinstance(source, MdioVolume):
+            with source:
+                scaling = choose_scaling(backend, source.sample_traces(), settings, source.path)
+                provenance["scaling"] = scaling.to_dict()
+                written, salt, dead, skipped = predict_mdio(
+                    cfg, source, predictor, scaling, threshold, settings, paths, provenance
+                )
+        elif isinstance(source, Section):
             grey_tiles = source.data.dtype == np.uint8
             scaling = None if grey_tiles else choose_scaling(backend, source.data, settings, source.path)
             written, salt, dead = predict_section_file(source, predictor, threshold, paths, scaling)
@@ -203,26 +253,18 @@ def predict(cfg: DictConfig) -> list[str]:
     meta = {
         "input": str(source.path),
         "shape": list(source.data.shape if isinstance(source, Section) else source.shape),
+        **provenance,
         "scaling": scaling.to_dict() if scaling else {"rule": "uint8 passthrough"},
-        "threshold": threshold,
         "threshold_from": threshold_from,
-        "depth": None if depths is None else dict(zip(("origin", "step", "from"), depths)),
         "postproc_not_applied": "tune.py's min_component and min_mask are 101 x 101 tile rules: not applied to "
         "sections (bodies.py's min_voxels cleans up a volume)",
-        "backend": type(backend).__name__,
-        "ckpt": str(cfg.ckpt),
-        "tta": cfg.tta,
         "temperature": common_temperature(temperatures),
-        "temperatures": temperatures,
         "calibration": CALIBRATION_NOTE if predictor.calibrated else "none: the probabilities are as trained",
         "uncertainty": uncertainty_from,
         "uncertainty_of": "the views' probabilities as trained (before calibration)",
-        "axis": settings.axis,
-        "overlap": settings.overlap,
-        "taper": settings.taper,
-        "smooth_lines": settings.smooth_lines,
         "salt_fraction": salt,
         "non_finite_samples": dead,
+        **({"blocks_already_written": skipped} if skipped is not None else {}),
     }
     if dead:
         log.warning("%d samples of %s are NaN or infinite: predicted as no salt", dead, source.path)

@@ -1,0 +1,168 @@
+"""MDIO stores and prediction past one machine: SEG-Y in and out through MDIO's API, a store predicted block by
+block (in this process, on a 2-worker LocalCluster, on a running scheduler) with the same answer as the
+one-machine path on the SEG-Y it came from, a killed job taken up where it stopped, and one clear line for what
+cannot work."""
+
+import json
+import logging
+
+import numpy as np
+import pytest
+import segyio
+import zarr
+
+from conftest import compose_config, last_line, run_cli, run_task
+from src.inference import cluster as cluster_module
+from src.sections.mdio_store import MdioVolume, segy_to_store, store_to_segy
+from src.survey.synthetic import generate_survey
+from src.tasks.predict import predict
+from src.utils.errors import UserError
+
+SHAPE = (10, 14, 64)
+CHUNKS = (4, 4, 64)  # blocks of 4 lines: 3 inline blocks, 4 crossline blocks
+DEPTH = ("predict.depth_origin=0", "predict.depth_step=4")
+
+
+@pytest.fixture(scope="module")
+def survey(tmp_path_factory):
+    """A synthetic SEG-Y and its MDIO store, chunked small so that a prediction has several blocks."""
+    folder = generate_survey(tmp_path_factory.mktemp("mdio") / "survey", shape=SHAPE, seed=1)
+    store = segy_to_store(folder / "seismic.sgy", folder / "seismic.mdio", chunks=CHUNKS, cpus=1)
+    return folder / "seismic.sgy", store
+
+
+@pytest.fixture(scope="module")
+def scheduler():
+    """A running 2-worker LocalCluster, reached by its address as a user's scheduler would be."""
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        yield cluster.scheduler_address
+
+
+def run_predict(ckpt, source, out, *extra, tmp_path):
+    cfg = compose_config(
+        "predict", f"ckpt={ckpt}", f"input={source}", f"out={out}", "snapshots=1", *DEPTH, *extra, run_dir=tmp_path
+    )
+    return run_task(predict, cfg)
+
+
+def splitting_threshold(calibrated, temperature):
+    """The threshold (on probabilities as trained) that puts about half the voxels in salt, so that the masks
+    compared are not both empty: a briefly trained network's calibrated probabilities all lie near 0.46."""
+    logit = np.log(np.median(calibrated) / (1 - np.median(calibrated))) * temperature
+    return float(1 / (1 + np.exp(-logit)))
+
+
+def test_a_segy_goes_into_mdio_and_back_with_its_samples_and_headers(survey, tmp_path):
+    segy, store = survey
+    volume = MdioVolume(store)
+    assert volume.shape == SHAPE and volume.chunks == CHUNKS and volume.trace_mask.all()
+    back = store_to_segy(store, tmp_path / "back.sgy", cpus=1)
+    with segyio.open(str(segy)) as a, segyio.open(str(back)) as b:
+        assert np.array_equal(segyio.tools.cube(a), segyio.tools.cube(b))
+        assert list(a.ilines) == list(b.ilines) and list(a.samples) == list(b.samples)
+        assert all(a.header[i] == b.header[i] for i in range(a.tracecount))
+        assert b.bin[segyio.BinField.Format] == a.bin[segyio.BinField.Format] == 5
+    with segyio.open(str(segy)) as a:
+        assert np.array_equal(volume.line("crossline", 3), segyio.tools.cube(a)[:, 3])
+
+
+@pytest.mark.parametrize("axis", ["inline", "crossline", "both"])
+def test_the_cluster_gives_the_one_machine_answer(trained_run, survey, scheduler, tmp_path, axis):
+    segy, store = survey
+    settings = [f"predict.axis={axis}", "predict.smooth_lines=1", "predict.temperature=2"]
+    run_predict(trained_run, segy, tmp_path / "one", *settings, tmp_path=tmp_path / "h0")
+    settings.append(f"threshold={splitting_threshold(np.load(tmp_path / 'one.probs.npy'), temperature=2)}")
+    run_predict(trained_run, segy, tmp_path / "one", *settings, tmp_path=tmp_path / "h1")
+    run_predict(
+        trained_run, store, tmp_path / "cluster", *settings, f"cluster.address={scheduler}", tmp_path=tmp_path / "h2"
+    )
+    expected = {kind: np.load(tmp_path / f"one.{kind}.npy") for kind in ("probs", "mask", "uncertainty")}
+    got = zarr.open_group(str(tmp_path / "cluster.mdio"), mode="r")
+    assert np.abs(got["probability"][:] - expected["probs"]).max() <= 1e-6
+    assert np.abs(got["uncertainty"][:] - expected["uncertainty"]).max() <= 1e-6
+    assert np.array_equal(got["mask"][:].astype(bool), expected["mask"]) and expected["mask"].any()
+    assert "blocks" not in got and not (tmp_path / "cluster.mdio.partial").exists()
+    meta = json.loads((tmp_path / "cluster.json").read_text())
+    assert meta["blocks_already_written"] == 0 and meta["axis"] == axis
+    provenance = json.loads(got["probability"].attrs["salt_prediction"])
+    assert provenance["smooth_lines"] == 1 and provenance["temperatures"][0]["temperature"] == 2.0
+
+
+def test_a_local_cluster_predicts_and_the_store_goes_back_to_segy_with_the_source_headers(
+    trained_run, survey, tmp_path
+):
+    segy, store = survey
+    run_predict(trained_run, store, tmp_path / "pred", "cluster=local", "cluster.spec.n_workers=2", tmp_path=tmp_path)
+    probs = zarr.open_array(str(tmp_path / "pred.mdio" / "probability"), mode="r")[:]
+    assert probs.shape == SHAPE and 0 <= probs.min() and probs.max() <= 1
+    assert (tmp_path / "pred.preview.png").stat().st_size > 0
+    back = store_to_segy(tmp_path / "pred.mdio", tmp_path / "pred.sgy", cpus=1)
+    with segyio.open(str(segy)) as a, segyio.open(str(back)) as b:
+        assert np.allclose(segyio.tools.cube(b), probs, atol=0)
+        assert all(a.header[i] == b.header[i] for i in range(a.tracecount))
+
+
+def test_a_killed_job_run_again_does_only_the_blocks_not_yet_written(
+    trained_run, survey, tmp_path, monkeypatch, caplog
+):
+    segy, store = survey
+    settings = ("predict.axis=both", "predict.smooth_lines=1")
+    run_predict(trained_run, store, tmp_path / "whole", *settings, tmp_path=tmp_path / "h0")
+    real, calls = cluster_module.run_block, []
+
+    def dies_after_five(*args):
+        if len(calls) == 5:
+            raise KeyboardInterrupt  # as a job killed midway
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(cluster_module, "run_block", dies_after_five)
+    with pytest.raises(KeyboardInterrupt):
+        run_predict(trained_run, store, tmp_path / "again", *settings, tmp_path=tmp_path / "h1")
+    assert (tmp_path / "again.mdio.partial").is_dir() and not (tmp_path / "again.mdio").exists()
+    monkeypatch.setattr(cluster_module, "run_block", real)
+    caplog.set_level(logging.INFO)
+    run_predict(trained_run, store, tmp_path / "again", *settings, tmp_path=tmp_path / "h2")
+    assert "5 of 17 blocks were already written and were skipped" in caplog.text  # 3 + 4 + 3 + 4 + 3
+    whole, again = (zarr.open_group(str(tmp_path / f"{name}.mdio"), mode="r") for name in ("whole", "again"))
+    for kind in ("probability", "mask", "uncertainty"):
+        assert np.array_equal(whole[kind][:], again[kind][:])
+    assert json.loads((tmp_path / "again.json").read_text())["blocks_already_written"] == 5
+
+
+def test_what_cannot_be_predicted_on_a_cluster_is_one_clear_line(survey, tmp_path):
+    segy, store = survey
+    empty = tmp_path / "empty.mdio"
+    empty.mkdir()
+    with pytest.raises(UserError, match="is not an MDIO store"):
+        MdioVolume(empty)
+    bare = tmp_path / "bare.mdio"
+    zarr.open_group(str(bare), mode="w").create_array(
+        "amplitude", shape=(2, 2, 2), dtype=np.float32, dimension_names=["inline", "crossline", "time"]
+    )
+    with pytest.raises(UserError, match="without trace_mask, headers: it is not an MDIO post-stack volume"):
+        MdioVolume(bare)
+    model = tmp_path / "model.onnx"  # never loaded: the input and the cluster are refused first
+    result = run_cli("predict.py", f"ckpt={model}", f"input={segy}", f"out={tmp_path / 'p'}", "cluster=local")
+    assert result.returncode == 1 and "cluster= predicts MDIO stores" in last_line(result)
+    assert "python ingest.py input=" in last_line(result)
+
+
+def test_a_scheduler_that_cannot_be_reached_is_one_clear_line(tmp_path):
+    cfg = compose_config(
+        "predict", "ckpt=x", "input=y", "out=z", "cluster.address=tcp://127.0.0.1:9", "cluster.timeout=2s"
+    )
+    with pytest.raises(UserError, match="cluster.address=tcp://127.0.0.1:9: cannot reach a Dask scheduler there"):
+        with cluster_module.connected(cfg.cluster):
+            pass
+
+
+def test_the_slurm_preset_writes_a_job_script_for_its_workers():
+    from hydra.utils import instantiate
+
+    cfg = compose_config("predict", "ckpt=x", "input=y", "out=z", "cluster=slurm", "cluster.spec.queue=gpu")
+    with instantiate(cfg.cluster.spec) as cluster:  # nothing is submitted before cluster.scale
+        script = cluster.job_script()
+    assert "#SBATCH -p gpu" in script and "--nworkers 8" in script and "distributed.cli.dask_worker" in script
