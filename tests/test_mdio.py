@@ -5,6 +5,10 @@ cannot work."""
 
 import json
 import logging
+import os
+import signal
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -14,6 +18,7 @@ import zarr
 from conftest import compose_config, last_line, run_cli, run_task
 from src.inference import cluster as cluster_module
 from src.sections.mdio_store import MdioVolume, segy_to_store, store_to_segy
+from src.sections.writers import write_segy_volume
 from src.survey.synthetic import generate_survey
 from src.tasks.predict import predict
 from src.utils.errors import UserError
@@ -132,6 +137,43 @@ def test_a_killed_job_run_again_does_only_the_blocks_not_yet_written(
     assert json.loads((tmp_path / "again.json").read_text())["blocks_already_written"] == 5
 
 
+def kill_a_worker_once_blocks_are_written(client, partial, killed) -> None:
+    """Waits for the first completion record of `partial`, then kill -9s one worker process."""
+    while not killed:
+        try:
+            if zarr.open_array(str(partial / "blocks" / "done.0"), mode="r")[:].any():
+                pid = next(iter(client.run(os.getpid).values()))
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+        except (FileNotFoundError, KeyError, ValueError):
+            pass
+        time.sleep(0.02)
+
+
+def test_a_worker_killed_mid_job_costs_its_block_only_and_the_answer_stays(trained_run, survey, tmp_path):
+    from distributed import Client, LocalCluster
+
+    segy, store = survey
+    settings = ("predict.axis=both", "predict.smooth_lines=1")
+    run_predict(trained_run, store, tmp_path / "whole", *settings, tmp_path=tmp_path / "h0")
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster, Client(cluster) as client:
+        before, killed = set(client.run(os.getpid).values()), []
+        watcher = threading.Thread(
+            target=kill_a_worker_once_blocks_are_written, args=(client, tmp_path / "killed.mdio.partial", killed)
+        )
+        watcher.start()
+        try:
+            address = f"cluster.address={cluster.scheduler_address}"
+            run_predict(trained_run, store, tmp_path / "killed", *settings, address, tmp_path=tmp_path / "h1")
+        finally:
+            killed.append(None)  # stops the watcher if it has not fired
+            watcher.join()
+        assert killed[0] in before and killed[0] not in set(client.run(os.getpid).values())  # the nanny restarted it
+    whole, again = (zarr.open_group(str(tmp_path / f"{name}.mdio"), mode="r") for name in ("whole", "killed"))
+    for kind in ("probability", "mask", "uncertainty"):
+        assert np.array_equal(whole[kind][:], again[kind][:])
+
+
 def test_what_cannot_be_predicted_on_a_cluster_is_one_clear_line(survey, tmp_path):
     segy, store = survey
     empty = tmp_path / "empty.mdio"
@@ -166,3 +208,57 @@ def test_the_slurm_preset_writes_a_job_script_for_its_workers():
     with instantiate(cfg.cluster.spec) as cluster:  # nothing is submitted before cluster.scale
         script = cluster.job_script()
     assert "#SBATCH -p gpu" in script and "--nworkers 8" in script and "distributed.cli.dask_worker" in script
+
+
+def test_a_survey_trains_from_mdio_seismic_and_labels_as_from_segy_and_npy(tmp_path):
+    from src.survey.datamodule import SurveyDataModule
+    from src.survey.synthetic import FIRST_CROSSLINE, FIRST_INLINE
+
+    folder = generate_survey(tmp_path / "survey", shape=(12, 110, 110), seed=3)
+    labels = np.load(folder / "labels.npy").astype(np.float32)
+    ilines, xlines = np.arange(FIRST_INLINE, FIRST_INLINE + 12), np.arange(FIRST_CROSSLINE, FIRST_CROSSLINE + 110)
+    write_segy_volume(tmp_path / "labels.sgy", labels, ilines, xlines)
+    stores = [
+        segy_to_store(p, p.with_suffix(".mdio"), cpus=1) for p in (folder / "seismic.sgy", tmp_path / "labels.sgy")
+    ]
+    modules = []
+    for seismic, label_volume in ((folder / "seismic.sgy", folder / "labels.npy"), stores):
+        cfg = compose_config(
+            "train", "data=survey", f"data.survey.seismic={seismic}", f"data.survey.labels={label_volume}",
+            "data.survey.label_every=3", "data.survey.guard=0", run_dir=tmp_path / "hydra",
+        )  # fmt: skip
+        module = SurveyDataModule(survey=cfg.data.survey, fold=0, n_folds=2, seed=0)
+        module.setup()
+        modules.append(module)
+    segy, mdio = modules
+    assert len(segy.ids) > 0 and segy.ids == mdio.ids
+    assert np.array_equal(segy.images, mdio.images) and np.array_equal(segy.masks, mdio.masks)
+
+
+def test_bodies_and_suggest_read_a_predicted_store_as_the_npy_cubes(trained_run, survey, tmp_path):
+    from src.interpretation.suggest import line_means
+    from src.sections.line_cube import LineCube
+    from src.sections.mdio_store import StoreCube
+    from src.tasks.bodies import bodies
+
+    segy, store = survey
+    run_predict(trained_run, segy, tmp_path / "one", tmp_path=tmp_path / "h0")
+    threshold = f"threshold={splitting_threshold(np.load(tmp_path / 'one.probs.npy'), temperature=1)}"
+    run_predict(trained_run, segy, tmp_path / "one", threshold, tmp_path=tmp_path / "h1")
+    run_predict(trained_run, store, tmp_path / "store", threshold, tmp_path=tmp_path / "h2")
+    tables = []
+    for source, geometry in ((tmp_path / "one.mask.npy", [f"geometry={segy}"]), (tmp_path / "store.mdio", [])):
+        out = tmp_path / source.name.replace(".", "_")
+        cfg = compose_config(
+            "bodies", f"input={source}", f"out={out}", "bodies.min_voxels=1", *geometry, run_dir=tmp_path / "h3"
+        )
+        run_task(bodies, cfg)
+        tables.append(((out / "bodies.csv").read_text(), np.load(out / "bodies.npy")))
+    assert tables[0][0] == tables[1][0] and tables[0][0].count("\n") > 1
+    assert np.array_equal(tables[0][1], tables[1][1])
+    expected, got = (
+        LineCube.existing(tmp_path / "one.uncertainty.npy"),
+        StoreCube(tmp_path / "store.mdio", "uncertainty"),
+    )
+    assert np.allclose(line_means(expected).map, line_means(got).map, atol=1e-6)
+    expected.close(), got.close()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from src.sections.mdio_store import StoreCube, is_mdio
 from src.utils.errors import UserError
 
 
@@ -74,10 +75,12 @@ class LineCube:
         self.handle.close()
 
 
-def open_user_cube(path: Path, key: str, holds: str, what: str) -> LineCube:
-    """The existing .npy cube a user named in setting `key`, or one clear error: missing, or not a 3D cube of
-    plain numbers. holds: what it should hold, for the error (e.g. "mask (bool) or probability (float)"); what:
-    what to pass instead (e.g. "predict.py's <out>.mask.npy")."""
+def open_user_cube(path: Path, key: str, holds: str, what: str, variable: str) -> LineCube | StoreCube:
+    """The existing .npy cube a user named in setting `key` (an MDIO store: its `variable`), or one clear error:
+    missing, or not a 3D cube of plain numbers. holds: what it should hold, for the error (e.g. "mask (bool) or
+    probability (float)"); what: what to pass instead (e.g. "predict.py's <out>.mask.npy")."""
+    if is_mdio(path):
+        return StoreCube(path, variable, key)
     if not path.is_file():
         raise UserError(f"{key}={path} not found: pass {what}")
     try:

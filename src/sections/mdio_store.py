@@ -219,6 +219,34 @@ class MdioVolume:
         self.close()
 
 
+class StoreCube:
+    """One variable of an MDIO store (a prediction's mask, probability or uncertainty) read a line at a time, as a
+    LineCube (src/sections/line_cube.py) is; `option` names the setting in messages."""
+
+    def __init__(self, path, variable, option="input") -> None:
+        import zarr
+
+        self.path = Path(path).expanduser()
+        self.dataset = open_store(self.path, option, variable)
+        self.array = zarr.open_array(str(self.path / variable), mode="r")
+        self.shape, self.dtype = tuple(self.array.shape), self.array.dtype
+
+    def read(self, axis, k) -> np.ndarray:
+        return np.asarray(self.array[k] if axis == "inline" else self.array[:, k])
+
+    def live_positions(self) -> tuple[np.ndarray, np.ndarray, tuple, tuple]:
+        """(grid indices (N, 2), CDP X/Y (N, 2), inline numbers, crossline numbers) of the live traces: the map
+        grid of a store, as a structured SEG-Y's headers give it."""
+        live = np.asarray(self.dataset["trace_mask"].values, dtype=bool)
+        xy = np.stack([self.dataset["cdp_x"].values[live], self.dataset["cdp_y"].values[live]], 1)
+        dims = self.dataset["trace_mask"].dims
+        numbers = tuple(tuple(int(v) for v in self.dataset[dim].values) for dim in dims)
+        return np.argwhere(live), xy.astype(np.float64), *numbers
+
+    def close(self) -> None:
+        self.dataset.close()
+
+
 def dead_as_nan(values, live) -> np.ndarray:
     values = np.array(values, dtype=np.float32)
     values[~np.asarray(live, dtype=bool)] = np.nan

@@ -88,6 +88,11 @@ class Volume:
         self.close()
 
 
+def open_volume(path, iline_byte=189, xline_byte=193, option="data.survey.seismic") -> Volume | MdioVolume:
+    """A 3D volume known to be one (a survey's seismic or label cube): .npy, structured SEG-Y or MDIO store."""
+    return MdioVolume(Path(path).expanduser(), option) if is_mdio(path) else Volume(path, iline_byte, xline_byte)
+
+
 def check_input(path) -> Path:
     path = Path(path).expanduser()
     if not path.is_file():
@@ -100,7 +105,7 @@ def open_seismic(path, iline_byte=189, xline_byte=193, option="predict") -> Sect
     supported input. `option`: the config prefix of the header bytes, for the error messages (predict or
     data.survey)."""
     if is_mdio(path):
-        return MdioVolume(Path(path).expanduser(), "input")
+        return MdioVolume(Path(path).expanduser(), "input" if option == "predict" else f"{option}.seismic")
     path = check_input(path)
     suffix = path.suffix.lower()
     if suffix in IMAGE_SUFFIXES:

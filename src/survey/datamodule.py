@@ -16,6 +16,7 @@ import numpy as np
 from src.data.datamodule import TGSDataModule
 from src.data.preprocess import Preprocess
 from src.data.tiles import TILE, pad_to_tile
+from src.sections.mdio_store import MdioVolume
 from src.sections.readers import AXES, Volume, open_seismic
 from src.sections.scaling import AmplitudeScaling, interpretable
 from src.sections.tiling import window_starts
@@ -69,7 +70,7 @@ class SurveyDataModule(TGSDataModule):
         self.prepare_data()
         s = self.survey
         volume = open_seismic(s.seismic, s.iline_byte, s.xline_byte, option="data.survey")
-        if not isinstance(volume, Volume):
+        if not isinstance(volume, Volume | MdioVolume):
             raise UserError(
                 f"data.survey.seismic={s.seismic} is a 2D line, not a 3D volume: a survey run needs a "
                 "structured SEG-Y (its inline and crossline numbers in trace header bytes "

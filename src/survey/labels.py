@@ -16,7 +16,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from src.sections.readers import AXES, Volume
+from src.sections.mdio_store import MdioVolume, is_mdio
+from src.sections.readers import AXES, Volume, open_volume
 from src.utils.errors import UserError
 
 LINE_FILE = re.compile(r"(inline|crossline)_(-?\d+)$")
@@ -32,10 +33,10 @@ class SurveyLabels:
             raise UserError(f"data.survey.label_axis={axis} is not one of inline, crossline")
         if not self.path.exists():
             raise UserError(
-                f"label file or folder {self.path} not found: pass a label volume (.npy, SEG-Y) or a "
+                f"label file or folder {self.path} not found: pass a label volume (.npy, SEG-Y, MDIO) or a "
                 "folder of inline_<n>.npy / .png files"
             )
-        self.files = self._line_files() if self.path.is_dir() else None
+        self.files = self._line_files() if self.path.is_dir() and not is_mdio(self.path) else None
         self._file_labels = {}  # labelled line -> its normalised labels, each file read once
         self.cube = None if self.files is not None else self._label_volume()
         count = volume.shape[0] if axis == "inline" else volume.shape[1]
@@ -44,15 +45,19 @@ class SurveyLabels:
         else:
             self.labelled = list(range(0, count, every)) if every else self._interpreted_lines()
 
-    def _label_volume(self) -> np.ndarray | Volume:
-        cube = Volume(self.path) if self.path.suffix.lower() != ".npy" else load_npy(self.path, mmap_mode="r")
+    def _label_volume(self) -> np.ndarray | Volume | MdioVolume:
+        cube = (
+            load_npy(self.path, mmap_mode="r")
+            if self.path.suffix.lower() == ".npy"
+            else open_volume(self.path, option="data.survey.labels")
+        )
         shape = cube.shape
         if tuple(shape) != tuple(self.volume.shape):
             raise UserError(
                 f"labels {self.path} are {tuple(shape)} but the seismic {self.volume.path} is "
                 f"{tuple(self.volume.shape)} (inline, crossline, samples): they must share one grid"
             )
-        if isinstance(cube, Volume) and self.volume.kind == "segy":
+        if not isinstance(cube, np.ndarray) and self.volume.kind in ("segy", "mdio"):
             for axis, mine, theirs in (
                 ("inline", cube.ilines, self.volume.ilines),
                 ("crossline", cube.xlines, self.volume.xlines),
@@ -68,7 +73,7 @@ class SurveyLabels:
     def _cube_line(self, axis, k) -> np.ndarray:
         cube = self.cube
         return np.asarray(
-            cube.line(axis, k) if isinstance(cube, Volume) else (cube[k] if axis == "inline" else cube[:, k])
+            (cube[k] if axis == "inline" else cube[:, k]) if isinstance(cube, np.ndarray) else cube.line(axis, k)
         )
 
     def _interpreted_lines(self) -> list[int]:

@@ -11,9 +11,10 @@ import pandas as pd
 from omegaconf import DictConfig
 
 from src.interpretation.bodies import Bodies, label_bodies
-from src.interpretation.geometry import Grid, grid_of
+from src.interpretation.geometry import Grid, grid_of, regular_grid
 from src.interpretation.surfaces import FORMATS, regular_surface, write_surface
 from src.sections.line_cube import LineCube, open_user_cube
+from src.sections.mdio_store import StoreCube
 from src.utils.atomic import atomic_path
 from src.utils.errors import UserError
 from src.utils.plots import save_body_maps
@@ -22,12 +23,14 @@ __all__ = ["bodies"]
 log = logging.getLogger(__name__)
 
 
-def open_mask(path: Path, threshold: float) -> tuple[LineCube, Callable[[int], np.ndarray]]:
-    """(the cube, mask_line(k) -> (crossline, samples) bool) of a mask or probability .npy cube, read a line at a
-    time with plain file reads."""
+def open_mask(path: Path, threshold: float) -> tuple[LineCube | StoreCube, Callable[[int], np.ndarray]]:
+    """(the cube, mask_line(k) -> (crossline, samples) bool) of a mask or probability .npy cube, or of an MDIO
+    prediction store's mask, read a line at a time."""
     cube = open_user_cube(
-        path, "input", "mask (bool) or probability (float)", "a mask cube from predict.py (<out>.mask.npy)"
+        path, "input", "mask (bool) or probability (float)", "a mask cube from predict.py (<out>.mask.npy)", "mask"
     )
+    if isinstance(cube, StoreCube):
+        return cube, lambda k: cube.read("inline", k) > 0
     if not (cube.dtype == np.bool_ or np.issubdtype(cube.dtype, np.floating)):
         cube.close()
         raise UserError(
@@ -37,6 +40,17 @@ def open_mask(path: Path, threshold: float) -> tuple[LineCube, Callable[[int], n
     if cube.dtype == np.bool_:
         return cube, lambda k: cube.read("inline", k)
     return cube, lambda k: cube.read("inline", k) > threshold
+
+
+def survey_grid(cfg, cube) -> Grid:
+    """The map grid: from geometry=, else an MDIO store's own coordinates (unless bodies.spacing is given), else
+    bodies.spacing."""
+    spacing = dict(cfg.bodies.spacing)
+    if cfg.geometry is None and isinstance(cube, StoreCube) and not spacing.get("inline"):
+        index, xy, ilines, xlines = cube.live_positions()
+        zori, zinc = float(spacing.get("depth_origin") or 0.0), spacing.get("sample")
+        return regular_grid(cube.path, index, xy, ilines, xlines, zori, zinc)
+    return grid_of(cube.shape, cfg.geometry, spacing, cfg.iline_byte, cfg.xline_byte)
 
 
 def body_table(found: Bodies, grid: Grid) -> pd.DataFrame:
@@ -72,7 +86,7 @@ def bodies(cfg: DictConfig) -> list[str]:
     cube, mask_line = open_mask(Path(cfg.input).expanduser(), cfg.threshold)
     shape = cube.shape
     try:
-        grid = grid_of(shape, cfg.geometry, dict(settings.spacing), cfg.iline_byte, cfg.xline_byte)
+        grid = survey_grid(cfg, cube)
         out = Path(cfg.out).expanduser()
         out.mkdir(parents=True, exist_ok=True)
         # each cube appears whole or not at all; the cleaned mask (salt only where a body of at least

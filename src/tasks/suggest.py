@@ -9,7 +9,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from src.interpretation.suggest import line_means, rank_lines
 from src.sections.line_cube import LineCube, open_user_cube
-from src.sections.readers import AXES, Volume
+from src.sections.mdio_store import StoreCube
+from src.sections.readers import AXES, open_volume
 from src.survey.labels import SurveyLabels
 from src.survey.settings import LABELLED_LINES_KEYS
 from src.utils.atomic import atomic_path
@@ -48,8 +49,10 @@ def survey_of(path: Path) -> DictConfig:
     return surveys[0]
 
 
-def open_uncertainty(path: Path, shape) -> LineCube:
-    cube = open_user_cube(path, "uncertainty", "float", "predict.py's <out>.uncertainty.npy of this survey")
+def open_uncertainty(path: Path, shape) -> LineCube | StoreCube:
+    cube = open_user_cube(
+        path, "uncertainty", "float", "predict.py's <out>.uncertainty.npy (or <out>.mdio) of this survey", "uncertainty"
+    )
     if cube.shape != tuple(shape):
         cube.close()
         raise UserError(
@@ -71,7 +74,7 @@ def suggest(cfg: DictConfig) -> list[str]:
     if not set(settings.axes) <= set(AXES):
         raise UserError(f"suggest.axes={list(settings.axes)}: use inline and/or crossline")
     survey = survey_of(Path(cfg.run).expanduser())
-    with Volume(survey.seismic, survey.iline_byte, survey.xline_byte) as volume:
+    with open_volume(survey.seismic, survey.iline_byte, survey.xline_byte) as volume:
         labels = SurveyLabels(
             survey.labels, volume, survey.label_axis, survey.label_every, survey.ignore_value, survey.salt_values
         )
