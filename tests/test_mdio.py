@@ -26,6 +26,8 @@ from src.utils.errors import UserError
 SHAPE = (10, 14, 64)
 CHUNKS = (4, 4, 64)  # blocks of 4 lines: 3 inline blocks, 4 crossline blocks
 DEPTH = ("predict.depth_origin=0", "predict.depth_step=4")
+TEMPERATURE = ("predict.temperature=2",)
+BOTH = ("predict.axis=both", "predict.smooth_lines=1")
 
 
 @pytest.fixture(scope="module")
@@ -52,11 +54,22 @@ def run_predict(ckpt, source, out, *extra, tmp_path):
     return run_task(predict, cfg)
 
 
-def splitting_threshold(calibrated, temperature):
-    """The threshold (on probabilities as trained) that puts about half the voxels in salt, so that the masks
-    compared are not both empty: a briefly trained network's calibrated probabilities all lie near 0.46."""
-    logit = np.log(np.median(calibrated) / (1 - np.median(calibrated))) * temperature
-    return float(1 / (1 + np.exp(-logit)))
+@pytest.fixture(scope="module")
+def threshold(trained_run, survey, tmp_path_factory):
+    """threshold=<the probability as trained that puts about half the voxels in salt at temperature 2>, so that
+    the masks compared are not all empty: a briefly trained network's probabilities all lie near 0.46."""
+    folder = tmp_path_factory.mktemp("threshold")
+    run_predict(trained_run, survey[0], folder / "one", *TEMPERATURE, tmp_path=folder / "h")
+    median = np.median(np.load(folder / "one.probs.npy"))
+    return f"threshold={1 / (1 + np.exp(-np.log(median / (1 - median)) * 2))}"
+
+
+@pytest.fixture(scope="module")
+def whole_both(trained_run, survey, tmp_path_factory):
+    """The store predicted along both axes with smoothing, in this process: the answer a disturbed job must give."""
+    folder = tmp_path_factory.mktemp("whole")
+    run_predict(trained_run, survey[1], folder / "whole", *BOTH, tmp_path=folder / "h")
+    return zarr.open_group(str(folder / "whole.mdio"), mode="r")
 
 
 def test_a_segy_goes_into_mdio_and_back_with_its_samples_and_headers(survey, tmp_path):
@@ -74,11 +87,9 @@ def test_a_segy_goes_into_mdio_and_back_with_its_samples_and_headers(survey, tmp
 
 
 @pytest.mark.parametrize("axis", ["inline", "crossline", "both"])
-def test_the_cluster_gives_the_one_machine_answer(trained_run, survey, scheduler, tmp_path, axis):
+def test_the_cluster_gives_the_one_machine_answer(trained_run, survey, scheduler, threshold, tmp_path, axis):
     segy, store = survey
-    settings = [f"predict.axis={axis}", "predict.smooth_lines=1", "predict.temperature=2"]
-    run_predict(trained_run, segy, tmp_path / "one", *settings, tmp_path=tmp_path / "h0")
-    settings.append(f"threshold={splitting_threshold(np.load(tmp_path / 'one.probs.npy'), temperature=2)}")
+    settings = [f"predict.axis={axis}", "predict.smooth_lines=1", *TEMPERATURE, threshold]
     run_predict(trained_run, segy, tmp_path / "one", *settings, tmp_path=tmp_path / "h1")
     run_predict(
         trained_run, store, tmp_path / "cluster", *settings, f"cluster.address={scheduler}", tmp_path=tmp_path / "h2"
@@ -110,11 +121,10 @@ def test_a_local_cluster_predicts_and_the_store_goes_back_to_segy_with_the_sourc
 
 
 def test_a_killed_job_run_again_does_only_the_blocks_not_yet_written(
-    trained_run, survey, tmp_path, monkeypatch, caplog
+    trained_run, survey, whole_both, tmp_path, monkeypatch, caplog
 ):
     segy, store = survey
-    settings = ("predict.axis=both", "predict.smooth_lines=1")
-    run_predict(trained_run, store, tmp_path / "whole", *settings, tmp_path=tmp_path / "h0")
+    settings = BOTH
     real, calls = cluster_module.run_block, []
 
     def dies_after_five(*args):
@@ -131,9 +141,9 @@ def test_a_killed_job_run_again_does_only_the_blocks_not_yet_written(
     caplog.set_level(logging.INFO)
     run_predict(trained_run, store, tmp_path / "again", *settings, tmp_path=tmp_path / "h2")
     assert "5 of 17 blocks were already written and were skipped" in caplog.text  # 3 + 4 + 3 + 4 + 3
-    whole, again = (zarr.open_group(str(tmp_path / f"{name}.mdio"), mode="r") for name in ("whole", "again"))
+    again = zarr.open_group(str(tmp_path / "again.mdio"), mode="r")
     for kind in ("probability", "mask", "uncertainty"):
-        assert np.array_equal(whole[kind][:], again[kind][:])
+        assert np.array_equal(whole_both[kind][:], again[kind][:])
     assert json.loads((tmp_path / "again.json").read_text())["blocks_already_written"] == 5
 
 
@@ -150,12 +160,11 @@ def kill_a_worker_once_blocks_are_written(client, partial, killed) -> None:
         time.sleep(0.02)
 
 
-def test_a_worker_killed_mid_job_costs_its_block_only_and_the_answer_stays(trained_run, survey, tmp_path):
+def test_a_worker_killed_mid_job_costs_its_block_only_and_the_answer_stays(trained_run, survey, whole_both, tmp_path):
     from distributed import Client, LocalCluster
 
     segy, store = survey
-    settings = ("predict.axis=both", "predict.smooth_lines=1")
-    run_predict(trained_run, store, tmp_path / "whole", *settings, tmp_path=tmp_path / "h0")
+    settings = BOTH
     with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster, Client(cluster) as client:
         before, killed = set(client.run(os.getpid).values()), []
         watcher = threading.Thread(
@@ -169,9 +178,9 @@ def test_a_worker_killed_mid_job_costs_its_block_only_and_the_answer_stays(train
             killed.append(None)  # stops the watcher if it has not fired
             watcher.join()
         assert killed[0] in before and killed[0] not in set(client.run(os.getpid).values())  # the nanny restarted it
-    whole, again = (zarr.open_group(str(tmp_path / f"{name}.mdio"), mode="r") for name in ("whole", "killed"))
+    again = zarr.open_group(str(tmp_path / "killed.mdio"), mode="r")
     for kind in ("probability", "mask", "uncertainty"):
-        assert np.array_equal(whole[kind][:], again[kind][:])
+        assert np.array_equal(whole_both[kind][:], again[kind][:])
 
 
 def test_what_cannot_be_predicted_on_a_cluster_is_one_clear_line(survey, tmp_path):
@@ -235,17 +244,15 @@ def test_a_survey_trains_from_mdio_seismic_and_labels_as_from_segy_and_npy(tmp_p
     assert np.array_equal(segy.images, mdio.images) and np.array_equal(segy.masks, mdio.masks)
 
 
-def test_bodies_and_suggest_read_a_predicted_store_as_the_npy_cubes(trained_run, survey, tmp_path):
+def test_bodies_and_suggest_read_a_predicted_store_as_the_npy_cubes(trained_run, survey, threshold, tmp_path):
     from src.interpretation.suggest import line_means
     from src.sections.line_cube import LineCube
     from src.sections.mdio_store import StoreCube
     from src.tasks.bodies import bodies
 
     segy, store = survey
-    run_predict(trained_run, segy, tmp_path / "one", tmp_path=tmp_path / "h0")
-    threshold = f"threshold={splitting_threshold(np.load(tmp_path / 'one.probs.npy'), temperature=1)}"
-    run_predict(trained_run, segy, tmp_path / "one", threshold, tmp_path=tmp_path / "h1")
-    run_predict(trained_run, store, tmp_path / "store", threshold, tmp_path=tmp_path / "h2")
+    run_predict(trained_run, segy, tmp_path / "one", *TEMPERATURE, threshold, tmp_path=tmp_path / "h1")
+    run_predict(trained_run, store, tmp_path / "store", *TEMPERATURE, threshold, tmp_path=tmp_path / "h2")
     tables = []
     for source, geometry in ((tmp_path / "one.mask.npy", [f"geometry={segy}"]), (tmp_path / "store.mdio", [])):
         out = tmp_path / source.name.replace(".", "_")

@@ -8,6 +8,7 @@ src/sections/prediction_files.py write the files, then `<out>.json` saying what 
 
 import json
 import logging
+import time
 from functools import partial
 from pathlib import Path
 
@@ -233,7 +234,7 @@ def predict(cfg: DictConfig) -> list[str]:
         "taper": settings.taper,
         "smooth_lines": settings.smooth_lines,
     }
-    skipped = None
+    skipped, started = None, time.perf_counter()
     with writing(f"the outputs of out={cfg.out}"):
         if isinstance(source, MdioVolume):
             with source:
@@ -265,6 +266,7 @@ def predict(cfg: DictConfig) -> list[str]:
         "salt_fraction": salt,
         "non_finite_samples": dead,
         **({"blocks_already_written": skipped} if skipped is not None else {}),
+        "seconds": round(time.perf_counter() - started, 2),  # reading, predicting, writing (a cluster's start too)
     }
     if dead:
         log.warning("%d samples of %s are NaN or infinite: predicted as no salt", dead, source.path)
