@@ -9,6 +9,7 @@ import os
 import signal
 import threading
 import time
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -160,25 +161,42 @@ def kill_a_worker_once_blocks_are_written(client, partial, killed) -> None:
         time.sleep(0.02)
 
 
+@contextmanager
+def killing_a_worker(client, partial):
+    """Kills one worker with SIGKILL once `partial` has its first block; yields the pid killed (in a list, filled
+    when it happens: None when the job ended first)."""
+    killed = []
+    watcher = threading.Thread(target=kill_a_worker_once_blocks_are_written, args=(client, partial, killed))
+    watcher.start()
+    try:
+        yield killed
+    finally:
+        killed.append(None)  # stops the watcher if it has not fired
+        watcher.join()
+
+
 def test_a_worker_killed_mid_job_costs_its_block_only_and_the_answer_stays(trained_run, survey, whole_both, tmp_path):
     from distributed import Client, LocalCluster
 
-    segy, store = survey
-    settings = BOTH
+    store = survey[1]
     with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster, Client(cluster) as client:
-        before, killed = set(client.run(os.getpid).values()), []
-        watcher = threading.Thread(
-            target=kill_a_worker_once_blocks_are_written, args=(client, tmp_path / "killed.mdio.partial", killed)
-        )
-        watcher.start()
-        try:
-            address = f"cluster.address={cluster.scheduler_address}"
-            run_predict(trained_run, store, tmp_path / "killed", *settings, address, tmp_path=tmp_path / "h1")
-        finally:
-            killed.append(None)  # stops the watcher if it has not fired
-            watcher.join()
+        address, before = f"cluster.address={cluster.scheduler_address}", set(client.run(os.getpid).values())
+        with killing_a_worker(client, tmp_path / "killed.mdio.partial") as killed:
+            run_predict(trained_run, store, tmp_path / "killed", *BOTH, address, tmp_path=tmp_path / "h1")
         assert killed[0] in before and killed[0] not in set(client.run(os.getpid).values())  # the nanny restarted it
-    again = zarr.open_group(str(tmp_path / "killed.mdio"), mode="r")
+        again = zarr.open_group(str(tmp_path / "killed.mdio"), mode="r")
+        for kind in ("probability", "mask", "uncertainty"):
+            assert np.array_equal(whole_both[kind][:], again[kind][:])
+        # a block that kills its worker as often as the scheduler allows (here once: out of memory, say)
+        cluster.scheduler.allowed_failures = 0
+        with killing_a_worker(client, tmp_path / "lost.mdio.partial") as killed, pytest.raises(UserError) as error:
+            run_predict(trained_run, store, tmp_path / "lost", *BOTH, address, tmp_path=tmp_path / "h2")
+        assert "killed its worker each time it ran" in str(error.value) and "\n" not in str(error.value)
+        assert (tmp_path / "lost.mdio.partial").is_dir() and killed[0] is not None
+        cluster.scheduler.allowed_failures = 3
+        run_predict(trained_run, store, tmp_path / "lost", *BOTH, address, tmp_path=tmp_path / "h3")
+    assert json.loads((tmp_path / "lost.json").read_text())["blocks_already_written"] >= 1  # kept, not redone
+    again = zarr.open_group(str(tmp_path / "lost.mdio"), mode="r")
     for kind in ("probability", "mask", "uncertainty"):
         assert np.array_equal(whole_both[kind][:], again[kind][:])
 
