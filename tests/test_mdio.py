@@ -201,7 +201,7 @@ def test_a_worker_killed_mid_job_costs_its_block_only_and_the_answer_stays(train
         assert np.array_equal(whole_both[kind][:], again[kind][:])
 
 
-def test_what_cannot_be_predicted_on_a_cluster_is_one_clear_line(survey, tmp_path):
+def test_a_folder_that_is_not_an_mdio_volume_is_one_clear_line(survey, tmp_path):
     segy, store = survey
     empty = tmp_path / "empty.mdio"
     empty.mkdir()
@@ -213,19 +213,41 @@ def test_what_cannot_be_predicted_on_a_cluster_is_one_clear_line(survey, tmp_pat
     )
     with pytest.raises(UserError, match="without trace_mask, headers: it is not an MDIO post-stack volume"):
         MdioVolume(bare)
+
+
+@pytest.mark.slow
+def test_a_cluster_for_a_segy_input_is_one_line_saying_to_ingest_it(survey, tmp_path):
+    segy, store = survey
     model = tmp_path / "model.onnx"  # never loaded: the input and the cluster are refused first
     result = run_cli("predict.py", f"ckpt={model}", f"input={segy}", f"out={tmp_path / 'p'}", "cluster=local")
     assert result.returncode == 1 and "cluster= predicts MDIO stores" in last_line(result)
     assert "python ingest.py input=" in last_line(result)
 
 
-def test_a_scheduler_that_cannot_be_reached_is_one_clear_line(tmp_path):
-    cfg = compose_config(
-        "predict", "ckpt=x", "input=y", "out=z", "cluster.address=tcp://127.0.0.1:9", "cluster.timeout=2s"
-    )
-    with pytest.raises(UserError, match="cluster.address=tcp://127.0.0.1:9: cannot reach a Dask scheduler there"):
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1:9", "not-a-scheduler"])
+def test_a_scheduler_that_cannot_be_reached_is_one_clear_line(tmp_path, address):
+    cfg = compose_config("predict", "ckpt=x", "input=y", "out=z", f"cluster.address={address}", "cluster.timeout=2s")
+    with pytest.raises(UserError, match=f"cluster.address={address}: cannot reach a Dask scheduler there") as error:
         with cluster_module.connected(cfg.cluster):
             pass
+    assert "\n" not in str(error.value)
+
+
+def test_dead_traces_are_not_predicted_and_stay_without_salt(trained_run, survey, threshold, tmp_path):
+    import shutil
+
+    store = shutil.copytree(survey[1], tmp_path / "sparse.mdio")
+    live = zarr.open_array(str(store / "trace_mask"), mode="r+")
+    dead = np.zeros(SHAPE[:2], bool)
+    dead[2] = True  # a whole inline without traces
+    dead[5, 3:9] = True
+    live[:] = ~dead
+    run_predict(trained_run, store, tmp_path / "pred", *TEMPERATURE, threshold, tmp_path=tmp_path / "h")
+    got = zarr.open_group(str(tmp_path / "pred.mdio"), mode="r")
+    assert np.array_equal(got["trace_mask"][:], ~dead)  # the input's, carried over
+    for kind in ("probability", "mask", "uncertainty"):
+        assert not got[kind][:][dead].any() and got[kind][:][~dead].any()
+    assert json.loads((tmp_path / "pred.json").read_text())["non_finite_samples"] == dead.sum() * SHAPE[2]
 
 
 def test_the_slurm_preset_writes_a_job_script_for_its_workers():
@@ -237,6 +259,7 @@ def test_the_slurm_preset_writes_a_job_script_for_its_workers():
     assert "#SBATCH -p gpu" in script and "--nworkers 8" in script and "distributed.cli.dask_worker" in script
 
 
+@pytest.mark.slow
 def test_a_survey_trains_from_mdio_seismic_and_labels_as_from_segy_and_npy(tmp_path):
     from src.survey.datamodule import SurveyDataModule
     from src.survey.synthetic import FIRST_CROSSLINE, FIRST_INLINE
