@@ -1,6 +1,7 @@
 """The entry points keep known third-party noise out of the output, and nothing else."""
 
 import logging
+import os
 import warnings
 
 from src.utils.quiet import quiet_known_noise
@@ -23,3 +24,4 @@ def test_known_noise_is_dropped_and_other_messages_pass(caplog):
     quiet_known_noise()  # a second entry point in the same process adds no second filter
     assert len(lightning.filters) == 1
     assert logging.getLogger("matplotlib.font_manager").getEffectiveLevel() == logging.ERROR
+    assert os.environ["DASK_LOGGING__DISTRIBUTED"] == "warning"

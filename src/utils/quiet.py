@@ -3,6 +3,7 @@ deprecation inside a library's own code, a one-time cache notice). Every entry p
 its heavy imports; anything not listed here (a message, or a whole logger below ERROR) still shows."""
 
 import logging
+import os
 import warnings
 
 IGNORED_WARNINGS = (  # message patterns (regular expressions, matched at the start of the message)
@@ -11,7 +12,11 @@ IGNORED_WARNINGS = (  # message patterns (regular expressions, matched at the st
 DROPPED_LOG_LINES = {  # logger name: substrings of the records it drops
     "pytorch_lightning.utilities.rank_zero": ("litlogger",),  # an advert for a hosted logger, at every Trainer
 }
-QUIETED_LOGGERS = ("matplotlib.font_manager",)  # warnings below ERROR: its font-cache notice and font fallbacks
+QUIETED_LOGGERS = {  # logger name: the lowest level it still shows
+    "matplotlib.font_manager": logging.ERROR,  # its font-cache notice and font fallbacks
+    "segy": logging.WARNING,  # MDIO's ingest and export: what they read from each header
+    "mdio": logging.WARNING,
+}
 
 
 class DropRecords(logging.Filter):
@@ -24,12 +29,19 @@ class DropRecords(logging.Filter):
         return not any(s in message for s in self.substrings)
 
 
+DASK_LOGGING = {"DASK_LOGGING__DISTRIBUTED": "warning"}  # a cluster's start and close, a line per worker and
+# client; a lost worker still shows. Distributed sets its loggers' levels from its config when imported, and in
+# every worker it starts, so the level goes in through Dask's environment config (a user's own setting wins).
+
+
 def quiet_known_noise() -> None:
+    for key, value in DASK_LOGGING.items():
+        os.environ.setdefault(key, value)
     for pattern in IGNORED_WARNINGS:
         warnings.filterwarnings("ignore", message=pattern)
     for name, substrings in DROPPED_LOG_LINES.items():
         logger = logging.getLogger(name)
         if not any(isinstance(f, DropRecords) for f in logger.filters):
             logger.addFilter(DropRecords(substrings))
-    for name in QUIETED_LOGGERS:
-        logging.getLogger(name).setLevel(logging.ERROR)
+    for name, level in QUIETED_LOGGERS.items():
+        logging.getLogger(name).setLevel(level)
