@@ -310,3 +310,23 @@ def test_bodies_and_suggest_read_a_predicted_store_as_the_npy_cubes(trained_run,
     )
     assert np.allclose(line_means(expected).map, line_means(got).map, atol=1e-6)
     expected.close(), got.close()
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["input=nothing.sgy", "out=x.mdio"], "input=nothing.sgy not found: pass a post-stack 3D SEG-Y file"),
+        (["input=a.npy", "out=x.mdio"], "input=a.npy out=x.mdio: ingest turns a SEG-Y"),
+        (["input=SEGY", "out=x.mdio", "chunks=[4,4]"], r"chunks=\[4, 4\]: give three whole numbers above 0"),
+        (["input=SEGY", "out=x.mdio", "domain=offset"], "domain=offset is not one of time, depth"),
+        (["input=nothing.mdio", "out=x.sgy"], "input=nothing.mdio not found: pass an MDIO store"),
+    ],
+)
+def test_ingest_refuses_what_it_cannot_turn_in_one_line(survey, tmp_path, monkeypatch, overrides, message):
+    from src.tasks.ingest import ingest
+
+    monkeypatch.chdir(tmp_path)
+    overrides = [o.replace("SEGY", str(survey[0])) for o in overrides]
+    with pytest.raises(UserError, match=message) as error:
+        run_task(ingest, compose_config("ingest", *overrides, run_dir=tmp_path / "h"))
+    assert "\n" not in str(error.value) and not (tmp_path / "x.mdio").exists()
