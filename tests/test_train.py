@@ -100,10 +100,16 @@ def test_the_time_budget_keeps_back_the_work_after_training(synthetic_root, tmp_
     assert "is too small for this run" not in caplog.text
 
 
-def test_the_log_names_the_limit_that_ended_training(synthetic_root, tmp_path, caplog):
+def test_the_log_names_the_limit_that_ended_training_and_says_each_epoch_in_a_line(
+    synthetic_root, tmp_path, caplog, recwarn
+):
     caplog.set_level(logging.INFO)
     train_run(tmp_path / "run", f"data.root={synthetic_root}", "trainer.max_epochs=2", *clock(1000))
     assert "trainer.max_epochs=2 ended training at " in caplog.text and "time budget ended" not in caplog.text
+    epochs = [r.getMessage() for r in caplog.records if r.name == "src.callbacks.epoch_lines"]  # not a terminal
+    assert [m.split(":")[0] for m in epochs] == ["epoch 1/2", "epoch 2/2"] and all("val/map" in m for m in epochs)
+    # an epoch of 2 batches logs within itself, so Lightning has no logging interval to warn of
+    assert not [w for w in recwarn if "log_every_n_steps" in str(w.message)]
 
 
 def test_a_budget_too_small_for_the_work_after_training_is_said_at_the_first_validation(

@@ -14,6 +14,7 @@ from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig
 
 from src.callbacks.budget import TrainingBudget
+from src.callbacks.epoch_lines import EpochLines
 from src.data.build import build_datamodule
 from src.data.datamodule import PseudoLabelled, Unlabelled, load_unlabelled
 from src.ensemble.members import load_members
@@ -23,6 +24,7 @@ from src.models.module import SaltModule
 from src.ssl.pseudo import pseudo_labels
 from src.utils.config import is_whole_number, to_plain
 from src.utils.errors import UserError
+from src.utils.progress import in_terminal
 from src.utils.run_folder import RunFolder
 
 log = logging.getLogger(__name__)
@@ -193,6 +195,14 @@ def check_ddp_launch(cfg) -> None:
         )
 
 
+def epoch_batches(trainer, datamodule) -> int:
+    """The training batches an epoch holds on each process, at least (the last, partial one may be dropped): a
+    logging interval above it would log nothing within an epoch (and Lightning warns of it at every short run)."""
+    batches = max(1, len(datamodule.train_idx) // (datamodule.batch_size * trainer.world_size))
+    limit = trainer.limit_train_batches
+    return min(batches, limit) if isinstance(limit, int) else max(1, int(batches * limit))
+
+
 def train(cfg: DictConfig) -> float | None:
     """Train one fold as the composed train config `cfg` says (data, model, loss, budget, callbacks, trainer), in
     Hydra's run folder; then predict its validation fold with the best snapshot and the ensemble (oof.npz,
@@ -217,11 +227,12 @@ def train(cfg: DictConfig) -> float | None:
     datamodule.setup()
     module = build_module(cfg, datamodule.preprocess, datamodule.ignore_value, start)
     log_plan(cfg, datamodule, module, run_dir)
-    callbacks = [instantiate(c) for c in cfg.callbacks.values()]
+    callbacks = [instantiate(c) for c in cfg.callbacks.values()] + ([] if in_terminal() else [EpochLines()])
     for budget in (c for c in callbacks if isinstance(c, TrainingBudget)):
         budget.keep_back_for(after_training_tiles(cfg, datamodule))
     loggers = [instantiate(c) for c in cfg.logger.values()]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
+    trainer.log_every_n_steps = min(trainer.log_every_n_steps, epoch_batches(trainer, datamodule))
     trainer.fit(module, datamodule=datamodule, ckpt_path=resume, weights_only=True)
     if not trainer.is_global_zero:
         return None

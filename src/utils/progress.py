@@ -46,8 +46,13 @@ class PlainProgress:
             )
 
 
+def in_terminal() -> bool:
+    """Whether progress goes to a terminal (bars) or to a log (plain lines)."""
+    return sys.stderr.isatty()
+
+
 def progress(iterable=None, total=None, desc="", unit="it") -> tqdm | PlainProgress:
     """A progress bar over `iterable` (or `total` updates): tqdm in a terminal, PlainProgress elsewhere."""
-    if sys.stderr.isatty():
+    if in_terminal():
         return tqdm(iterable, total=total, desc=desc, unit=unit)
     return PlainProgress(iterable, total, desc, unit)
