@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from src.sections.mdio_store import read_lines, write_lines
 from src.sections.smoothing import line_weights, weighted_mean
 
 WORK = "blocks"  # the group of a store under construction that holds the stages' arrays and records
@@ -47,16 +48,14 @@ class Stage:
 
 @dataclass(frozen=True)
 class Job:
-    """What every block needs besides its lines: the store under construction, its shape and chunks, the
-    amplitude-to-grey rule, the threshold and the smoothing radius."""
+    """What every block needs besides its lines: the store under construction, its shape, the amplitude-to-grey
+    rule, the threshold and the smoothing radius."""
 
     store: str
     shape: tuple
-    chunks: tuple
     scaling: object
     threshold: float
     radius: int
-    kinds: tuple  # the predictor's maps: raw[, probs][, uncertainty]
 
 
 @dataclass(frozen=True)
@@ -111,19 +110,6 @@ def pending(group, stage, blocks) -> list[Block]:
     """The blocks of `stage` whose completion record is not set."""
     done = group[stage.record][:]
     return [block for block in blocks if not done[block.index]]
-
-
-def read_lines(array, axis, start, stop) -> np.ndarray:
-    """Lines start..stop-1 along `axis` of a 3D zarr array as (lines, traces, samples)."""
-    return np.asarray(array[start:stop] if axis == "inline" else np.moveaxis(array[:, start:stop], 1, 0))
-
-
-def write_lines(array, axis, start, values) -> None:
-    stop = start + len(values)
-    if axis == "inline":
-        array[start:stop] = values
-    else:
-        array[:, start:stop] = np.moveaxis(values, 0, 1)
 
 
 def predict_lines(volume, predictor, scaling, block) -> tuple[dict, int]:

@@ -50,7 +50,7 @@ def predict_store(
     group, resumed = open_partial(volume, partial, predictor_kinds, provenance)
     stages = plan_stages(predictor_kinds, settings.axis, settings.smooth_lines)
     create_work_arrays(group, stages, volume.shape, volume.chunks)
-    job = Job(str(partial), volume.shape, volume.chunks, scaling, threshold, settings.smooth_lines, predictor_kinds)
+    job = Job(str(partial), volume.shape, scaling, threshold, settings.smooth_lines)
     skipped = total = 0
     for stage in stages:
         blocks = stage_blocks(stage, volume.shape, volume.chunks)

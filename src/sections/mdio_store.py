@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from src.sections.scaling import trace_picks
 from src.utils.errors import UserError
 
 AMPLITUDE = "amplitude"
@@ -114,6 +115,7 @@ def store_to_segy(store, out, iline_byte=189, xline_byte=193, cpus=None) -> Path
 
     dataset = open_store(store, option="input", variable=None)
     sample_format = dataset["segy_file_header"].attrs["binaryHeader"]["data_sample_format"]
+    dataset.close()
     with atomic_path(out) as tmp, mdio_environment(cpus or os.cpu_count()):
         mdio_to_segy(segy_spec(iline_byte, xline_byte, sample_format), Path(store), Path(tmp))
     return Path(out)
@@ -180,23 +182,17 @@ class MdioVolume:
         self.segy = {}
 
     def line(self, axis, k) -> np.ndarray:
-        values = self.amplitude[k] if axis == "inline" else self.amplitude[:, k]
-        live = self.trace_mask[k] if axis == "inline" else self.trace_mask[:, k]
-        return dead_as_nan(values, live)
+        return self.block(axis, k, k + 1)[0]
 
     def block(self, axis, start, stop) -> np.ndarray:
         """Lines start..stop-1 along `axis` as (lines, traces, samples) float32, dead traces NaN."""
-        if axis == "inline":
-            values, live = self.amplitude[start:stop], self.trace_mask[start:stop]
-        else:
-            values = np.moveaxis(self.amplitude[:, start:stop], 1, 0)
-            live = self.trace_mask[:, start:stop].T
-        return dead_as_nan(values, live)
+        return dead_as_nan(
+            read_lines(self.amplitude, axis, start, stop), read_lines(self.trace_mask, axis, start, stop)
+        )
 
     def sample_traces(self, n=2000, seed=0) -> np.ndarray:
         """Up to `n` live traces (n, samples), the same picks as a Volume of the same grid when none is dead."""
-        count = self.shape[0] * self.shape[1]
-        picks = np.sort(np.random.default_rng(seed).choice(count, size=min(n, count), replace=False))
+        picks = trace_picks(self.shape, n, seed)
         inline, crossline = picks // self.shape[1], picks % self.shape[1]
         live = self.trace_mask[inline, crossline]
         if not live.any():
@@ -232,7 +228,7 @@ class StoreCube:
         self.shape, self.dtype = tuple(self.array.shape), self.array.dtype
 
     def read(self, axis, k) -> np.ndarray:
-        return np.asarray(self.array[k] if axis == "inline" else self.array[:, k])
+        return read_lines(self.array, axis, k, k + 1)[0]
 
     def live_positions(self) -> tuple[np.ndarray, np.ndarray, tuple, tuple]:
         """(grid indices (N, 2), CDP X/Y (N, 2), inline numbers, crossline numbers) of the live traces: the map
@@ -245,6 +241,20 @@ class StoreCube:
 
     def close(self) -> None:
         self.dataset.close()
+
+
+def read_lines(array, axis, start, stop) -> np.ndarray:
+    """Lines start..stop-1 along `axis` (inline: the first dimension, crossline: the second) of a zarr or numpy
+    array, the lines first: (lines, traces[, samples])."""
+    return np.asarray(array[start:stop] if axis == "inline" else np.moveaxis(array[:, start:stop], 1, 0))
+
+
+def write_lines(array, axis, start, values) -> None:
+    stop = start + len(values)
+    if axis == "inline":
+        array[start:stop] = values
+    else:
+        array[:, start:stop] = np.moveaxis(values, 0, 1)
 
 
 def dead_as_nan(values, live) -> np.ndarray:

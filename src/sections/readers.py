@@ -19,6 +19,7 @@ import segyio
 
 from src.data.io import grey_levels
 from src.sections.mdio_store import MdioVolume, is_mdio
+from src.sections.scaling import trace_picks
 from src.utils.errors import UserError
 
 IMAGE_SUFFIXES = {".png", ".tif", ".tiff", ".jpg", ".jpeg"}
@@ -60,8 +61,7 @@ class Volume:
 
     def sample_traces(self, n=2000, seed=0) -> np.ndarray:
         """Up to `n` traces (n, samples) drawn evenly at random, for amplitude statistics."""
-        count = self.shape[0] * self.shape[1]
-        picks = np.sort(np.random.default_rng(seed).choice(count, size=min(n, count), replace=False))
+        picks = trace_picks(self.shape, n, seed)
         if self.kind == "npy":
             return np.stack([np.asarray(self._array[i // self.shape[1], i % self.shape[1]]) for i in picks])
         trace_of = (

@@ -65,6 +65,14 @@ class AmplitudeScaling:
         return asdict(self)
 
 
+def trace_picks(shape, n=2000, seed=0) -> np.ndarray:
+    """The flat (inline-major) indices of up to `n` traces of a (inline, crossline, samples) volume, drawn evenly
+    at random and sorted: the traces whose amplitudes the scaling's statistics come from, the same for a volume
+    however it is stored."""
+    count = shape[0] * shape[1]
+    return np.sort(np.random.default_rng(seed).choice(count, size=min(n, count), replace=False))
+
+
 def finite_values(amplitudes) -> np.ndarray:
     values = np.asarray(amplitudes).ravel()
     return values[np.isfinite(values)]

@@ -223,6 +223,7 @@ def predict(cfg: DictConfig) -> list[str]:
     )
     Path(cfg.out).parent.mkdir(parents=True, exist_ok=True)
     provenance = {
+        "input": str(source.path),
         "ckpt": str(cfg.ckpt),
         "backend": type(backend).__name__,
         "tta": cfg.tta,
@@ -252,7 +253,6 @@ def predict(cfg: DictConfig) -> list[str]:
                 scaling = choose_scaling(backend, source.sample_traces(), settings, source.path)
                 written, salt, dead = predict_volume_file(source, predictor, threshold, settings, paths, scaling)
     meta = {
-        "input": str(source.path),
         "shape": list(source.data.shape if isinstance(source, Section) else source.shape),
         **provenance,
         "scaling": scaling.to_dict() if scaling else {"rule": "uint8 passthrough"},
