@@ -2,6 +2,8 @@
 bench/RESULTS.md with its command, date, machine and commit:
 
 - `python -m bench.budget`           quality for a wall-clock budget: train.py recipes vs hand-written loops
+- `python -m bench.budget_breakdown` where a cpu_fast budget's minutes go (Lightning's SimpleProfiler)
+- `python -m bench.bn_sample`        how many training tiles a weight average's BatchNorm recompute needs
 - `python -m bench.ensembles`        best snapshot vs snapshot ensembles vs the fold ensemble, OOF and held out
 - `python -m bench.throughput`       training images/s (ours vs a raw loop, precision, memory format, compile),
                                      inference tiles/s
@@ -11,6 +13,7 @@ bench/RESULTS.md with its command, date, machine and commit:
 - `python -m bench.network_cost`     parameters, GFLOP per image and training images/s of networks side by side
 - `python -m bench.survey`           your own survey, on synthetic ones: accuracy, active labelling, memory (a
                                      package, one module per study)
+- `python -m bench.cluster`          prediction on a Dask cluster against one machine (speed, memory per worker)
 - `bash bench/gpu_check.sh`          the GPU check (bench.gpu_report records it)
 
 Shared helpers live in bench/common.py.

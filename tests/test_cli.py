@@ -62,11 +62,11 @@ def test_a_validation_interval_under_one_epoch_is_one_clear_line(tmp_path, synth
         "train.py",
         f"data.root={synthetic_root}",
         "debug=tiny",
-        f"callbacks.training_budget.validate_every_early={every}",
+        f"callbacks.early_validation.every={every}",
         f"hydra.run.dir={tmp_path}",
     )
     assert result.returncode == 1 and not list(tmp_path.rglob("*.ckpt"))
-    assert last_line(result).startswith(f"error: callbacks.training_budget.validate_every_early={shown}: use a whole")
+    assert last_line(result).startswith(f"error: callbacks.early_validation.every={shown}: use a whole")
 
 
 def test_a_model_with_depth_refuses_a_section_without_depth(trained_run, tmp_path):
@@ -128,7 +128,7 @@ def test_ddp_ranks_whose_clocks_disagree_stop_and_schedule_together(synthetic_ro
         "scheduler=budget",
         "optimizer.lr=1e-3",
         "ensemble.stretch=0.5",
-        "callbacks.training_budget.validate_every_early=2",
+        "callbacks.early_validation.every=2",
         "+callbacks.clock._target_=conftest.VirtualClock",
         "+callbacks.clock.seconds=30",
         "+callbacks.clock.other_rank_step_seconds=3",
@@ -156,7 +156,7 @@ def test_ddp_on_cpu_trains_in_two_processes_and_evaluates_once_on_rank_zero(synt
         "trainer.limit_train_batches=1.0",
         "ensemble.mode=weights",
         "ensemble.stretch=0.5",
-        "callbacks.training_budget.validate_every_early=2",
+        "callbacks.early_validation.every=2",
         f"hydra.run.dir={run_dir}",
     )
     assert result.returncode == 0, result.stderr[-3000:]

@@ -10,29 +10,31 @@ from conftest import train_run
 TOY_DATA = '''
 import numpy as np
 
-from src.data.datamodule import TGSDataModule
+from src.data.datamodule import TileDataModule, TileSet
 from src.data.preprocess import Preprocess
 
 
-class ToyTiles(TGSDataModule):
+class ToyTiles(TileDataModule):
     """Tiles made in memory: a bright square is salt."""
 
     def __init__(self, *, n_tiles, **settings):
-        super().__init__(root=".", **settings)
+        super().__init__(**settings)
         self.n_tiles = n_tiles
 
-    def setup(self, stage=None):
-        if self.preprocess is not None:
-            return
+    def load_tiles(self):
         rng = np.random.default_rng(self.seed)
-        self.images = rng.integers(0, 100, (self.n_tiles, 101, 101)).astype(np.uint8)
-        self.images[::2, 30:70, 30:70] = 220
-        self.masks = self.images > 200
-        self.depths = np.full(self.n_tiles, 300.0, np.float32)
-        self.ids = [f"toy{k}" for k in range(self.n_tiles)]
+        images = rng.integers(0, 100, (self.n_tiles, 101, 101)).astype(np.uint8)
+        images[::2, 30:70, 30:70] = 220
         folds = np.arange(self.n_tiles) % self.n_folds
-        self.val_idx, self.train_idx = np.flatnonzero(folds == self.fold), np.flatnonzero(folds != self.fold)
-        self.preprocess = Preprocess.fit(self.images, [0.0, 1000.0], self.channels, self.input_size)
+        return TileSet(
+            ids=[f"toy{k}" for k in range(self.n_tiles)],
+            images=images,
+            masks=images > 200,
+            depths=np.full(self.n_tiles, 300.0, np.float32),
+            train_idx=np.flatnonzero(folds != self.fold),
+            val_idx=np.flatnonzero(folds == self.fold),
+            preprocess=Preprocess.fit(images, [0.0, 1000.0], self.channels, self.input_size),
+        )
 '''
 
 TOY_LOSS = '''

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from src.inference.postproc import fill_small_holes, postprocess, remove_small_components
 
@@ -36,3 +37,28 @@ def test_enclosed_small_holes_filled_border_gaps_not():
     out = fill_small_holes(mask, 10)
     assert out[5:7, 5:7].all() and not out[0:3, 17:].any()
     assert not fill_small_holes(mask, 3)[5:7, 5:7].any()
+
+
+@pytest.mark.parametrize(
+    "values, line",
+    [
+        ({"threshold": "abc"}, "threshold=abc (tuned, from run/postproc.yaml): use a probability from 0 to 1"),
+        ({"threshold": 1.5}, "threshold=1.5 (tuned, from run/postproc.yaml): use a probability from 0 to 1"),
+        ({"min_mask": -3}, "postproc.min_mask=-3 (tuned, from run/postproc.yaml): use a whole number of pixels"),
+        ({"fill_holes": 2.5}, "postproc.fill_holes=2.5 (tuned, from run/postproc.yaml): use a whole number"),
+    ],
+)
+def test_a_bad_post_processing_value_is_one_line_naming_where_it_came_from(values, line):
+    from src.inference.postproc_settings import PostprocSettings
+    from src.utils.errors import UserError
+
+    with pytest.raises(UserError) as error:
+        PostprocSettings.checked({"threshold": 0.5, **values}, "tuned, from run/postproc.yaml")
+    assert str(error.value).startswith(line)
+
+
+def test_good_post_processing_values_pass_as_they_are():
+    from src.inference.postproc_settings import PostprocSettings
+
+    values = {"threshold": 0.45, "min_component": 10, "min_mask": 0, "fill_holes": 5}
+    assert PostprocSettings.checked(values, "tuned").as_dict() == values

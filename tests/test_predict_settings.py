@@ -25,7 +25,7 @@ def test_the_shipped_settings_pass_as_typed_values():
         ("predict.smooth_lines=-1", "predict.smooth_lines=-1: use a whole number of lines, 0 .off. or more"),
         ("predict.depth_step=deep", "predict.depth_step=deep: use a number"),
         ("predict.clip_percentiles=[99,1]", r"predict.clip_percentiles=\[99, 1\]: use \[low, high\]"),
-        ("+predict.overlapp=20", "predict.overlapp is not a predict setting: the settings are overlap, taper"),
+        ("+predict.overlapp=20", "predict.overlapp is not one of the predict settings: they are overlap, taper"),
     ],
 )
 def test_a_bad_setting_is_one_line_naming_it(override, message):

@@ -80,21 +80,23 @@ def test_pseudo_label_cache_reused_and_invalidated_when_the_teacher_changes(trai
 
 
 def test_pseudo_labels_reach_training_at_their_ratio_and_never_validation(synthetic_root):
-    from src.data.datamodule import PseudoLabelled, TGSDataModule, Unlabelled, load_unlabelled
+    from src.data.datamodule import TGSDataModule, load_unlabelled
+    from src.ssl.mixing import PseudoLabelled, SemiSupervised, Unlabelled
 
     _, images, depths = load_unlabelled(synthetic_root)
     dm = TGSDataModule(root=synthetic_root, seed=0, batch_size=4)
-    dm.add_semi_supervised(
+    mixed = SemiSupervised(
+        dm,
         pseudo=PseudoLabelled(images, depths, np.ones((len(images), 101, 101), bool), ratio=0.5),
         unlabelled=Unlabelled(images, depths, batch_size=4),
     )
-    dm.setup()
-    val_x = torch.cat([b["x"] for b in dm.val_dataloader()])
+    mixed.setup()
+    val_x = torch.cat([b["x"] for b in mixed.val_dataloader()])
     labelled_val = torch.stack([dm.subset(dm.val_idx)[k]["x"] for k in range(len(dm.val_idx))])
     assert torch.equal(val_x, labelled_val)
     unlabelled_x = torch.stack([torch.from_numpy(dm.preprocess(i, z)) for i, z in zip(images, depths)])
     assert not any(torch.equal(v, u) for v in val_x for u in unlabelled_x)
-    train = dm.train_dataloader()
+    train = mixed.train_dataloader()
     assert set(train) == {"labelled", "unlabelled"}
     torch.manual_seed(0)
     served = torch.cat([b["x"] for b in train["labelled"]])
@@ -105,14 +107,15 @@ def test_pseudo_labels_reach_training_at_their_ratio_and_never_validation(synthe
 def test_a_mean_teacher_epoch_is_one_pass_over_the_labelled_tiles(synthetic_root):
     from pytorch_lightning.utilities import CombinedLoader
 
-    from src.data.datamodule import TGSDataModule, Unlabelled, load_unlabelled
+    from src.data.datamodule import TGSDataModule, load_unlabelled
+    from src.ssl.mixing import SemiSupervised, Unlabelled
 
     _, images, depths = load_unlabelled(synthetic_root)
     many = Unlabelled(np.concatenate([images] * 10), np.concatenate([depths] * 10), batch_size=3)  # 120 tiles
     dm = TGSDataModule(root=synthetic_root, seed=0, batch_size=4)  # 32 labelled training tiles
-    dm.add_semi_supervised(unlabelled=many)
-    dm.setup()
-    train = dm.train_dataloader()
+    mixed = SemiSupervised(dm, unlabelled=many)
+    mixed.setup()
+    train = mixed.train_dataloader()
     labelled_batches = len(dm.train_idx) // 4
     assert len(train["labelled"]) == labelled_batches == 8
     batches = list(CombinedLoader(train, "max_size_cycle"))  # how Lightning iterates a dict of loaders

@@ -34,7 +34,7 @@ def test_the_shipped_settings_pass_as_typed_values():
         ("data.survey.clip_percentiles=[99,1]", r"data.survey.clip_percentiles=\[99, 1\]: use \[low, high\]"),
         ("data.survey.iline_byte=500", "data.survey.iline_byte=500: use a trace header byte from 1 to 240"),
         ("data.survey.salt_values=[]", r"data.survey.salt_values=\(\): use a list of label values"),
-        ("+data.survey.windowstride=20", "data.survey.windowstride is not a survey setting: the settings are seismic"),
+        ("+data.survey.windowstride=20", "data.survey.windowstride is not one of the data.survey settings: they are"),
     ],
 )
 def test_a_bad_setting_is_one_line_naming_it(override, message):

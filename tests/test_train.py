@@ -138,7 +138,7 @@ def test_a_run_stopped_between_sparse_validations_still_validates_and_keeps_a_sn
         "trainer.limit_train_batches=4",
         "trainer.max_epochs=10",
         "ensemble.stretch=0.3",
-        "callbacks.training_budget.validate_every_early=3",
+        "callbacks.early_validation.every=3",
         *stop,
     )
     # 6 steps of epochs of 4: epoch 0 ends before the stretch (4/6 spent) and skips validation; the run stops at
@@ -319,7 +319,7 @@ def test_early_stopping_waits_for_the_last_stretch_so_a_stopped_run_keeps_a_snap
 def test_validation_before_the_last_stretch_runs_every_nth_epoch_and_after_every_epoch_in_it(synthetic_root, tmp_path):
     plan = [f"data.root={synthetic_root}", "trainer.max_epochs=6", "ensemble.stretch=0.3"]
     assert validated_epochs(train_run(tmp_path / "every", *plan)) == [0, 1, 2, 3, 4, 5]
-    run_dir = train_run(tmp_path / "sparse", *plan, "callbacks.training_budget.validate_every_early=2")
+    run_dir = train_run(tmp_path / "sparse", *plan, "callbacks.early_validation.every=2")
     assert validated_epochs(run_dir) == [1, 3, 4, 5]  # the stretch starts at 8.4 of 12 steps: epochs 4 and 5
     members = yaml.safe_load((run_dir / "ensemble.yaml").read_text())["members"]
     assert {m["ckpt"][:12] for m in members} <= {"snapshot-004", "snapshot-005"}

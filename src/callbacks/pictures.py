@@ -36,7 +36,7 @@ class AugmentationPreview(pl.Callback):
         self.n_tiles, self.filename = n_tiles, filename
 
     def on_fit_start(self, trainer, pl_module) -> None:
-        dm = trainer.datamodule
+        dm = getattr(trainer.datamodule, "labelled", trainer.datamodule)  # a semi-supervised wrapper: its tiles
         if dm is None or not trainer.is_global_zero:
             return
         idx = dm.train_idx[: self.n_tiles]

@@ -1,4 +1,5 @@
-"""The snapshots a run keeps for its ensemble, kept across a resume into a new run folder."""
+"""The snapshots a run keeps for its ensemble: from the last stretch of its budget, kept across a resume into a new
+run folder."""
 
 import logging
 import shutil
@@ -6,6 +7,7 @@ from pathlib import Path
 
 from pytorch_lightning.callbacks import ModelCheckpoint
 
+from src.callbacks.stretch import check_stretch, in_stretch
 from src.utils.atomic import atomic_path
 
 log = logging.getLogger(__name__)
@@ -15,7 +17,18 @@ class SnapshotCheckpoint(ModelCheckpoint):
     """Lightning's ModelCheckpoint for the K best snapshots by val/map, which also carries them over when a run
     resumes into another folder (Hydra gives every command its own). Lightning forgets the snapshots a checkpoint
     lists when their folder differs from this run's, so the ensemble would hold only those saved after the resume;
-    here they are copied into this run's checkpoints folder and ranked with the new ones."""
+    here they are copied into this run's checkpoints folder and ranked with the new ones. Snapshots are kept from
+    the last `stretch` of the training budget only (src/callbacks/stretch.py)."""
+
+    def __init__(self, stretch: float = 1.0, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.stretch = check_stretch(stretch)
+        self.top_k = self.save_top_k
+
+    def on_validation_start(self, trainer, pl_module) -> None:
+        """Keep the best snapshots of this validation only in the stretch (Lightning saves them after it)."""
+        if not trainer.sanity_checking:
+            self.save_top_k = self.top_k if in_stretch(trainer, pl_module, self.stretch) else 0
 
     @property
     def state_key(self) -> str:  # ModelCheckpoint's, so runs saved before this class existed still resume

@@ -5,7 +5,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from src.data.augment import build_augment
-from src.data.datamodule import TGSDataModule
+from src.data.datamodule import TileDataModule
 from src.data.preprocess import Preprocess
 from src.utils.errors import UserError
 from src.utils.run_folder import RunFolder
@@ -13,7 +13,7 @@ from src.utils.run_folder import RunFolder
 
 def build_datamodule(
     cfg: DictConfig, run: RunFolder | None = None, reference: Preprocess | None = None
-) -> TGSDataModule:
+) -> TileDataModule:
     """The DataModule `cfg.data` names, not yet set up. run: the RunFolder its split is saved in (None: not
     saved); reference: the preprocessing of the network a run starts from (fine-tuning), which it keeps."""
     if "_target_" not in cfg.data:

@@ -1,4 +1,5 @@
-"""In-memory TGS tiles served to Lightning: folds, augmentation, channels, padding."""
+"""Labelled tiles served to Lightning (folds, augmentation, channels, padding): the neutral tile DataModule and the
+Kaggle-layout tiles it serves by default."""
 
 import logging
 from collections.abc import Sequence
@@ -9,7 +10,7 @@ import albumentations as A
 import numpy as np
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import ConcatDataset, DataLoader, Dataset, RandomSampler, WeightedRandomSampler
+from torch.utils.data import DataLoader, Dataset
 
 from src.data import io
 from src.data import synthetic as synthetic_tiles
@@ -75,42 +76,33 @@ def load_unlabelled(root, folder="test/images") -> tuple[list[str], np.ndarray, 
 
 
 @dataclass(frozen=True)
-class PseudoLabelled:
-    """Unlabelled tiles with a teacher's masks, mixed into training so that they make `ratio` of each epoch."""
+class TileSet:
+    """Labelled tiles split for one fold: grey uint8 images (N, 101, 101), masks (bool, or uint8 with the
+    DataModule's ignore_value for unlabelled pixels), depths, the indices that train and those that validate, and
+    the preprocessing the network is to use."""
 
+    ids: list[str]
     images: np.ndarray
-    depths: np.ndarray
     masks: np.ndarray
-    ratio: float
-
-
-@dataclass(frozen=True)
-class Unlabelled:
-    """Tiles served `batch_size` at a time beside each labelled batch (mean teacher)."""
-
-    images: np.ndarray
     depths: np.ndarray
-    batch_size: int
+    train_idx: np.ndarray
+    val_idx: np.ndarray
+    preprocess: Preprocess
 
 
-class TGSDataModule(pl.LightningDataModule):
-    """The labelled tiles of a Kaggle-layout `root`, split into folds (stratified by salt coverage, or read from
-    `split_file`); trains on every fold but `fold` and validates on it.
+class TileDataModule(pl.LightningDataModule):
+    """One fold's tiles served to Lightning: the training ones augmented and shuffled, the validation ones as they
+    are. Where the tiles come from is `load_tiles()`, a subclass's one job (Kaggle tiles: TGSDataModule; windows of
+    a survey's labelled lines: src/survey/datamodule.py; yours: docs/how-to/extend.md).
 
-    root: the data folder (generated first when `synthetic` = {n_train, n_test, seed} is given); exclude_ids:
-    tiles left out of every fold (e.g. masks not trusted); max_tiles: only the first N labelled tiles; run: the
-    RunFolder the split is saved in; reference: the Preprocess of the network a run starts from (fine-tuning), kept
-    instead of fitting one on the labelled tiles at setup(); pseudo and unlabelled: semi-supervised tiles
-    (add_semi_supervised), which join training only."""
+    fold, n_folds, seed, split_file: the split the tiles are loaded for; run: the RunFolder the split is saved in;
+    reference: the Preprocess of the network a run starts from (fine-tuning), to keep instead of fitting one."""
 
-    ignore_value = None  # the mask value of unlabelled pixels (none in Kaggle tiles; src/survey has them)
-    semi_supervised = True  # whether add_semi_supervised() can mix pseudo-labelled or unlabelled tiles in
+    ignore_value = None  # the mask value of unlabelled pixels (none in Kaggle tiles; survey labels have them)
 
     def __init__(
         self,
         *,
-        root: str | Path,
-        synthetic: dict | None = None,
         fold: int = 0,
         n_folds: int = 5,
         seed: int = 42,
@@ -121,26 +113,90 @@ class TGSDataModule(pl.LightningDataModule):
         augment: A.Compose | None = None,
         split_file: str | Path | None = None,
         run: RunFolder | None = None,
-        max_tiles: int | None = None,
-        exclude_ids: Sequence[str] = (),
         reference: Preprocess | None = None,
     ) -> None:
         super().__init__()
         if not 0 <= fold < n_folds:
             raise UserError(f"fold={fold} is out of range: use 0..{n_folds - 1} (data.n_folds={n_folds})")
-        self.root, self.synthetic = Path(root).expanduser().resolve(), synthetic
         self.fold, self.n_folds, self.seed = fold, n_folds, seed
         self.channels, self.input_size = list(channels), input_size
         self.batch_size, self.num_workers, self.augment = batch_size, num_workers, augment
-        self.split_file, self.run, self.max_tiles, self.reference = split_file, run, max_tiles, reference
-        self.exclude_ids = list(exclude_ids)
-        self.pseudo: PseudoLabelled | None = None
-        self.unlabelled: Unlabelled | None = None
+        self.split_file, self.run, self.reference = split_file, run, reference
         self.preprocess: Preprocess | None = None
 
-    def add_semi_supervised(self, pseudo: PseudoLabelled | None = None, unlabelled: Unlabelled | None = None) -> None:
-        """Mix pseudo-labelled tiles into training, or serve unlabelled ones beside each batch (mean teacher)."""
-        self.pseudo, self.unlabelled = pseudo, unlabelled
+    def load_tiles(self) -> TileSet:
+        raise NotImplementedError(f"{type(self).__name__} must say where its tiles come from: load_tiles()")
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.preprocess is not None:
+            return
+        self.prepare_data()
+        tiles = self.load_tiles()
+        self.ids, self.images, self.masks, self.depths = tiles.ids, tiles.images, tiles.masks, tiles.depths
+        self.train_idx, self.val_idx, self.preprocess = tiles.train_idx, tiles.val_idx, tiles.preprocess
+
+    def subset(self, indices, augment=None) -> TileDataset:
+        return TileDataset(
+            self.images[indices], self.depths[indices], self.preprocess, masks=self.masks[indices], augment=augment
+        )
+
+    def loader(self, dataset, shuffle=False, sampler=None, batch_size=None) -> DataLoader:
+        """A DataLoader of this module's workers and batch size; training (`shuffle` or a `sampler`) drops the last
+        partial batch, unless the tiles make less than one batch (a few labelled lines)."""
+        batch_size = batch_size or self.batch_size
+        training = shuffle or sampler is not None
+        return DataLoader(
+            dataset,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            sampler=sampler,
+            drop_last=training and (sampler is not None or len(dataset) >= batch_size),
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0 and sampler is None,
+            worker_init_fn=seed_worker,
+        )
+
+    def seed_augment(self, rank: int) -> None:
+        """Each DDP rank its own augmentation stream, the same in every run."""
+        if self.augment is not None:
+            self.augment.set_random_seed(self.seed + rank)
+
+    def labelled_train_loader(self, most: int | None = None) -> DataLoader:
+        """The training tiles, augmented and shuffled: all of them, or a seeded sample of at most `most` (what a
+        weight average's BatchNorm recompute needs: ensemble.bn_tiles)."""
+        indices = self.train_idx
+        if most is not None and most < len(indices):
+            indices = np.sort(np.random.default_rng(self.seed).choice(indices, most, replace=False))
+        return self.loader(self.subset(indices, self.augment), shuffle=True)
+
+    def train_dataloader(self) -> DataLoader:
+        self.seed_augment(self.trainer.global_rank if self.trainer else 0)
+        return self.labelled_train_loader()
+
+    def val_dataloader(self) -> DataLoader:
+        return self.loader(self.subset(self.val_idx))
+
+
+class TGSDataModule(TileDataModule):
+    """The labelled tiles of a Kaggle-layout `root`, split into folds (stratified by salt coverage, or read from
+    `split_file`); trains on every fold but `fold` and validates on it.
+
+    root: the data folder (generated first when `synthetic` = {n_train, n_test, seed} is given); exclude_ids:
+    tiles left out of every fold (e.g. masks not trusted); max_tiles: only the first N labelled tiles; the rest:
+    TileDataModule's."""
+
+    def __init__(
+        self,
+        *,
+        root: str | Path,
+        synthetic: dict | None = None,
+        max_tiles: int | None = None,
+        exclude_ids: Sequence[str] = (),
+        **settings,
+    ) -> None:
+        super().__init__(**settings)
+        self.root, self.synthetic = Path(root).expanduser().resolve(), synthetic
+        self.max_tiles, self.exclude_ids = max_tiles, list(exclude_ids)
 
     def prepare_data(self) -> None:
         """Generate the synthetic tiles ({n_train, n_test, seed}) when the config names a set not there yet."""
@@ -148,94 +204,26 @@ class TGSDataModule(pl.LightningDataModule):
             s = self.synthetic
             synthetic_tiles.ensure(self.root, n_train=s["n_train"], n_test=s["n_test"], seed=s["seed"])
 
-    def setup(self, stage: str | None = None) -> None:
-        if self.preprocess is not None:
-            return
-        self.prepare_data()
-        self.ids, self.images, self.masks, self.depths, all_depths = load_labelled(
-            self.root, self.max_tiles, self.exclude_ids
-        )
-
+    def load_tiles(self) -> TileSet:
+        ids, images, masks, depths, all_depths = load_labelled(self.root, self.max_tiles, self.exclude_ids)
         if self.split_file:
-            assignment = load_folds(self.split_file, self.ids, self.n_folds)
+            assignment = load_folds(self.split_file, ids, self.n_folds)
         else:
-            assignment = stratified_folds(self.ids, coverage_class(self.masks), self.n_folds, self.seed)
+            assignment = stratified_folds(ids, coverage_class(masks), self.n_folds, self.seed)
         if self.run is not None:
             save_folds(assignment, self.run.folds)
-        folds = np.array([assignment[i] for i in self.ids])
-        self.val_idx = np.flatnonzero(folds == self.fold)
-        self.train_idx = np.flatnonzero(folds != self.fold)
-        if self.reference is not None:  # the network's own preprocessing
-            self.preprocess = self.reference
-        else:
-            self.preprocess = Preprocess.fit(self.images, all_depths.values(), self.channels, self.input_size)
-
-    def subset(self, indices, augment=None) -> TileDataset:
-        return TileDataset(
-            self.images[indices], self.depths[indices], self.preprocess, masks=self.masks[indices], augment=augment
+        folds = np.array([assignment[i] for i in ids])
+        preprocess = (
+            self.reference  # the network's own preprocessing
+            if self.reference is not None
+            else Preprocess.fit(images, all_depths.values(), self.channels, self.input_size)
         )
-
-    def _loader(self, dataset, shuffle) -> DataLoader:
-        # training drops the last partial batch, unless the tiles make less than one batch (a few labelled lines)
-        drop_last = shuffle and len(dataset) >= self.batch_size
-        return DataLoader(
-            dataset,
-            batch_size=self.batch_size,
-            shuffle=shuffle,
-            drop_last=drop_last,
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
-            worker_init_fn=seed_worker,
+        return TileSet(
+            ids,
+            images,
+            masks,
+            depths,
+            np.flatnonzero(folds != self.fold),
+            np.flatnonzero(folds == self.fold),
+            preprocess,
         )
-
-    def labelled_train_loader(self) -> DataLoader:
-        return self._loader(self.subset(self.train_idx, self.augment), shuffle=True)
-
-    def train_dataloader(self) -> DataLoader | dict[str, DataLoader]:
-        if self.augment is not None:  # each DDP rank its own augmentation stream, the same in every run
-            self.augment.set_random_seed(self.seed + (self.trainer.global_rank if self.trainer else 0))
-        if self.pseudo is None:
-            loader = self.labelled_train_loader()
-        else:
-            loader = self._mixed_loader(self.subset(self.train_idx, self.augment))
-        if self.unlabelled is None:
-            return loader
-        unlabelled = TileDataset(self.unlabelled.images, self.unlabelled.depths, self.preprocess, augment=self.augment)
-        # as many unlabelled batches as labelled ones: an epoch stays one pass over the labelled tiles, so
-        # loss.switch_epoch, patience and max_epochs mean the same with or without the mean teacher
-        batch_size = self.unlabelled.batch_size
-        sampler = RandomSampler(unlabelled, num_samples=len(loader) * batch_size)
-        return {
-            "labelled": loader,
-            "unlabelled": DataLoader(
-                unlabelled,
-                batch_size=batch_size,
-                sampler=sampler,
-                drop_last=True,
-                num_workers=self.num_workers,
-                worker_init_fn=seed_worker,
-            ),
-        }
-
-    def _mixed_loader(self, labelled) -> DataLoader:
-        """Labelled and pseudo-labelled tiles, sampled so that pseudo ones make `pseudo.ratio` of each epoch."""
-        ratio = self.pseudo.ratio
-        pseudo = TileDataset(
-            self.pseudo.images, self.pseudo.depths, self.preprocess, masks=self.pseudo.masks, augment=self.augment
-        )
-        n_lab, n_pseudo = len(labelled), len(pseudo)
-        weights = torch.cat(
-            [torch.full((n_lab,), (1 - ratio) / n_lab), torch.full((n_pseudo,), ratio / max(n_pseudo, 1))]
-        )
-        sampler = WeightedRandomSampler(weights, num_samples=int(round(n_lab / (1 - ratio))))
-        return DataLoader(
-            ConcatDataset([labelled, pseudo]),
-            batch_size=self.batch_size,
-            sampler=sampler,
-            drop_last=True,
-            num_workers=self.num_workers,
-            worker_init_fn=seed_worker,
-        )
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader(self.subset(self.val_idx), shuffle=False)

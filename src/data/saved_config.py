@@ -10,12 +10,12 @@ import albumentations as A
 from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf
 
-from src.data.datamodule import TGSDataModule
+from src.data.datamodule import TileDataModule
 from src.utils.errors import UserError
 
 # section -> (the module prefix a target must start with, the classes it must be, whether nested targets may appear)
 ALLOWED_TARGETS = {
-    "data": ("src.", (TGSDataModule,), False),
+    "data": ("src.", (TileDataModule,), False),
     "aug": ("albumentations.", (A.BasicTransform, A.BaseCompose), True),
 }
 

@@ -9,9 +9,10 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 from torch import nn
+from torch.utils.data import DataLoader
 
 from src.data.build import build_datamodule
-from src.data.datamodule import TGSDataModule
+from src.data.datamodule import TileDataModule
 from src.data.preprocess import Preprocess
 from src.data.saved_config import check_saved_config
 from src.ensemble.averaging import average_snapshots, stored_key
@@ -73,7 +74,7 @@ def kept_average(run, chosen, n_members, bn_loader=None, networks=None) -> tuple
     )
     if bn_loader is None:
         try:
-            bn_loader = run_datamodule(run).labelled_train_loader()
+            bn_loader = run_bn_loader(run)
         except UserError as error:
             raise UserError(
                 f"snapshots={len(chosen)}: averaging the best {len(chosen)} snapshots of {run.path} "
@@ -84,16 +85,23 @@ def kept_average(run, chosen, n_members, bn_loader=None, networks=None) -> tuple
     return path, averaged
 
 
-def run_datamodule(run) -> TGSDataModule:
-    """A finished run's DataModule, set up: its tiles, augmentation and fold split, as its config and folds.csv
-    define them. The config may come from anyone: only this project's DataModules and albumentations' transforms
-    are built from it (src/data/saved_config.py)."""
-    saved = OmegaConf.load(run.config)
+def run_datamodule(run, saved=None) -> TileDataModule:
+    """A finished run's DataModule, set up: its tiles, augmentation and fold split, as its config (`saved`, else
+    read from the run) and folds.csv define them. The config may come from anyone: only this project's DataModules
+    and albumentations' transforms are built from it (src/data/saved_config.py)."""
+    saved = saved if saved is not None else OmegaConf.load(run.config)
     check_saved_config(saved, run.config)
     saved.data.split_file = str(run.folds)
     datamodule = build_datamodule(saved)
     datamodule.setup()
     return datamodule
+
+
+def run_bn_loader(run) -> DataLoader:
+    """The training tiles a run recomputes a weight average's BatchNorm on: ensemble.bn_tiles of them (all when
+    unset, as in runs made before it existed)."""
+    saved = OmegaConf.load(run.config)
+    return run_datamodule(run, saved).labelled_train_loader(saved.get("ensemble", {}).get("bn_tiles"))
 
 
 @dataclass(frozen=True)

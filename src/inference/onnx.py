@@ -62,6 +62,9 @@ def export_onnx(plan: EnsemblePlan, out, opset=OPSET, cache_key=None, settings=N
         # skip); for inputs that are multiples of the encoder's stride those branches go the same way at any size,
         # so the graph holds for every such size (tests/test_export.py checks three) and the warnings only alarm.
         warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+        # dynamo=False is chosen (the TorchScript exporter's graph is what tests/test_export.py checks): its
+        # deprecation notice says nothing the caller can act on
+        warnings.filterwarnings("ignore", "You are using the legacy TorchScript-based ONNX export", DeprecationWarning)
         torch.onnx.export(
             model,
             (example,),

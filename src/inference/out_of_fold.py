@@ -37,22 +37,23 @@ def ensemble_description(n_snapshots, n_networks) -> str:
     return f"ensemble of {n_snapshots} snapshots ({n_networks} networks)"
 
 
-def out_of_fold_members(run, datamodule) -> tuple[list | None, list | None, int]:
+def out_of_fold_members(run, datamodule, bn_tiles=None) -> tuple[list | None, list | None, int]:
     """(best single snapshot, ensemble, the ensemble's number of snapshots) from the run's ensemble.yaml, the
     first two as [(module, weight)] lists; the ensemble is None when it is the best snapshot alone. In weights
-    mode the average is made (and saved) here, and its several snapshots are one network."""
+    mode the average is made (and saved) here, BatchNorm recomputed on `bn_tiles` training tiles (None: all), and
+    its several snapshots are one network."""
     spec = read_ensemble(run)
     if spec is None:  # no validation happened: fall back on the last weights
         return None, None, 0
     mode, members = spec
-    ensembles = snapshot_ensembles(run, datamodule.labelled_train_loader(), modes=(mode,))
+    ensembles = snapshot_ensembles(run, datamodule.labelled_train_loader(bn_tiles), modes=(mode,))
     return ensembles["best"], (ensembles[mode] if len(members) > 1 else None), len(members)
 
 
 def evaluate_out_of_fold(cfg, run_dir, datamodule, loggers=()) -> float | None:
     """Predict the validation fold with the best snapshot and the ensemble; write oof.npz and a picture."""
     run = RunFolder(run_dir)
-    best, ensemble, n_snapshots = out_of_fold_members(run, datamodule)
+    best, ensemble, n_snapshots = out_of_fold_members(run, datamodule, cfg.ensemble.get("bn_tiles"))
     if best is None:
         log.warning("no validation snapshot was saved: skipping out-of-fold evaluation")
         return None

@@ -8,7 +8,7 @@ from hydra.utils import instantiate
 from torch import nn
 from torch.optim import Optimizer
 
-from src.callbacks.budget import TrainingBudget
+from src.callbacks.budget import Budget
 from src.data.preprocess import Preprocess
 from src.data.tiles import TILE, crop_center
 from src.losses.schedule import ScheduledLoss, deep_supervision_loss
@@ -59,6 +59,7 @@ class SaltModule(pl.LightningModule):
         self.criterion: ScheduledLoss | None = None  # built by setup(): training only, never from a checkpoint
         self.val_map = KaggleMAP(val_threshold, ignore_value)
         self._phase = None
+        self.budget: Budget | None = None  # the training budget's share spent, set by the TrainingBudget callback
         self.mean_teacher = None
         if ssl and ssl.get("mode") == "mean_teacher":
             self.mean_teacher = MeanTeacher(self.net, ssl["decay"], ssl["noise_std"])
@@ -106,15 +107,8 @@ class SaltModule(pl.LightningModule):
             return self.step_loss(deep.logits, y, deep)
         return self.step_loss(self.net(x), y)
 
-    @property
-    def training_budget(self) -> TrainingBudget | None:
-        """The trainer's TrainingBudget callback (the share of the budget spent), or None."""
-        trainer = self._trainer
-        return next((c for c in trainer.callbacks if isinstance(c, TrainingBudget)), None) if trainer else None
-
     def loss_phase(self) -> int:
-        budget = self.training_budget
-        return self.criterion.phase(self.current_epoch, budget.fraction if budget else None)
+        return self.criterion.phase(self.current_epoch, self.budget.share() if self.budget else None)
 
     def on_train_batch_start(self, batch, batch_idx) -> None:
         phase = self.loss_phase()
@@ -172,9 +166,11 @@ class SaltModule(pl.LightningModule):
         if spec.get("total_steps") == "auto":
             spec["total_steps"] = self.trainer.estimated_stepping_batches
         scheduler = instantiate(spec)(optimizer=optimizer)
-        if getattr(scheduler, "needs_training_budget", False) and self.training_budget is None:
-            raise UserError(
-                f"scheduler {spec['_target_']} follows the training budget: it needs the training_budget "
-                "callback (conf/callbacks/default.yaml)"
-            )
+        if getattr(scheduler, "needs_training_budget", False):
+            if self.budget is None:
+                raise UserError(
+                    f"scheduler {spec['_target_']} follows the training budget: it needs the training_budget "
+                    "callback (conf/callbacks/default.yaml)"
+                )
+            scheduler.follow(self.budget.share)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": sched["interval"]}}

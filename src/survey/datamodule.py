@@ -9,11 +9,10 @@ stored in the checkpoint for predict.py. Only the labelled sections are read, on
 """
 
 import logging
-from pathlib import Path
 
 import numpy as np
 
-from src.data.datamodule import TGSDataModule
+from src.data.datamodule import TileDataModule, TileSet
 from src.data.preprocess import Preprocess
 from src.data.tiles import TILE, pad_to_tile
 from src.sections.mdio_store import MdioVolume
@@ -45,29 +44,24 @@ def training_traces(volume, label_axis, windows, roles, amplitudes, most=32) -> 
     return np.stack([volume.line(label_axis, k) for k in picked])
 
 
-class SurveyDataModule(TGSDataModule):
-    """TGSDataModule's loaders and folds interface over windows of a survey's labelled lines.
+class SurveyDataModule(TileDataModule):
+    """Tiles cut from windows of a survey's labelled lines (`windows`: where each was cut), split by blocks of lines.
 
     survey: the data.survey config (src/survey/settings.py, conf/data/survey.yaml);
     reference: the Preprocess of the network a run starts from (fine-tuning), whose grey levels the survey's
     amplitudes are mapped onto and whose preprocessing is kept."""
 
     ignore_value = UNLABELLED  # the labels' own uninterpreted value is mapped onto it as they are read
-    semi_supervised = False  # pseudo-labels and the mean teacher work on Kaggle-layout tiles
 
-    def __init__(self, *, survey: dict, **kwargs) -> None:
-        settings = SurveySettings.from_config(survey)  # every setting checked here, before anything is read
-        super().__init__(root=Path(settings.seismic).expanduser().parent, **kwargs)
-        self.survey = settings
+    def __init__(self, *, survey: dict, **settings) -> None:
+        super().__init__(**settings)
+        self.survey = SurveySettings.from_config(survey)  # every setting checked here, before anything is read
 
     def prepare_data(self) -> None:
         """Generate the synthetic survey when the config names one that is not there yet."""
         ensure_survey(self.survey.seismic, self.survey.synthetic)
 
-    def setup(self, stage: str | None = None) -> None:
-        if self.preprocess is not None:
-            return
-        self.prepare_data()
+    def load_tiles(self) -> TileSet:
         s = self.survey
         volume = open_seismic(s.seismic, s.iline_byte, s.xline_byte, option="data.survey")
         if not isinstance(volume, Volume | MdioVolume):
@@ -101,37 +95,43 @@ class SurveyDataModule(TGSDataModule):
             scaling = self._scaling(training_traces(volume, labels.axis, windows, roles, amplitudes))
         keep = np.concatenate([train, val])
         self.windows = [windows[i] for i in keep]
-        self.images = np.stack([scaling.apply(a) for a in amplitudes[keep]])
-        self.masks = masks[keep]
-        self.depths = np.array([s.depth_origin + w.top * s.depth_step for w in self.windows], np.float32)
-        self.ids = [
-            f"{w.axis}{int((volume.ilines if w.axis == 'inline' else volume.xlines)[w.line])}-t{w.top}-x{w.left}"
-            for w in self.windows
-        ]
-        self.train_idx, self.val_idx = np.arange(len(train)), np.arange(len(train), len(keep))
-        self.preprocess = self._preprocess(scaling)
+        images = np.stack([scaling.apply(a) for a in amplitudes[keep]])
+        train_idx, val_idx = np.arange(len(train)), np.arange(len(train), len(keep))
+        tiles = TileSet(
+            ids=[
+                f"{w.axis}{int((volume.ilines if w.axis == 'inline' else volume.xlines)[w.line])}-t{w.top}-x{w.left}"
+                for w in self.windows
+            ],
+            images=images,
+            masks=masks[keep],
+            depths=np.array([s.depth_origin + w.top * s.depth_step for w in self.windows], np.float32),
+            train_idx=train_idx,
+            val_idx=val_idx,
+            preprocess=self._preprocess(scaling, images[train_idx]),
+        )
         if self.run is not None:
             save_line_folds(blocks, numbers, self.run.folds)
             save_split_map(self.run.split_picture, volume.shape, s.label_axis, blocks, self.fold, s.guard)
-        salt = (self.masks == 1).any(axis=(1, 2))
+        salt = (tiles.masks == 1).any(axis=(1, 2))
         log.info(
             "survey %s, fold %d: %d training windows (%.0f%% with salt) and %d validation windows (%.0f%% with "
             "salt), %d dropped near the validation block; amplitudes: %s",
             s.seismic,
             self.fold,
             len(train),
-            100 * salt[self.train_idx].mean(),
+            100 * salt[train_idx].mean(),
             len(val),
-            100 * salt[self.val_idx].mean(),
+            100 * salt[val_idx].mean(),
             int((roles == GAP).sum()),
             scaling.rule,
         )
-        if not salt[self.val_idx].any():
+        if not salt[val_idx].any():
             log.warning(
                 "fold %d's validation windows hold no salt: its val/map, out-of-fold score and anything tune.py "
                 "would fit on them mean nothing; label salt in that block or choose another fold",
                 self.fold,
             )
+        return tiles
 
     def _cut(self, volume, labels, block) -> tuple[list[Window], np.ndarray, np.ndarray, np.ndarray]:
         """Windows of the labelled sections along data.survey.axis with their amplitudes (float32), labels and
@@ -191,14 +191,14 @@ class SurveyDataModule(TGSDataModule):
             training_amplitudes, *self.survey.clip_percentiles, source=f"seismic {self.survey.seismic}"
         )
 
-    def _preprocess(self, scaling) -> Preprocess:
+    def _preprocess(self, scaling, training_images) -> Preprocess:
         s = self.survey
         depth_rule = (float(s.depth_origin), float(s.depth_step))
         if self.reference is not None:  # the network's own preprocessing, with this survey's amplitude and depths
             return Preprocess(**{**self.reference.__dict__, "amplitude": scaling.pair, "depth_rule": depth_rule})
         deepest = s.depth_origin + (self.n_samples - 1) * s.depth_step  # any window's depth lies in here
         return Preprocess.fit(
-            self.images[self.train_idx],
+            training_images,
             [s.depth_origin, deepest],
             self.channels,
             self.input_size,

@@ -11,6 +11,7 @@ from src.ensemble.members import plan_ensemble
 from src.inference.backends import backend_probs, build_backend
 from src.inference.onnx import graph_settings
 from src.inference.postproc import postprocess_batch
+from src.inference.postproc_settings import PostprocSettings
 from src.inference.submission import write_submission
 from src.inference.tuning import gather_oof
 from src.metrics.kaggle_map import kaggle_map
@@ -37,7 +38,7 @@ def choose_postproc(cfg) -> tuple[dict, str]:
         origin = f"the defaults (no {POSTPROC_FILE} in the run or the folder above it: tune.py makes one)"
     if overridden:
         origin += f"; {', '.join(sorted(overridden))} from the command line"
-    return chosen, origin
+    return PostprocSettings.checked(chosen, origin).as_dict(), origin
 
 
 def oof_estimate(ckpt, params) -> tuple[float, int] | None:

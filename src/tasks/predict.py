@@ -20,6 +20,7 @@ from src.inference.backends import build_backend, needs_depth
 from src.inference.calibration import member_temperatures
 from src.inference.cluster import DaskRunner, InProcessRunner, PredictorRecipe, connected, wanted
 from src.inference.onnx import graph_settings
+from src.inference.postproc_settings import check_threshold
 from src.inference.section_predictor import LinearDepth, SectionPredictor
 from src.inference.store_prediction import predict_store
 from src.sections.mdio_store import MdioVolume
@@ -126,11 +127,11 @@ def choose_threshold(cfg, carried=None) -> tuple[float, str]:
     trained above it; tune.py's component and mask-size cut-offs are for 101 x 101 tiles and are not applied to
     sections (bodies.py's min_voxels cleans up a volume)."""
     if "threshold" in command_line_keys():
-        return float(cfg.threshold), "the command line"
+        return check_threshold(cfg.threshold, "the command line"), "the command line"
     tuned, source = (carried, cfg.ckpt) if Path(cfg.ckpt).suffix == ".onnx" else tuned_postproc(cfg.ckpt)
     if tuned and "threshold" in tuned:
-        return float(tuned["threshold"]), f"tuned, from {source}"
-    return float(cfg.threshold), "the default (nothing tuned)"
+        return check_threshold(tuned["threshold"], f"tuned, from {source}"), f"tuned, from {source}"
+    return check_threshold(cfg.threshold, "the default"), "the default (nothing tuned)"
 
 
 def describe_uncertainty(cfg, backend) -> str | None:

@@ -2,33 +2,32 @@
 
 import logging
 import os
-import re
 import time
-from collections.abc import Mapping
 from pathlib import Path
 
 import pytorch_lightning as pl
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from hydra.utils import get_class, instantiate
+from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from src.callbacks.budget import TrainingBudget
+from src.callbacks.budget_tracker import TrainingBudget
 from src.callbacks.epoch_lines import EpochLines
 from src.data.build import build_datamodule
-from src.data.datamodule import PseudoLabelled, Unlabelled, load_unlabelled
+from src.data.datamodule import TGSDataModule, load_unlabelled
 from src.ensemble.members import load_members
 from src.inference.out_of_fold import evaluate_out_of_fold
 from src.models.checkpoint import read_checkpoint
 from src.models.module import SaltModule
+from src.ssl.mixing import PseudoLabelled, SemiSupervised, Unlabelled
 from src.ssl.pseudo import pseudo_labels
-from src.utils.config import is_whole_number, to_plain
+from src.tasks.train_settings import TrainSettings
+from src.utils.config import to_plain
 from src.utils.errors import UserError
 from src.utils.progress import in_terminal
 from src.utils.run_folder import RunFolder
 
 log = logging.getLogger(__name__)
-MAX_TIME = re.compile(r"\d+:\d{1,2}:\d{1,2}:\d{1,2}")
 
 
 def build_module(cfg, preprocess, ignore_value=None, start=None) -> SaltModule:
@@ -64,10 +63,12 @@ def starting_network(init) -> SaltModule | None:
     return members[0][0]
 
 
-def semi_supervised_tiles(cfg, datamodule) -> dict:
-    """The DataModule's semi-supervised tiles: pseudo-labelled ones mixed into training, or unlabelled ones for
-    the mean teacher. Validation stays on the labelled fold either way."""
-    if not datamodule.semi_supervised:
+def semi_supervised(cfg, datamodule) -> SemiSupervised:
+    """The DataModule with its semi-supervised tiles: pseudo-labelled ones mixed into training, or unlabelled ones
+    for the mean teacher. Validation stays on the labelled fold either way."""
+    if cfg.ssl.mode not in ("pseudo", "mean_teacher"):
+        raise UserError(f"ssl.mode={cfg.ssl.mode} is not one of pseudo, mean_teacher (or ssl=none)")
+    if not isinstance(datamodule, TGSDataModule):
         raise UserError(
             f"ssl={cfg.ssl.mode} works on Kaggle-layout tiles, not on {type(datamodule).__name__}'s: train it "
             "with ssl=none"
@@ -76,70 +77,19 @@ def semi_supervised_tiles(cfg, datamodule) -> dict:
     root = datamodule.root
     if cfg.ssl.mode == "pseudo":
         images, depths, masks, _ = pseudo_labels(cfg.ssl, root, cfg.ssl.cache_dir)
-        return {"pseudo": PseudoLabelled(images, depths, masks, cfg.ssl.ratio)}
-    if cfg.ssl.mode == "mean_teacher":
-        _, images, depths = load_unlabelled(root, cfg.ssl.unlabelled)
-        return {"unlabelled": Unlabelled(images, depths, cfg.ssl.unlabelled_batch_size)}
-    if cfg.ssl.mode is not None:
-        raise UserError(f"ssl.mode={cfg.ssl.mode} is not one of pseudo, mean_teacher (or ssl=none)")
-    return {}
+        return SemiSupervised(datamodule, pseudo=PseudoLabelled(images, depths, masks, cfg.ssl.ratio))
+    _, images, depths = load_unlabelled(root, cfg.ssl.unlabelled)
+    return SemiSupervised(datamodule, unlabelled=Unlabelled(images, depths, cfg.ssl.unlabelled_batch_size))
 
 
-def check_max_time(value) -> None:
-    """A string trainer.max_time must be Lightning's "DD:HH:MM:SS"; say so before any work starts. (Lightning
-    also takes a mapping such as {hours: 1}, passed on as it is.)"""
-    if value is not None and not isinstance(value, Mapping) and not MAX_TIME.fullmatch(str(value).strip()):
-        raise UserError(
-            f"trainer.max_time={value} is not a wall-clock budget: write DD:HH:MM:SS, "
-            "e.g. trainer.max_time=00:00:30:00 for 30 minutes (null for none)"
-        )
-
-
-def check_validate_every_early(value) -> None:
-    if value is not None and (not is_whole_number(value) or value < 1):
-        raise UserError(
-            f"callbacks.training_budget.validate_every_early={value}: use a whole number of epochs, "
-            "1 (every epoch) or more"
-        )
-
-
-def follows_budget(scheduler_cfg) -> bool:
-    target = scheduler_cfg.get("scheduler", {}).get("_target_")
-    return target is not None and getattr(get_class(target), "needs_training_budget", False)
-
-
-def check_budget_has_an_end(cfg) -> None:
-    """The budget schedule, loss.switch_at and a snapshot stretch follow the share of the budget spent, which
-    stays 0 for a run with no end; say so before any work starts."""
-    trainer = cfg.trainer
-    endless = (
-        trainer.get("max_epochs") == -1
-        and trainer.get("max_steps", -1) in (None, -1)
-        and trainer.get("max_time") is None
-    )
-    follows = [
-        name
-        for name, used in (
-            ("scheduler=budget", follows_budget(cfg.scheduler)),
-            ("loss.switch_at", cfg.loss.get("switch_at") is not None),
-            ("ensemble.stretch<1", cfg.ensemble.stretch < 1),
-        )
-        if used
-    ]
-    if endless and follows:
-        raise UserError(
-            f"trainer.max_epochs=-1 with no trainer.max_time or max_steps gives the training budget no "
-            f"end, which {', '.join(follows)} follow: set trainer.max_time=DD:HH:MM:SS or "
-            "trainer.max_epochs=N"
-        )
-
-
-def after_training_tiles(cfg, datamodule) -> int:
-    """Tiles predicted after training: the training tiles once when snapshots are weight-averaged (BatchNorm
-    recompute), and the validation tiles by the best snapshot and by the ensemble, twice each with hflip TTA."""
-    several = cfg.ensemble.top_k > 1
-    bn = len(datamodule.train_idx) if several and cfg.ensemble.mode == "weights" else 0
-    return bn + len(datamodule.val_idx) * (2 if cfg.oof.tta else 1) * (2 if several else 1)
+def after_training_tiles(settings: TrainSettings, datamodule) -> int:
+    """Tiles predicted after training: the training tiles (ensemble.bn_tiles of them) once when snapshots are
+    weight-averaged (BatchNorm recompute), and the validation tiles by the best snapshot and by the ensemble, twice
+    each with hflip TTA."""
+    several, bn_tiles = settings.ensemble.top_k > 1, settings.ensemble.bn_tiles
+    bn = min(len(datamodule.train_idx), bn_tiles or len(datamodule.train_idx))
+    bn = bn if several and settings.ensemble.mode == "weights" else 0
+    return bn + len(datamodule.val_idx) * (2 if settings.oof.tta else 1) * (2 if several else 1)
 
 
 def resume_from(resume, run: RunFolder) -> str | None:
@@ -211,9 +161,7 @@ def train(cfg: DictConfig) -> float | None:
     Returns the out-of-fold val/map at threshold 0.5 of what the run uses (its ensemble, or its best snapshot
     where the ensemble scored worse); None on DDP ranks other than 0, or when no
     snapshot was validated."""
-    check_max_time(cfg.trainer.get("max_time"))
-    check_validate_every_early(cfg.callbacks.get("training_budget", {}).get("validate_every_early"))
-    check_budget_has_an_end(cfg)
+    settings = TrainSettings.from_config(cfg)
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     resume = resume_from(cfg.resume, RunFolder(run_dir))
     check_resume(resume, cfg.trainer.get("max_epochs"))
@@ -222,18 +170,17 @@ def train(cfg: DictConfig) -> float | None:
     pl.seed_everything(cfg.seed, workers=True)
     start = starting_network(cfg.init)
     datamodule = build_datamodule(cfg, RunFolder(run_dir), reference=start.preprocess if start is not None else None)
-    if cfg.ssl.mode:
-        datamodule.add_semi_supervised(**semi_supervised_tiles(cfg, datamodule))
+    training_data = semi_supervised(cfg, datamodule) if cfg.ssl.mode else datamodule
     datamodule.setup()
     module = build_module(cfg, datamodule.preprocess, datamodule.ignore_value, start)
     log_plan(cfg, datamodule, module, run_dir)
     callbacks = [instantiate(c) for c in cfg.callbacks.values()] + ([] if in_terminal() else [EpochLines()])
     for budget in (c for c in callbacks if isinstance(c, TrainingBudget)):
-        budget.keep_back_for(after_training_tiles(cfg, datamodule))
+        budget.keep_back_for(after_training_tiles(settings, datamodule))
     loggers = [instantiate(c) for c in cfg.logger.values()]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
     trainer.log_every_n_steps = min(trainer.log_every_n_steps, epoch_batches(trainer, datamodule))
-    trainer.fit(module, datamodule=datamodule, ckpt_path=resume, weights_only=True)
+    trainer.fit(module, datamodule=training_data, ckpt_path=resume, weights_only=True)
     if not trainer.is_global_zero:
         return None
     trained = time.monotonic()

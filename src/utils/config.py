@@ -69,9 +69,7 @@ def typed_settings(cls, given, prefix: str, tuples=()) -> object:
     known = [f.name for f in fields(cls)]
     unknown = sorted(set(values) - set(known))
     if unknown:
-        raise UserError(
-            f"{prefix}.{unknown[0]} is not a {prefix.rsplit('.', 1)[-1]} setting: the settings are {', '.join(known)}"
-        )
+        raise UserError(f"{prefix}.{unknown[0]} is not one of the {prefix} settings: they are {', '.join(known)}")
     for key in tuples:
         if isinstance(values.get(key), Sequence) and not isinstance(values[key], str):
             values[key] = tuple(values[key])

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from hydra.errors import InstantiationException
 from omegaconf.errors import MissingMandatoryValue
 
 from src.utils.errors import UserError
@@ -45,6 +46,11 @@ def guarded(work, *args, sigterm_exits=False) -> object:
             return work(*args)
         with sigterm_as_exit():
             return work(*args)
+    except InstantiationException as error:  # a class the config names refused its settings: its own line
+        if not isinstance(error.__cause__, UserError):
+            raise
+        print(f"error: {error.__cause__}", file=sys.stderr)
+        sys.exit(1)
     except (UserError, FloatingPointError) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)
