@@ -61,6 +61,19 @@ def test_the_share_is_taken_once_a_step_until_refreshed():
     assert budget.share() == 0.3
 
 
+def test_the_share_never_goes_back_when_what_is_kept_back_is_priced_lower():
+    run = Run()
+    budget = run.budget(planned=math.inf, seconds=100.0)
+    budget.kept_back = 50.0
+    run.steps, run.seconds = 1, 30.0
+    assert budget.share() == 0.6
+    budget.kept_back = 10.0  # a later validation ran faster: 30 s is now a third of the time training may use
+    run.steps = 2
+    assert budget.share() == 0.6
+    run.steps, run.seconds = 3, 63.0
+    assert budget.share() == 0.7
+
+
 def test_every_process_takes_the_agreed_share_of_a_time_budget_only():
     run = Run()
     asked = []

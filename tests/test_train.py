@@ -258,13 +258,15 @@ def learning_rates(run_dir):
 
 
 def test_the_lr_reaches_its_floor_when_the_time_budget_ends(synthetic_root, tmp_path):
-    run_dir = train_run(tmp_path / "run", f"data.root={synthetic_root}", *BUDGET, "trainer.max_epochs=1000", *clock(60))
+    run_dir = train_run(
+        tmp_path / "run", f"data.root={synthetic_root}", *BUDGET, "trainer.max_epochs=1000", *clock(60, step=2.5)
+    )
     state = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
     assert state["epoch"] < 999  # the time budget, not the epochs, ended it
     assert state["optimizer_states"][0]["param_groups"][0]["lr"] == pytest.approx(1e-5, rel=1e-3)  # 0.01 x 1e-3
     lrs = list(learning_rates(run_dir).values())
     peak = lrs.index(max(lrs))
-    assert len(lrs) > 50 and max(lrs) > 0.9e-3 and peak < len(lrs) / 4  # warmed up early, then
+    assert len(lrs) > 15 and max(lrs) > 0.9e-3 and peak < len(lrs) / 4  # warmed up early, then
     assert all(a >= b for a, b in zip(lrs[peak:], lrs[peak + 1 :]))  # decayed all the way
 
 

@@ -22,7 +22,9 @@ class Budget:
     the seconds used of a budget of `seconds` (None: no time limit). `kept_back` seconds of the budget are not for
     training steps (what follows the last one must end by the deadline too). `agree(share)` is the share every
     process takes (under DDP the largest of their clocks', so they stop, validate and schedule together); it is
-    asked once per step, as the share is, and again after refresh()."""
+    asked once per step, as the share is, and again after refresh(). The share never goes back: when what is kept
+    back is priced lower (a validation ran faster than the first), the schedules wait for the clock instead of
+    stepping back (the loss would switch back and forth)."""
 
     def __init__(
         self,
@@ -38,6 +40,7 @@ class Budget:
         self.seconds = seconds
         self.kept_back = 0.0
         self._taken: tuple[int, float] | None = None
+        self._highest = 0.0
 
     @property
     def timed(self) -> bool:
@@ -56,7 +59,8 @@ class Budget:
         step = self._steps()
         if self._taken is None or self._taken[0] != step:
             share = self.spent(step, self._clock())
-            self._taken = (step, self._agree(share) if self.timed else share)
+            self._highest = max(self._highest, self._agree(share) if self.timed else share)
+            self._taken = (step, self._highest)
         return self._taken[1]
 
     def refresh(self) -> None:

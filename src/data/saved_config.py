@@ -45,10 +45,13 @@ def allowed(target, prefix, bases) -> bool:
 
 
 def check_saved_config(saved: DictConfig, source: Path) -> None:
-    """Resolve `saved` in place, then refuse (one line naming `source`) one whose `data` or `aug` sections name
-    anything to build beyond this project's DataModules and albumentations' transforms. Resolving first means an
-    interpolation cannot bring in a target from elsewhere in the file after the check."""
-    OmegaConf.resolve(saved)
+    """Resolve the `data` and `aug` sections of `saved` in place, then refuse (one line naming `source`) one whose
+    sections name anything to build beyond this project's DataModules and albumentations' transforms. Resolving
+    first means an interpolation cannot bring in a target from elsewhere in the file after the check; the other
+    sections stay as they are (their ${hydra:...} paths resolve only inside a Hydra job)."""
+    for section in ALLOWED_TARGETS:
+        if isinstance(saved.get(section), DictConfig):
+            OmegaConf.resolve(saved[section])
     for section, (prefix, bases, nested) in ALLOWED_TARGETS.items():
         node = OmegaConf.to_container(saved[section]) if section in saved else None
         for where, target in targets_in(node):
