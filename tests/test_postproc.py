@@ -46,6 +46,7 @@ def test_enclosed_small_holes_filled_border_gaps_not():
         ({"threshold": 1.5}, "threshold=1.5 (tuned, from run/postproc.yaml): use a probability from 0 to 1"),
         ({"min_mask": -3}, "postproc.min_mask=-3 (tuned, from run/postproc.yaml): use a whole number of pixels"),
         ({"fill_holes": 2.5}, "postproc.fill_holes=2.5 (tuned, from run/postproc.yaml): use a whole number"),
+        ({"min_mas": 9}, "postproc.min_mas (tuned, from run/postproc.yaml) is not one of the postproc settings"),
     ],
 )
 def test_a_bad_post_processing_value_is_one_line_naming_where_it_came_from(values, line):

@@ -9,12 +9,12 @@ TrainingBudget callback makes it; without one, every epoch counts as in the stre
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import EarlyStopping
 
-from src.utils.config import is_whole_number
+from src.utils.config import is_number, is_whole_number
 from src.utils.errors import UserError
 
 
 def check_stretch(stretch) -> float:
-    if isinstance(stretch, bool) or not isinstance(stretch, int | float) or not 0 < stretch <= 1:
+    if not is_number(stretch) or not 0 < stretch <= 1:
         raise UserError(
             f"ensemble.stretch={stretch}: use the last share of the budget snapshots are kept from, above 0 and at "
             "most 1 (1: from the start)"

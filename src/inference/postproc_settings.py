@@ -5,7 +5,7 @@ and a bad value in it is one line naming the file."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 from src.utils.config import is_number, is_whole_number
 from src.utils.errors import UserError
@@ -27,6 +27,12 @@ class PostprocSettings:
     @classmethod
     def checked(cls, values: Mapping, source: str) -> PostprocSettings:
         """The settings `values` give (from `source`, named in the error line), each checked."""
+        known = [f.name for f in fields(cls)]
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise UserError(
+                f"postproc.{unknown[0]} ({source}) is not one of the postproc settings: they are {', '.join(known)}"
+            )
         settings = cls(**values)
         check_threshold(settings.threshold, source)
         for key in ("min_component", "min_mask", "fill_holes"):
